@@ -1,0 +1,222 @@
+//! The adapter over `ibapi` (async): one supervisor per gateway that connects, subscribes,
+//! reconnects with backoff and resubscribes everything, writing cleaned data into the store;
+//! plus `Requests`, the on-demand handle that caches, coalesces and paces.
+//!
+//! OWNER: gateway helper. The public signatures in this file are the contract that `tools/`,
+//! the CLI and tests code against; keep them (add, don't rename).
+//! This module never imports `crate::sim`.
+
+use crate::model::*;
+use crate::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How to reach one gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub role: GatewayRole,
+    pub host: String,
+    /// `None`: auto-detect among 4001, 4002, 7496, 7497.
+    pub port: Option<u16>,
+    pub client_id: i32,
+    /// Restrict to this account; `None` = every managed account.
+    pub account: Option<String>,
+    /// IB market-data type to request: 1 live, 2 frozen, 3 delayed, 4 delayed-frozen.
+    pub market_data_type: i32,
+    /// A connection with no data at all for this long is considered stalled and recycled.
+    pub stall_timeout: Duration,
+}
+
+/// Ports tried in turn when none is configured.
+pub const AUTO_DETECT_PORTS: [u16; 4] = [4001, 4002, 7496, 7497];
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GatewayError {
+    /// Not connected (and why), so the caller can fall back to cache.
+    #[error("gateway not connected: {0}")]
+    NotConnected(String),
+    #[error("gateway did not answer within {0:?}")]
+    Timeout(Duration),
+    /// IB answered with an error code for this request (e.g. 200 no security definition).
+    #[error("IB error {code}: {message}")]
+    Rejected { code: i32, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Historical bars request, in IB's own vocabulary (`"30 D"`, `"1 day"`, `"TRADES"`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BarSpec {
+    pub symbol: String,
+    pub sec_type: String,
+    pub exchange: String,
+    pub currency: String,
+    pub duration: String,
+    pub bar_size: String,
+    pub what_to_show: String,
+    pub use_rth: bool,
+}
+
+impl BarSpec {
+    /// Daily TRADES bars of a US stock over `duration` (RTH).
+    pub fn daily(symbol: &str, duration: &str) -> Self {
+        BarSpec {
+            symbol: symbol.to_string(),
+            sec_type: "STK".into(),
+            exchange: "SMART".into(),
+            currency: "USD".into(),
+            duration: duration.to_string(),
+            bar_size: "1 day".into(),
+            what_to_show: "TRADES".into(),
+            use_rth: true,
+        }
+    }
+    /// Stable key for caches (memory and SQLite).
+    pub fn cache_key(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}|{}",
+            self.symbol, self.sec_type, self.exchange, self.currency, self.duration, self.bar_size, self.what_to_show, self.use_rth
+        )
+    }
+}
+
+/// A contract to look up: symbol plus optional qualifiers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ContractQuery {
+    pub symbol: String,
+    /// Default `STK`.
+    pub sec_type: Option<String>,
+    /// Default `SMART`.
+    pub exchange: Option<String>,
+    /// Default `USD` for stocks.
+    pub currency: Option<String>,
+}
+
+/// A what-if order (the only order-shaped request this program ever sends).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhatIfOrder {
+    pub account: String,
+    pub symbol: String,
+    /// `BUY` or `SELL`
+    pub action: String,
+    pub quantity: f64,
+    /// `MKT` or `LMT`
+    pub order_type: String,
+    pub limit_price: Option<f64>,
+}
+
+/// Both configured gateways.
+#[derive(Clone)]
+pub struct Gateways {
+    pub primary: GatewayHandle,
+    pub secondary: Option<GatewayHandle>,
+}
+
+impl Gateways {
+    pub fn all(&self) -> impl Iterator<Item = &GatewayHandle> {
+        std::iter::once(&self.primary).chain(self.secondary.iter())
+    }
+    /// The gateway that serves `account` (falls back to primary when unknown).
+    pub fn for_account(&self, store: &Store, account: &str) -> &GatewayHandle {
+        let snap = store.snapshot();
+        match snap.accounts.get(account).and_then(|a| a.gateway) {
+            Some(GatewayRole::Secondary) => self.secondary.as_ref().unwrap_or(&self.primary),
+            _ => &self.primary,
+        }
+    }
+}
+
+/// Handle to one supervised gateway connection. Cheap to clone.
+#[derive(Clone)]
+pub struct GatewayHandle {
+    inner: Arc<HandleInner>,
+}
+
+struct HandleInner {
+    role: GatewayRole,
+    requests: Requests,
+}
+
+impl GatewayHandle {
+    /// Starts the supervisor task (connect, subscribe, reconnect forever) and returns at once.
+    pub fn spawn(cfg: GatewayConfig, store: Store) -> GatewayHandle {
+        let _ = (cfg, store);
+        todo!("gateway helper")
+    }
+    pub fn role(&self) -> GatewayRole {
+        self.inner.role
+    }
+    /// Waits until the initial sync (accounts, summary, positions, P&L, first quotes) is in the
+    /// store. Returns false on timeout.
+    pub async fn wait_synced(&self, timeout: Duration) -> bool {
+        let _ = timeout;
+        todo!()
+    }
+    pub fn requests(&self) -> &Requests {
+        &self.inner.requests
+    }
+    /// Stops the supervisor and drops the connection.
+    pub fn shutdown(&self) {
+        todo!()
+    }
+}
+
+/// On-demand requests: cached, coalesced (identical in-flight requests share one answer) and
+/// paced within IB's limits. Cheap to clone.
+#[derive(Clone)]
+pub struct Requests {
+    _private: (),
+}
+
+impl Requests {
+    pub async fn historical_bars(&self, spec: &BarSpec) -> Result<Arc<Vec<Bar>>, GatewayError> {
+        let _ = spec;
+        todo!()
+    }
+    /// Contract details; several results mean the query is ambiguous.
+    pub async fn contract_details(&self, query: &ContractQuery) -> Result<Vec<ContractInfo>, GatewayError> {
+        let _ = query;
+        todo!()
+    }
+    pub async fn search_contracts(&self, pattern: &str) -> Result<Vec<ContractMatch>, GatewayError> {
+        let _ = pattern;
+        todo!()
+    }
+    /// Chain definitions for a stock (one per exchange/trading class).
+    pub async fn option_chain(&self, symbol: &str) -> Result<Vec<OptionChainDef>, GatewayError> {
+        let _ = symbol;
+        todo!()
+    }
+    /// Quotes with greeks for calls and puts at `strikes` of `expiry` (`YYYYMMDD`).
+    pub async fn option_quotes(&self, symbol: &str, expiry: &str, strikes: &[f64]) -> Result<Vec<OptionQuote>, GatewayError> {
+        let _ = (symbol, expiry, strikes);
+        todo!()
+    }
+    /// A one-off quote snapshot (for symbols without a live subscription; FX with `CASH`).
+    pub async fn quote_snapshot(&self, query: &ContractQuery) -> Result<Quote, GatewayError> {
+        let _ = query;
+        todo!()
+    }
+    pub async fn dividends(&self, query: &ContractQuery) -> Result<DividendInfo, GatewayError> {
+        let _ = query;
+        todo!()
+    }
+    /// Sends a what-if order (whatIf = true) and returns IB's margin estimate. Never a real order.
+    pub async fn what_if(&self, order: &WhatIfOrder) -> Result<WhatIfResult, GatewayError> {
+        let _ = order;
+        todo!()
+    }
+    /// Headlines for a symbol over the last `days` from every news provider.
+    pub async fn news(&self, symbol: &str, days: u32) -> Result<Vec<NewsHeadline>, GatewayError> {
+        let _ = (symbol, days);
+        todo!()
+    }
+    pub async fn executions(&self) -> Result<Vec<Fill>, GatewayError> {
+        todo!()
+    }
+    pub async fn completed_orders(&self) -> Result<Vec<OrderView>, GatewayError> {
+        todo!()
+    }
+}

@@ -1,0 +1,433 @@
+//! Domain types shared by every layer. Plain data: no I/O, no broker types, no terminal types.
+//!
+//! Timestamps are Unix epoch milliseconds (`Millis`) so that snapshots serialize cheaply and tests
+//! can run against a fixed clock.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Unix epoch milliseconds.
+pub type Millis = i64;
+
+/// Which configured gateway a piece of data came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GatewayRole {
+    Primary,
+    Secondary,
+}
+
+impl GatewayRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GatewayRole::Primary => "primary",
+            GatewayRole::Secondary => "secondary",
+        }
+    }
+}
+
+/// Security type as IB names it (`STK`, `CASH`, `OPT`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SecType(pub String);
+
+/// Identifies an instrument the way IB does; `con_id` is authoritative when known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Instrument {
+    pub con_id: i32,
+    pub symbol: String,
+    /// `STK`, `CASH`, `OPT`, `ETF` is reported as `STK` by IB.
+    pub sec_type: String,
+    pub exchange: String,
+    pub primary_exchange: String,
+    pub currency: String,
+    /// For options: `YYYYMMDD`, strike, `C`/`P`; empty otherwise.
+    pub expiry: String,
+    pub strike: f64,
+    pub right: String,
+    pub multiplier: f64,
+}
+
+/// One position as the gateway reports it (positions + portfolio updates + PnL single merged).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Position {
+    pub account: String,
+    pub instrument: Instrument,
+    pub quantity: f64,
+    /// Average cost per share in the instrument's currency (IB's avgCost divided by multiplier).
+    pub avg_cost: f64,
+    pub market_price: Option<f64>,
+    pub market_value: Option<f64>,
+    pub unrealized_pnl: Option<f64>,
+    pub realized_pnl: Option<f64>,
+    /// From the PnL-single subscription; `None` until the first update arrives.
+    pub daily_pnl: Option<f64>,
+    pub updated: Millis,
+}
+
+/// Whether a price is live, delayed, or frozen (IB market-data types 1–4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DataMode {
+    #[default]
+    Live,
+    Frozen,
+    Delayed,
+    DelayedFrozen,
+}
+
+impl DataMode {
+    pub fn from_ib(code: i32) -> Self {
+        match code {
+            2 => DataMode::Frozen,
+            3 => DataMode::Delayed,
+            4 => DataMode::DelayedFrozen,
+            _ => DataMode::Live,
+        }
+    }
+    pub fn is_delayed(self) -> bool {
+        matches!(self, DataMode::Delayed | DataMode::DelayedFrozen)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            DataMode::Live => "live",
+            DataMode::Frozen => "frozen",
+            DataMode::Delayed => "delayed",
+            DataMode::DelayedFrozen => "delayed-frozen",
+        }
+    }
+}
+
+/// Latest top-of-book and session values for one symbol. Every field is already cleaned of IB's
+/// sentinel values (-1, 0 where meaningless, f64::MAX, NaN): a `None` means "not known".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Quote {
+    pub symbol: String,
+    pub con_id: i32,
+    pub currency: String,
+    pub bid: Option<f64>,
+    pub ask: Option<f64>,
+    pub last: Option<f64>,
+    pub bid_size: Option<f64>,
+    pub ask_size: Option<f64>,
+    pub open: Option<f64>,
+    pub high: Option<f64>,
+    pub low: Option<f64>,
+    /// Previous session's close.
+    pub close: Option<f64>,
+    pub volume: Option<f64>,
+    pub mode: DataMode,
+    pub updated: Millis,
+}
+
+impl Quote {
+    /// Best available price: last, else mid, else close.
+    pub fn price(&self) -> Option<f64> {
+        self.last
+            .or_else(|| match (self.bid, self.ask) {
+                (Some(b), Some(a)) => Some((a + b) / 2.0),
+                _ => None,
+            })
+            .or(self.close)
+    }
+    /// Change against the previous close, absolute and percent.
+    pub fn change(&self) -> Option<(f64, f64)> {
+        let p = self.price()?;
+        let c = self.close?;
+        if c == 0.0 {
+            return None;
+        }
+        Some((p - c, (p - c) / c * 100.0))
+    }
+}
+
+/// One OHLCV bar. `time` is the bar's start in epoch seconds (daily bars: midnight UTC of the date).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct Bar {
+    pub time: i64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+    pub wap: f64,
+    pub count: i32,
+}
+
+/// Account-level values keyed by IB tag (`NetLiquidation`, `Cushion`, ...). Amounts in `currency`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct AccountSnapshot {
+    pub account: String,
+    pub gateway: Option<GatewayRole>,
+    pub base_currency: String,
+    /// tag → (value, currency). Currency is the base currency for the summary tags.
+    pub values: BTreeMap<String, AccountValue>,
+    /// Cash balance per currency (from `TotalCashBalance` / `$LEDGER` rows).
+    pub cash_by_currency: BTreeMap<String, f64>,
+    pub pnl: Option<AccountPnl>,
+    pub updated: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountValue {
+    pub value: f64,
+    pub currency: String,
+}
+
+impl AccountSnapshot {
+    pub fn get(&self, tag: &str) -> Option<f64> {
+        self.values.get(tag).map(|v| v.value)
+    }
+    pub fn net_liquidation(&self) -> Option<f64> {
+        self.get(tags::NET_LIQUIDATION)
+    }
+    pub fn gross_position_value(&self) -> Option<f64> {
+        self.get(tags::GROSS_POSITION_VALUE)
+    }
+    /// GPV / NLV, `None` when either is unknown or NLV is zero.
+    pub fn leverage(&self) -> Option<f64> {
+        let nlv = self.net_liquidation()?;
+        let gpv = self.gross_position_value()?;
+        if nlv == 0.0 { None } else { Some(gpv / nlv) }
+    }
+}
+
+/// IB account-summary tag names used across the crate.
+pub mod tags {
+    pub const NET_LIQUIDATION: &str = "NetLiquidation";
+    pub const GROSS_POSITION_VALUE: &str = "GrossPositionValue";
+    pub const TOTAL_CASH_VALUE: &str = "TotalCashValue";
+    pub const BUYING_POWER: &str = "BuyingPower";
+    pub const AVAILABLE_FUNDS: &str = "AvailableFunds";
+    pub const EXCESS_LIQUIDITY: &str = "ExcessLiquidity";
+    pub const INIT_MARGIN_REQ: &str = "InitMarginReq";
+    pub const MAINT_MARGIN_REQ: &str = "MaintMarginReq";
+    pub const CUSHION: &str = "Cushion";
+    pub const EQUITY_WITH_LOAN: &str = "EquityWithLoanValue";
+    pub const SETTLED_CASH: &str = "SettledCash";
+    /// Summary tags the adapter subscribes to.
+    pub const SUMMARY: &[&str] = &[
+        NET_LIQUIDATION,
+        GROSS_POSITION_VALUE,
+        TOTAL_CASH_VALUE,
+        BUYING_POWER,
+        AVAILABLE_FUNDS,
+        EXCESS_LIQUIDITY,
+        INIT_MARGIN_REQ,
+        MAINT_MARGIN_REQ,
+        CUSHION,
+        EQUITY_WITH_LOAN,
+        SETTLED_CASH,
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct AccountPnl {
+    pub daily: Option<f64>,
+    pub unrealized: Option<f64>,
+    pub realized: Option<f64>,
+}
+
+/// An order as seen in the open-orders or completed-orders snapshot. Read-only view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct OrderView {
+    pub order_id: i32,
+    pub perm_id: i64,
+    pub client_id: i32,
+    pub account: String,
+    pub instrument: Instrument,
+    /// BUY / SELL
+    pub action: String,
+    pub quantity: f64,
+    pub filled: f64,
+    pub remaining: f64,
+    pub order_type: String,
+    pub limit_price: Option<f64>,
+    pub stop_price: Option<f64>,
+    pub tif: String,
+    pub status: String,
+    pub avg_fill_price: Option<f64>,
+    /// For completed orders: when it completed, as IB reports it.
+    pub completed_time: String,
+}
+
+/// One execution, with its commission report merged in when it has arrived.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Fill {
+    pub exec_id: String,
+    pub order_id: i32,
+    pub account: String,
+    pub instrument: Instrument,
+    /// BOT / SLD
+    pub side: String,
+    pub shares: f64,
+    pub price: f64,
+    pub time: Millis,
+    pub exchange: String,
+    pub commission: Option<f64>,
+    pub commission_currency: String,
+    pub realized_pnl: Option<f64>,
+}
+
+/// Margin figures returned by a what-if order. Amounts are in the account's base currency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct WhatIfResult {
+    pub init_margin_before: Option<f64>,
+    pub maint_margin_before: Option<f64>,
+    pub equity_with_loan_before: Option<f64>,
+    pub init_margin_change: Option<f64>,
+    pub maint_margin_change: Option<f64>,
+    pub equity_with_loan_change: Option<f64>,
+    pub init_margin_after: Option<f64>,
+    pub maint_margin_after: Option<f64>,
+    pub equity_with_loan_after: Option<f64>,
+    pub commission: Option<f64>,
+    pub commission_currency: String,
+    pub margin_currency: String,
+    pub warning: String,
+}
+
+/// Contract details as the tools need them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ContractInfo {
+    pub instrument: Instrument,
+    pub long_name: String,
+    pub industry: String,
+    pub category: String,
+    pub subcategory: String,
+    pub min_tick: f64,
+    pub trading_class: String,
+    pub trading_hours: String,
+    pub liquid_hours: String,
+    pub time_zone: String,
+}
+
+/// One expiry's worth of the option chain definition (strikes from that expiry's own chain).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct OptionChainDef {
+    pub exchange: String,
+    pub trading_class: String,
+    pub multiplier: String,
+    pub expirations: Vec<String>,
+    pub strikes: Vec<f64>,
+}
+
+/// Quote plus greeks for one option contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct OptionQuote {
+    pub expiry: String,
+    pub strike: f64,
+    /// `C` or `P`
+    pub right: String,
+    pub bid: Option<f64>,
+    pub ask: Option<f64>,
+    pub last: Option<f64>,
+    pub implied_vol: Option<f64>,
+    pub delta: Option<f64>,
+    pub gamma: Option<f64>,
+    pub theta: Option<f64>,
+    pub vega: Option<f64>,
+    pub underlying_price: Option<f64>,
+    pub mode: DataMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct NewsHeadline {
+    pub time: Millis,
+    pub provider: String,
+    pub article_id: String,
+    pub headline: String,
+    /// Symbol the headline was requested for.
+    pub symbol: String,
+}
+
+/// A symbol search hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ContractMatch {
+    pub con_id: i32,
+    pub symbol: String,
+    pub sec_type: String,
+    pub primary_exchange: String,
+    pub currency: String,
+    pub description: String,
+}
+
+/// Dividend facts for a symbol (from generic tick 456 "IB dividends": past 12m, next 12m,
+/// next date, next amount).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DividendInfo {
+    pub symbol: String,
+    pub currency: String,
+    pub past_12m: Option<f64>,
+    pub next_12m: Option<f64>,
+    /// `YYYYMMDD`
+    pub next_date: Option<String>,
+    pub next_amount: Option<f64>,
+}
+
+/// Connection health of one gateway, as the supervisor sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct GatewayStatus {
+    pub role: Option<GatewayRole>,
+    pub host: String,
+    pub port: u16,
+    pub client_id: i32,
+    pub state: ConnState,
+    pub server_version: Option<i32>,
+    /// When the current state began.
+    pub since: Millis,
+    pub last_data: Option<Millis>,
+    pub reconnects: u32,
+    pub market_data_mode: DataMode,
+    pub accounts: Vec<String>,
+    /// Why the gateway is not connected, in words.
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnState {
+    #[default]
+    Connecting,
+    Connected,
+    Reconnecting,
+    Disconnected,
+}
+
+impl ConnState {
+    pub fn label(self) -> &'static str {
+        match self {
+            ConnState::Connecting => "connecting",
+            ConnState::Connected => "connected",
+            ConnState::Reconnecting => "reconnecting",
+            ConnState::Disconnected => "disconnected",
+        }
+    }
+}
+
+/// A gateway message or supervisor event, in words (1100/1101/1102/2104/... or our own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayEvent {
+    pub time: Millis,
+    pub role: GatewayRole,
+    /// IB code when there is one (e.g. 1100); 0 for supervisor events.
+    pub code: i32,
+    pub message: String,
+}
+
+/// One tool call from any front door (MCP stdio/HTTP/socket, the `tool` CLI, the cockpit prompt).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallRecord {
+    pub id: u64,
+    pub time: Millis,
+    /// Client name from MCP initialize (e.g. "claude-code"), or "cockpit" / "cli" / "rest".
+    pub client: String,
+    pub tool: String,
+    pub arguments: serde_json::Value,
+    pub duration_ms: f64,
+    pub ok: bool,
+    /// Error text when `ok` is false.
+    pub error: Option<String>,
+    pub result_bytes: usize,
+    /// The markdown answer, kept so the prompt pane can show it.
+    pub markdown: String,
+}

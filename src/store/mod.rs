@@ -1,0 +1,226 @@
+//! Live state: the single source of truth. Gateway tasks write, everyone else reads snapshots.
+//!
+//! `LiveState` is a struct of `Arc`s: a snapshot is a handful of reference-count bumps, and a
+//! writer only copies the part it changes (`Arc::make_mut`) when a reader still holds the old one.
+//! No lock is ever held across an `.await`: `update` takes a closure.
+
+pub mod db;
+
+use crate::model::*;
+use parking_lot::RwLock;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use tokio::sync::watch;
+
+/// How many tool calls the in-memory journal keeps (SQLite keeps them all).
+pub const JOURNAL_CAPACITY: usize = 1000;
+/// How many gateway events the in-memory event log keeps.
+pub const EVENT_CAPACITY: usize = 200;
+
+/// Key of a position: (account, con_id).
+pub type PositionKey = (String, i32);
+
+#[derive(Debug, Clone, Default)]
+pub struct LiveState {
+    /// Bumped on every update; the UI redraws when it changes.
+    pub version: u64,
+    pub accounts: Arc<BTreeMap<String, AccountSnapshot>>,
+    pub positions: Arc<BTreeMap<PositionKey, Position>>,
+    /// Keyed by symbol for stocks (`KRYX`) and by pair for FX (`USD.CAD`).
+    pub quotes: Arc<HashMap<String, Quote>>,
+    /// Today's 1-minute closes per held symbol (movers sparklines), oldest first.
+    pub intraday: Arc<HashMap<String, Vec<f64>>>,
+    pub open_orders: Arc<Vec<OrderView>>,
+    pub fills: Arc<Vec<Fill>>,
+    pub gateways: Arc<BTreeMap<GatewayRole, GatewayStatus>>,
+    pub events: Arc<VecDeque<GatewayEvent>>,
+    pub journal: Arc<VecDeque<ToolCallRecord>>,
+}
+
+/// Why and how long data has been stale.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Staleness {
+    pub age_ms: i64,
+    pub reason: String,
+}
+
+impl LiveState {
+    /// Primary gateway's first account, the default for every `account?` parameter.
+    pub fn primary_account(&self) -> Option<&AccountSnapshot> {
+        self.accounts
+            .values()
+            .find(|a| a.gateway == Some(GatewayRole::Primary))
+            .or_else(|| self.accounts.values().next())
+    }
+
+    pub fn positions_of<'a>(&'a self, account: &'a str) -> impl Iterator<Item = &'a Position> + 'a {
+        self.positions.values().filter(move |p| p.account == account)
+    }
+
+    /// Quote for an FX pair such as ("USD", "CAD"): direct, or inverted from the reverse pair.
+    /// Returns the mid (or last) rate converting one unit of `from` into `to`.
+    pub fn fx_rate(&self, from: &str, to: &str) -> Option<f64> {
+        if from.eq_ignore_ascii_case(to) {
+            return Some(1.0);
+        }
+        if let Some(q) = self.quotes.get(&format!("{from}.{to}")) {
+            return q.price().filter(|p| *p > 0.0);
+        }
+        if let Some(q) = self.quotes.get(&format!("{to}.{from}")) {
+            return q.price().filter(|p| *p > 0.0).map(|p| 1.0 / p);
+        }
+        None
+    }
+
+    /// Staleness of the live data as of `now`: `None` when the primary gateway is connected and
+    /// data arrived within `fresh_ms`.
+    pub fn staleness(&self, now: Millis, fresh_ms: i64) -> Option<Staleness> {
+        let status = self.gateways.get(&GatewayRole::Primary)?;
+        let last = status.last_data.unwrap_or(status.since);
+        let age_ms = (now - last).max(0);
+        match status.state {
+            ConnState::Connected if age_ms <= fresh_ms => None,
+            ConnState::Connected => Some(Staleness {
+                age_ms,
+                reason: "no data from the gateway recently".into(),
+            }),
+            other => Some(Staleness {
+                age_ms,
+                reason: match &status.last_error {
+                    Some(e) => format!("gateway {}: {e}", other.label()),
+                    None => format!("gateway {}", other.label()),
+                },
+            }),
+        }
+    }
+}
+
+/// Where "now" comes from: the system clock, or a settable clock for reproducible tests.
+#[derive(Debug, Clone)]
+pub enum Clock {
+    System,
+    Fixed(Arc<AtomicI64>),
+}
+
+impl Clock {
+    pub fn fixed(at: Millis) -> Self {
+        Clock::Fixed(Arc::new(AtomicI64::new(at)))
+    }
+    pub fn now(&self) -> Millis {
+        match self {
+            Clock::System => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
+            Clock::Fixed(t) => t.load(Ordering::Relaxed),
+        }
+    }
+    /// Moves a fixed clock; no effect on the system clock.
+    pub fn set(&self, at: Millis) {
+        if let Clock::Fixed(t) = self {
+            t.store(at, Ordering::Relaxed);
+        }
+    }
+}
+
+struct Inner {
+    state: RwLock<LiveState>,
+    changed: watch::Sender<u64>,
+    clock: Clock,
+    db: Option<db::Db>,
+    next_call_id: AtomicU64,
+}
+
+/// Cheap to clone; every clone is the same store.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl Store {
+    pub fn new(clock: Clock, db: Option<db::Db>) -> Self {
+        let (changed, _) = watch::channel(0);
+        Store {
+            inner: Arc::new(Inner {
+                state: RwLock::new(LiveState::default()),
+                changed,
+                clock,
+                db,
+                next_call_id: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// A store with no database and the system clock (tests, `tool` one-shots).
+    pub fn in_memory() -> Self {
+        Self::new(Clock::System, None)
+    }
+
+    pub fn now(&self) -> Millis {
+        self.inner.clock.now()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    pub fn db(&self) -> Option<&db::Db> {
+        self.inner.db.as_ref()
+    }
+
+    /// A consistent copy of the live state; costs a few `Arc` clones.
+    pub fn snapshot(&self) -> LiveState {
+        self.inner.state.read().clone()
+    }
+
+    /// Applies `f` to the state under the write lock, bumps the version and wakes subscribers.
+    /// Keep `f` short: it must not block or await.
+    pub fn update<R>(&self, f: impl FnOnce(&mut LiveState) -> R) -> R {
+        let (r, version) = {
+            let mut st = self.inner.state.write();
+            let r = f(&mut st);
+            st.version += 1;
+            (r, st.version)
+        };
+        self.inner.changed.send_replace(version);
+        r
+    }
+
+    /// Change notifications: the value is the state's version.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.changed.subscribe()
+    }
+
+    /// Records a gateway event in the in-memory ring.
+    pub fn push_event(&self, event: GatewayEvent) {
+        self.update(|st| {
+            let events = Arc::make_mut(&mut st.events);
+            if events.len() >= EVENT_CAPACITY {
+                events.pop_front();
+            }
+            events.push_back(event);
+        });
+    }
+
+    /// Journals a tool call in memory and (when a database is attached) in SQLite.
+    /// Assigns and returns the call id.
+    pub fn record_tool_call(&self, mut record: ToolCallRecord) -> u64 {
+        record.id = self.inner.next_call_id.fetch_add(1, Ordering::Relaxed);
+        if let Some(db) = self.db() {
+            if let Err(e) = db.insert_tool_call(&record) {
+                tracing::warn!("could not journal tool call in SQLite: {e}");
+            }
+        }
+        let id = record.id;
+        self.update(|st| {
+            let journal = Arc::make_mut(&mut st.journal);
+            if journal.len() >= JOURNAL_CAPACITY {
+                journal.pop_front();
+            }
+            journal.push_back(record);
+        });
+        id
+    }
+}
