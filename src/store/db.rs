@@ -3,9 +3,17 @@
 //! is moved aside with a warning and a fresh one created.
 //!
 //! OWNER: store/db helper. The signatures below are the contract other modules code against.
+//!
+//! Schema versioning uses `PRAGMA user_version`: `MIGRATIONS[i]` takes the schema from version
+//! `i` to `i + 1`, each applied in its own transaction, so opening a database twice (or by an
+//! older and a newer build that share a prefix of the list) is harmless.
 
-use crate::model::{Bar, Fill, Millis, ToolCallRecord};
-use std::path::Path;
+use crate::model::{Bar, Fill, Instrument, Millis, ToolCallRecord};
+use parking_lot::Mutex;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -18,12 +26,92 @@ pub enum DbError {
     },
     #[error("could not encode/decode stored data: {0}")]
     Codec(String),
+    /// The file was written by a newer build; we refuse to touch it rather than lose its data.
+    #[error(
+        "database {path} has schema version {found}, newer than this build supports ({supported}); \
+         upgrade ibkr-cockpit or point IBKR_DB_PATH elsewhere"
+    )]
+    NewerSchema {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
 }
+
+/// Ordered schema migrations; never edit a shipped entry, only append.
+const MIGRATIONS: &[&str] = &[
+    // 1: initial schema.
+    "CREATE TABLE nlv_history (
+         account  TEXT    NOT NULL,
+         time     INTEGER NOT NULL,
+         nlv      REAL    NOT NULL,
+         currency TEXT    NOT NULL,
+         PRIMARY KEY (account, time)
+     ) WITHOUT ROWID;
+     CREATE TABLE bar_cache (
+         key     TEXT    PRIMARY KEY,
+         fetched INTEGER NOT NULL,
+         bars    BLOB    NOT NULL
+     );
+     CREATE TABLE fills (
+         exec_id             TEXT    PRIMARY KEY,
+         order_id            INTEGER NOT NULL,
+         account             TEXT    NOT NULL,
+         instrument          TEXT    NOT NULL,
+         side                TEXT    NOT NULL,
+         shares              REAL,
+         price               REAL,
+         time                INTEGER NOT NULL,
+         exchange            TEXT    NOT NULL,
+         commission          REAL,
+         commission_currency TEXT    NOT NULL,
+         realized_pnl        REAL
+     );
+     CREATE INDEX fills_by_time ON fills (time);
+     CREATE TABLE tool_calls (
+         seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+         call_id      INTEGER NOT NULL,
+         time         INTEGER NOT NULL,
+         client       TEXT    NOT NULL,
+         tool         TEXT    NOT NULL,
+         arguments    TEXT    NOT NULL,
+         duration_ms  REAL    NOT NULL,
+         ok           INTEGER NOT NULL,
+         error        TEXT,
+         result_bytes INTEGER NOT NULL,
+         markdown     TEXT    NOT NULL
+     );
+     CREATE TABLE briefings (
+         seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+         account TEXT    NOT NULL,
+         time    INTEGER NOT NULL,
+         json    TEXT    NOT NULL
+     );
+     CREATE INDEX briefings_by_account ON briefings (account, time);",
+];
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a statement waits for another process (e.g. a daemon sharing the file) to release
+/// a lock before failing with "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Handle to the SQLite database. Cheap to clone; internally serialized.
 #[derive(Clone)]
 pub struct Db {
-    _private: (),
+    conn: Arc<Mutex<Connection>>,
+    /// `None` for in-memory databases.
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "Db({})", p.display()),
+            None => write!(f, "Db(:memory:)"),
+        }
+    }
 }
 
 impl Db {
@@ -31,58 +119,449 @@ impl Db {
     /// or not a database it is renamed to `<path>.corrupt-<unix-ts>` and a fresh one is created;
     /// the returned `Option<String>` is the warning to show the user in that case.
     pub fn open(path: &Path) -> Result<(Db, Option<String>), DbError> {
-        let _ = path;
-        todo!("store/db helper")
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| DbError::Io {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        let existed = path.exists();
+        match open_and_migrate(path) {
+            Ok(conn) => Ok((Db::wrap(conn, Some(path)), None)),
+            Err(e) if existed && is_damage(&e) => {
+                let aside = move_aside(path)?;
+                let conn = open_and_migrate(path)?;
+                let warning = format!(
+                    "the database at {} could not be read ({e}); it was moved to {} and a fresh \
+                     one was created (cached bars, NLV history and journals start empty)",
+                    path.display(),
+                    aside.display()
+                );
+                tracing::warn!("{warning}");
+                Ok((Db::wrap(conn, Some(path)), Some(warning)))
+            }
+            Err(e) => Err(e),
+        }
     }
+
     /// An in-memory database (tests, benches).
     pub fn in_memory() -> Result<Db, DbError> {
-        todo!("store/db helper")
+        let mut conn = Connection::open_in_memory()?;
+        migrate(&mut conn, ":memory:")?;
+        Ok(Db::wrap(conn, None))
     }
-    pub fn record_nlv(&self, account: &str, time: Millis, nlv: f64, currency: &str) -> Result<(), DbError> {
-        let _ = (account, time, nlv, currency);
-        todo!()
+
+    fn wrap(conn: Connection, path: Option<&Path>) -> Db {
+        Db {
+            conn: Arc::new(Mutex::new(conn)),
+            path: path.map(Path::to_path_buf),
+        }
     }
+
+    /// The file backing this database; `None` when in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The schema version of the open database (equals [`SCHEMA_VERSION`] after `open`).
+    pub fn schema_version(&self) -> Result<i64, DbError> {
+        let conn = self.conn.lock();
+        Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Records one NLV sample; a second sample at the same time for the same account replaces it.
+    pub fn record_nlv(
+        &self,
+        account: &str,
+        time: Millis,
+        nlv: f64,
+        currency: &str,
+    ) -> Result<(), DbError> {
+        if !nlv.is_finite() {
+            return Err(DbError::Codec(format!(
+                "NLV {nlv} for {account} is not a number"
+            )));
+        }
+        let conn = self.conn.lock();
+        conn.execute(
+            "INSERT OR REPLACE INTO nlv_history (account, time, nlv, currency) VALUES (?1, ?2, ?3, ?4)",
+            params![account, time, nlv, currency],
+        )?;
+        Ok(())
+    }
+
     /// (time, nlv) pairs at or after `since`, oldest first.
     pub fn nlv_history(&self, account: &str, since: Millis) -> Result<Vec<(Millis, f64)>, DbError> {
-        let _ = (account, since);
-        todo!()
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT time, nlv FROM nlv_history WHERE account = ?1 AND time >= ?2 ORDER BY time",
+        )?;
+        let rows = stmt.query_map(params![account, since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
+
     /// Stores bars under a cache key (symbol/sec_type/bar size/duration/what/rth).
     pub fn put_bars(&self, key: &str, fetched: Millis, bars: &[Bar]) -> Result<(), DbError> {
-        let _ = (key, fetched, bars);
-        todo!()
+        let blob = bar_codec::encode(bars);
+        let conn = self.conn.lock();
+        conn.execute(
+            "INSERT OR REPLACE INTO bar_cache (key, fetched, bars) VALUES (?1, ?2, ?3)",
+            params![key, fetched, blob],
+        )?;
+        Ok(())
     }
+
     /// Cached bars and when they were fetched.
     pub fn get_bars(&self, key: &str) -> Result<Option<(Millis, Vec<Bar>)>, DbError> {
-        let _ = key;
-        todo!()
+        let row: Option<(Millis, Vec<u8>)> = {
+            let conn = self.conn.lock();
+            conn.query_row(
+                "SELECT fetched, bars FROM bar_cache WHERE key = ?1",
+                params![key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+        };
+        match row {
+            None => Ok(None),
+            Some((fetched, blob)) => {
+                let bars = bar_codec::decode(&blob)
+                    .map_err(|e| DbError::Codec(format!("cached bars for {key}: {e}")))?;
+                Ok(Some((fetched, bars)))
+            }
+        }
     }
+
     /// Inserts fills, ignoring ones already stored (by exec_id).
+    ///
+    /// One exception: IB sends the commission report after the execution, so a stored fill
+    /// that has no commission yet is completed from a later copy that has one.
     pub fn upsert_fills(&self, fills: &[Fill]) -> Result<(), DbError> {
-        let _ = fills;
-        todo!()
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO fills (exec_id, order_id, account, instrument, side, shares, price,
+                                    time, exchange, commission, commission_currency, realized_pnl)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (exec_id) DO UPDATE SET
+                     commission = excluded.commission,
+                     commission_currency = excluded.commission_currency,
+                     realized_pnl = excluded.realized_pnl
+                 WHERE fills.commission IS NULL AND excluded.commission IS NOT NULL",
+            )?;
+            for f in fills {
+                let instrument = serde_json::to_string(&f.instrument)
+                    .map_err(|e| DbError::Codec(format!("fill {}: {e}", f.exec_id)))?;
+                stmt.execute(params![
+                    f.exec_id,
+                    f.order_id,
+                    f.account,
+                    instrument,
+                    f.side,
+                    f.shares,
+                    f.price,
+                    f.time,
+                    f.exchange,
+                    f.commission.filter(|c| c.is_finite()),
+                    f.commission_currency,
+                    f.realized_pnl.filter(|p| p.is_finite()),
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
+
+    /// Fills at or after `since`, oldest first.
     pub fn fills_since(&self, since: Millis) -> Result<Vec<Fill>, DbError> {
-        let _ = since;
-        todo!()
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT exec_id, order_id, account, instrument, side, shares, price, time, exchange,
+                    commission, commission_currency, realized_pnl
+             FROM fills WHERE time >= ?1 ORDER BY time, exec_id",
+        )?;
+        let rows = stmt.query_map(params![since], |r| {
+            let instrument: String = r.get(3)?;
+            // SQLite stores NaN as NULL; give it back as NaN rather than failing the whole read.
+            let shares: Option<f64> = r.get(5)?;
+            let price: Option<f64> = r.get(6)?;
+            Ok((
+                instrument,
+                Fill {
+                    exec_id: r.get(0)?,
+                    order_id: r.get(1)?,
+                    account: r.get(2)?,
+                    instrument: Instrument::default(),
+                    side: r.get(4)?,
+                    shares: shares.unwrap_or(f64::NAN),
+                    price: price.unwrap_or(f64::NAN),
+                    time: r.get(7)?,
+                    exchange: r.get(8)?,
+                    commission: r.get(9)?,
+                    commission_currency: r.get(10)?,
+                    realized_pnl: r.get(11)?,
+                },
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (instrument, mut fill) = row?;
+            fill.instrument = serde_json::from_str(&instrument)
+                .map_err(|e| DbError::Codec(format!("fill {}: instrument: {e}", fill.exec_id)))?;
+            out.push(fill);
+        }
+        Ok(out)
     }
+
+    /// Appends a tool call to the journal. Ids are per process, so the journal keeps its own
+    /// sequence and `id` is stored as data, not as a key.
     pub fn insert_tool_call(&self, record: &ToolCallRecord) -> Result<(), DbError> {
-        let _ = record;
-        todo!()
+        let arguments = serde_json::to_string(&record.arguments)
+            .map_err(|e| DbError::Codec(format!("tool call arguments: {e}")))?;
+        let conn = self.conn.lock();
+        conn.execute(
+            "INSERT INTO tool_calls (call_id, time, client, tool, arguments, duration_ms, ok, error,
+                                     result_bytes, markdown)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                record.id as i64,
+                record.time,
+                record.client,
+                record.tool,
+                arguments,
+                if record.duration_ms.is_finite() { record.duration_ms } else { 0.0 },
+                record.ok,
+                record.error,
+                record.result_bytes as i64,
+                record.markdown,
+            ],
+        )?;
+        Ok(())
     }
+
     /// Most recent `limit` tool calls, oldest first.
     pub fn recent_tool_calls(&self, limit: usize) -> Result<Vec<ToolCallRecord>, DbError> {
-        let _ = limit;
-        todo!()
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let conn = self.conn.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT call_id, time, client, tool, arguments, duration_ms, ok, error, result_bytes,
+                    markdown
+             FROM tool_calls ORDER BY seq DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit], |r| {
+            let id: i64 = r.get(0)?;
+            let result_bytes: i64 = r.get(8)?;
+            let arguments: String = r.get(4)?;
+            Ok((
+                arguments,
+                ToolCallRecord {
+                    id: id.max(0) as u64,
+                    time: r.get(1)?,
+                    client: r.get(2)?,
+                    tool: r.get(3)?,
+                    arguments: serde_json::Value::Null,
+                    duration_ms: r.get(5)?,
+                    ok: r.get(6)?,
+                    error: r.get(7)?,
+                    result_bytes: result_bytes.max(0) as usize,
+                    markdown: r.get(9)?,
+                },
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (arguments, mut record) = row?;
+            record.arguments = serde_json::from_str(&arguments)
+                .map_err(|e| DbError::Codec(format!("tool call {}: arguments: {e}", record.id)))?;
+            out.push(record);
+        }
+        out.reverse();
+        Ok(out)
     }
+
     /// Saves a briefing snapshot (JSON) for `since_last` deltas.
-    pub fn save_briefing(&self, account: &str, time: Millis, json: &serde_json::Value) -> Result<(), DbError> {
-        let _ = (account, time, json);
-        todo!()
+    pub fn save_briefing(
+        &self,
+        account: &str,
+        time: Millis,
+        json: &serde_json::Value,
+    ) -> Result<(), DbError> {
+        let text = serde_json::to_string(json)
+            .map_err(|e| DbError::Codec(format!("briefing for {account}: {e}")))?;
+        let conn = self.conn.lock();
+        conn.execute(
+            "INSERT INTO briefings (account, time, json) VALUES (?1, ?2, ?3)",
+            params![account, time, text],
+        )?;
+        Ok(())
     }
+
     /// The most recent briefing snapshot for the account.
-    pub fn last_briefing(&self, account: &str) -> Result<Option<(Millis, serde_json::Value)>, DbError> {
-        let _ = account;
-        todo!()
+    pub fn last_briefing(
+        &self,
+        account: &str,
+    ) -> Result<Option<(Millis, serde_json::Value)>, DbError> {
+        let row: Option<(Millis, String)> = {
+            let conn = self.conn.lock();
+            conn.query_row(
+                "SELECT time, json FROM briefings WHERE account = ?1
+                 ORDER BY time DESC, seq DESC LIMIT 1",
+                params![account],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+        };
+        match row {
+            None => Ok(None),
+            Some((time, text)) => {
+                let json = serde_json::from_str(&text)
+                    .map_err(|e| DbError::Codec(format!("briefing for {account}: {e}")))?;
+                Ok(Some((time, json)))
+            }
+        }
+    }
+}
+
+/// Opens the file, sets WAL and applies pending migrations. Any failure here on an existing
+/// file is what `open` treats as damage.
+fn open_and_migrate(path: &Path) -> Result<Connection, DbError> {
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Reading the journal mode touches the header: a file of garbage fails here (NOTADB).
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::debug!("SQLite journal mode is {mode}, not WAL");
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Forces the schema to be parsed, so a damaged sqlite_master is noticed now, not later.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    migrate(&mut conn, &path.display().to_string())?;
+    Ok(conn)
+}
+
+/// Applies every migration past the stored `user_version`, each in its own transaction.
+fn migrate(conn: &mut Connection, label: &str) -> Result<(), DbError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(DbError::NewerSchema {
+            path: label.to_string(),
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        // PRAGMA takes no bound parameters; the value is our own integer.
+        tx.execute_batch(&format!("PRAGMA user_version = {}", index + 1))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Whether an open failure means the file itself is bad (move it aside) rather than a passing
+/// condition (locked by another process, newer schema, disk full) where moving it would lose data.
+fn is_damage(e: &DbError) -> bool {
+    match e {
+        DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => !matches!(
+            f.code,
+            ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::DiskFull
+                | ErrorCode::OutOfMemory
+                | ErrorCode::OperationInterrupted
+        ),
+        // Anything else SQLite or our decoding reports while reading an existing file's header
+        // and schema (including a same-named table created by something else) means the file is
+        // not ours to trust.
+        DbError::Sqlite(_) | DbError::Codec(_) => true,
+        DbError::Io { .. } | DbError::NewerSchema { .. } => false,
+    }
+}
+
+/// Renames `path` (and its WAL/shared-memory companions, which belong to the damaged file) to
+/// `<path>.corrupt-<unix-ts>`, adding a counter if that name is taken.
+fn move_aside(path: &Path) -> Result<PathBuf, DbError> {
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let base = format!("{}.corrupt-{ts}", path.display());
+    let mut aside = PathBuf::from(&base);
+    let mut n = 1;
+    while aside.exists() {
+        aside = PathBuf::from(format!("{base}-{n}"));
+        n += 1;
+    }
+    std::fs::rename(path, &aside).map_err(|source| DbError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    for suffix in ["-wal", "-shm"] {
+        let companion = PathBuf::from(format!("{}{suffix}", path.display()));
+        if companion.exists() {
+            let target = PathBuf::from(format!("{}{suffix}", aside.display()));
+            if let Err(e) = std::fs::rename(&companion, &target) {
+                tracing::warn!("could not move {} aside: {e}", companion.display());
+            }
+        }
+    }
+    Ok(aside)
+}
+
+/// Bars are cached as one compact little-endian blob per key: a version byte, then per bar
+/// `time: i64, open, high, low, close, volume, wap: f64, count: i32` (60 bytes). Lossless
+/// (NaN survives, unlike JSON), compact, and decoded without a parser.
+mod bar_codec {
+    use crate::model::Bar;
+
+    const VERSION: u8 = 1;
+    const BAR_BYTES: usize = 8 * 7 + 4;
+
+    pub fn encode(bars: &[Bar]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + bars.len() * BAR_BYTES);
+        out.push(VERSION);
+        for b in bars {
+            out.extend_from_slice(&b.time.to_le_bytes());
+            for v in [b.open, b.high, b.low, b.close, b.volume, b.wap] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.extend_from_slice(&b.count.to_le_bytes());
+        }
+        out
+    }
+
+    pub fn decode(blob: &[u8]) -> Result<Vec<Bar>, String> {
+        let (version, body) = blob.split_first().ok_or("empty blob")?;
+        if *version != VERSION {
+            return Err(format!("unknown bar encoding version {version}"));
+        }
+        if body.len() % BAR_BYTES != 0 {
+            return Err(format!("blob of {} bytes is not whole bars", body.len()));
+        }
+        let mut out = Vec::with_capacity(body.len() / BAR_BYTES);
+        for chunk in body.chunks_exact(BAR_BYTES) {
+            let mut words = [[0u8; 8]; 7];
+            for (i, w) in words.iter_mut().enumerate() {
+                w.copy_from_slice(&chunk[i * 8..i * 8 + 8]);
+            }
+            let mut count = [0u8; 4];
+            count.copy_from_slice(&chunk[56..60]);
+            let f = |i: usize| f64::from_le_bytes(words[i]);
+            out.push(Bar {
+                time: i64::from_le_bytes(words[0]),
+                open: f(1),
+                high: f(2),
+                low: f(3),
+                close: f(4),
+                volume: f(5),
+                wap: f(6),
+                count: i32::from_le_bytes(count),
+            });
+        }
+        Ok(out)
     }
 }
