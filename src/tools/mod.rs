@@ -4,12 +4,36 @@
 //!
 //! OWNER: tools helper. The items in this file are the contract the front doors code against:
 //! `ToolContext`, `ToolOutput`, `ToolError`, `ToolSpec`, `catalog()`, `call()`, `call_journaled()`.
+//!
+//! Adding a tool: write one file (or add to a group file) with a params struct
+//! (`#[derive(Deserialize, JsonSchema)]`, `#[serde(deny_unknown_fields)]`), an output struct
+//! (`#[derive(Serialize, JsonSchema)]`), and a unit struct implementing [`Tool`]; then add one
+//! line `entry::<group::YourTool>(),` to [`registry`]. Argument coercion (numbers/booleans given
+//! as strings, comma-separated lists), range checks (from `#[schemars(range(..))]`) and error
+//! wording happen in `args.rs`, once, for every tool.
+
+pub mod account;
+pub mod args;
+pub mod format;
+pub mod live_data;
+pub mod margin_math;
+pub mod market_data;
+pub mod portfolio;
+pub mod support;
 
 use crate::config::Config;
 use crate::gateway::Gateways;
+use crate::model::ToolCallRecord;
 use crate::store::Store;
+use futures::future::BoxFuture;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 /// Everything a tool may read. Cheap to clone.
 #[derive(Clone)]
@@ -36,7 +60,9 @@ pub struct ToolError {
 
 impl ToolError {
     pub fn new(message: impl Into<String>) -> Self {
-        ToolError { message: message.into() }
+        ToolError {
+            message: message.into(),
+        }
     }
 }
 
@@ -55,20 +81,181 @@ pub struct ToolSpec {
     pub output_schema: serde_json::Map<String, Value>,
 }
 
+/// A tool's typed answer before the JSON is rendered: the markdown plus the output struct whose
+/// schema is the tool's output schema (so the two can never disagree).
+#[derive(Debug, Clone)]
+pub struct Answer<T> {
+    pub markdown: String,
+    pub data: T,
+}
+
+/// One tool. Implemented by a unit struct per tool; registered with one line in [`registry`].
+pub trait Tool: Send + Sync + 'static {
+    const NAME: &'static str;
+    /// See [`ToolSpec::group`].
+    const GROUP: &'static str;
+    /// One line, shown in `tools/list` and `tool --list`.
+    const DESCRIPTION: &'static str;
+    /// Parameters. Doc comments become descriptions; use `#[serde(deny_unknown_fields)]`.
+    type Params: DeserializeOwned + JsonSchema + Send;
+    /// Structured output; its serialize-side schema is the tool's output schema.
+    type Output: Serialize + JsonSchema + Send;
+    fn run(
+        ctx: &ToolContext,
+        p: Self::Params,
+    ) -> impl Future<Output = Result<Answer<Self::Output>, ToolError>> + Send;
+}
+
+type RunFn = for<'a> fn(
+    &'a ToolContext,
+    Value,
+    &'static ToolSpec,
+) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
+
+/// A registered tool: its spec and its type-erased runner.
+pub struct Entry {
+    spec: ToolSpec,
+    run: RunFn,
+}
+
+/// Builds the registry entry of tool `T` (schemas generated once, here).
+pub fn entry<T: Tool>() -> Entry {
+    Entry {
+        spec: ToolSpec {
+            name: T::NAME,
+            group: T::GROUP,
+            description: T::DESCRIPTION,
+            input_schema: args::input_schema::<T::Params>(),
+            output_schema: args::output_schema::<T::Output>(),
+        },
+        run: run_erased::<T>,
+    }
+}
+
+fn run_erased<'a, T: Tool>(
+    ctx: &'a ToolContext,
+    raw: Value,
+    spec: &'static ToolSpec,
+) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+    Box::pin(async move {
+        let params: T::Params = args::parse(spec, raw)?;
+        let answer = T::run(ctx, params).await?;
+        let json = serde_json::to_value(&answer.data).map_err(|e| {
+            ToolError::new(format!(
+                "{}: could not encode the answer as JSON: {e}",
+                T::NAME
+            ))
+        })?;
+        Ok(ToolOutput {
+            markdown: answer.markdown,
+            json,
+        })
+    })
+}
+
+/// THE registration table: one line per tool.
+fn registry() -> Vec<Entry> {
+    vec![
+        // Account
+        entry::<account::AccountSummary>(),
+        entry::<account::Margin>(),
+        entry::<account::ListAccounts>(),
+        entry::<account::AccountPnl>(),
+        entry::<account::ConsolidatedView>(),
+        // Portfolio
+        entry::<portfolio::Positions>(),
+        // Market data
+        // entry::<market_data::QuoteTool>(),
+        // entry::<market_data::HistoricalBars>(),
+        // entry::<market_data::ContractDetails>(),
+        // entry::<market_data::OptionChain>(),
+        // entry::<market_data::Dividends>(),
+        // entry::<market_data::SearchContracts>(),
+        // Live data
+        // entry::<live_data::FxRate>(),
+        // entry::<live_data::Intraday>(),
+        // entry::<live_data::ComparePerformance>(),
+        // entry::<live_data::Technicals>(),
+    ]
+}
+
+struct Registry {
+    specs: Vec<ToolSpec>,
+    runs: HashMap<&'static str, (usize, RunFn)>,
+}
+
+fn registry_static() -> &'static Registry {
+    static REG: OnceLock<Registry> = OnceLock::new();
+    REG.get_or_init(|| {
+        let mut entries = registry();
+        entries.sort_by_key(|e| e.spec.name);
+        let runs = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.spec.name, (i, e.run)))
+            .collect();
+        Registry {
+            specs: entries.into_iter().map(|e| e.spec).collect(),
+            runs,
+        }
+    })
+}
+
 /// Every tool, sorted by name.
 pub fn catalog() -> &'static [ToolSpec] {
-    todo!("tools helper")
+    &registry_static().specs
 }
 
 /// Runs one tool by name with JSON arguments (an object, or null for none).
 pub async fn call(ctx: &ToolContext, name: &str, args: Value) -> Result<ToolOutput, ToolError> {
-    let _ = (ctx, name, args);
-    todo!("tools helper")
+    let reg = registry_static();
+    let Some(&(index, run)) = reg.runs.get(name) else {
+        let names: Vec<&str> = reg.specs.iter().map(|s| s.name).collect();
+        return Err(ToolError::new(format!(
+            "Unknown tool `{name}`. Available tools: {}",
+            names.join(", ")
+        )));
+    };
+    run(ctx, args, &reg.specs[index]).await
 }
 
 /// `call`, plus a journal record (time, client, tool, arguments, duration, outcome, size) in the
 /// store and SQLite. `client` is the caller: MCP client name, "cockpit", "cli" or "rest".
-pub async fn call_journaled(ctx: &ToolContext, client: &str, name: &str, args: Value) -> Result<ToolOutput, ToolError> {
-    let _ = (ctx, client, name, args);
-    todo!("tools helper")
+pub async fn call_journaled(
+    ctx: &ToolContext,
+    client: &str,
+    name: &str,
+    args: Value,
+) -> Result<ToolOutput, ToolError> {
+    let time = ctx.store.now();
+    let started = Instant::now();
+    let result = call(ctx, name, args.clone()).await;
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (ok, error, result_bytes, markdown) = match &result {
+        Ok(out) => (
+            true,
+            None,
+            out.markdown.len() + out.json.to_string().len(),
+            out.markdown.clone(),
+        ),
+        Err(e) => (
+            false,
+            Some(e.message.clone()),
+            e.message.len(),
+            String::new(),
+        ),
+    };
+    ctx.store.record_tool_call(ToolCallRecord {
+        id: 0,
+        time,
+        client: client.to_string(),
+        tool: name.to_string(),
+        arguments: args,
+        duration_ms,
+        ok,
+        error,
+        result_bytes,
+        markdown,
+    });
+    result
 }

@@ -1,0 +1,400 @@
+//! Argument handling for every tool, in one place: schema generation, coercion of string-typed
+//! input (the CLI and the cockpit prompt pass `key=value` strings), range checks taken from the
+//! schema itself, and error messages that say what was wrong and what is accepted.
+//!
+//! The schema drives everything, so the documented contract and the enforced one cannot drift.
+
+use super::{ToolError, ToolSpec};
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// Input schema (draft 2020-12, root `type: object`) of a params type.
+pub fn input_schema<T: JsonSchema>() -> Map<String, Value> {
+    let schema = SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    strip_root(schema.to_value())
+}
+
+/// Output schema describing what `Serialize` writes for `T`.
+pub fn output_schema<T: JsonSchema>() -> Map<String, Value> {
+    let schema = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    strip_root(schema.to_value())
+}
+
+fn strip_root(v: Value) -> Map<String, Value> {
+    let mut m = match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    // The tool's own description is the one-liner; the struct's title/doc would only repeat it.
+    m.remove("title");
+    m.remove("description");
+    m.entry("type").or_insert(Value::String("object".into()));
+    m
+}
+
+/// What the schema says about one property, with `$ref`/`anyOf`/`oneOf` flattened.
+#[derive(Debug, Default, Clone)]
+pub struct PropInfo {
+    pub types: Vec<String>,
+    pub enum_values: Vec<String>,
+    pub minimum: Option<f64>,
+    pub maximum: Option<f64>,
+    pub min_items: Option<u64>,
+    pub max_items: Option<u64>,
+}
+
+impl PropInfo {
+    fn wants(&self, t: &str) -> bool {
+        self.types.iter().any(|x| x == t)
+    }
+}
+
+/// Flattens a property schema, following local `$ref`s into `$defs`.
+pub fn prop_info(root: &Map<String, Value>, schema: &Value) -> PropInfo {
+    let mut info = PropInfo::default();
+    collect(root, schema, &mut info, 0);
+    info
+}
+
+fn collect(root: &Map<String, Value>, schema: &Value, info: &mut PropInfo, depth: u32) {
+    let Value::Object(s) = schema else { return };
+    if depth > 8 {
+        return;
+    }
+    if let Some(Value::String(r)) = s.get("$ref") {
+        if let Some(name) = r.strip_prefix("#/$defs/") {
+            if let Some(def) = root.get("$defs").and_then(|d| d.get(name)) {
+                collect(root, def, info, depth + 1);
+            }
+        }
+    }
+    match s.get("type") {
+        Some(Value::String(t)) => info.types.push(t.clone()),
+        Some(Value::Array(ts)) => info
+            .types
+            .extend(ts.iter().filter_map(|t| t.as_str().map(str::to_string))),
+        _ => {}
+    }
+    if let Some(Value::Array(vals)) = s.get("enum") {
+        info.enum_values
+            .extend(vals.iter().filter_map(|v| v.as_str().map(str::to_string)));
+    }
+    if let Some(Value::String(c)) = s.get("const") {
+        info.enum_values.push(c.clone());
+        info.types.push("string".into());
+    }
+    if let Some(n) = s.get("minimum").and_then(Value::as_f64) {
+        info.minimum = Some(n);
+    }
+    if let Some(n) = s.get("maximum").and_then(Value::as_f64) {
+        info.maximum = Some(n);
+    }
+    if let Some(n) = s.get("minItems").and_then(Value::as_u64) {
+        info.min_items = Some(n);
+    }
+    if let Some(n) = s.get("maxItems").and_then(Value::as_u64) {
+        info.max_items = Some(n);
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(alts)) = s.get(key) {
+            for alt in alts {
+                collect(root, alt, info, depth + 1);
+            }
+        }
+    }
+}
+
+/// Parses raw arguments into `T` for `spec`: coerce, check ranges, deserialize.
+pub fn parse<T: DeserializeOwned>(spec: &ToolSpec, raw: Value) -> Result<T, ToolError> {
+    let tool = spec.name;
+    let mut obj = match raw {
+        Value::Null => Map::new(),
+        Value::Object(m) => m,
+        other => {
+            return Err(ToolError::new(format!(
+                "{tool}: arguments must be an object of named parameters (accepted: {}); got {other}",
+                accepted(spec)
+            )));
+        }
+    };
+    let props = spec
+        .input_schema
+        .get("properties")
+        .and_then(Value::as_object);
+    if let Some(props) = props {
+        for (key, value) in obj.iter_mut() {
+            if let Some(schema) = props.get(key) {
+                let info = prop_info(&spec.input_schema, schema);
+                coerce(tool, key, value, &info)?;
+                check(tool, key, value, &info)?;
+            }
+        }
+    }
+    let de = Value::Object(obj);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let at = if path.is_empty() || path == "." {
+            String::new()
+        } else {
+            format!(" `{path}`:")
+        };
+        ToolError::new(format!(
+            "{tool}: invalid argument{at} {inner}. Accepted parameters: {}",
+            accepted(spec)
+        ))
+    })
+}
+
+/// The parameter names a tool accepts, for error messages.
+pub fn accepted(spec: &ToolSpec) -> String {
+    match spec
+        .input_schema
+        .get("properties")
+        .and_then(Value::as_object)
+    {
+        Some(p) if !p.is_empty() => p
+            .keys()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "none".into(),
+    }
+}
+
+/// Turns the strings the CLI and prompt pass into the JSON types the schema wants.
+fn coerce(tool: &str, key: &str, value: &mut Value, info: &PropInfo) -> Result<(), ToolError> {
+    match value {
+        Value::String(s) => {
+            let t = s.trim();
+            if info.wants("array") && !info.wants("string") {
+                *value = Value::Array(
+                    split_list(tool, key, t)?
+                        .into_iter()
+                        .map(Value::String)
+                        .collect(),
+                );
+            } else if (info.wants("integer") || info.wants("number")) && !info.wants("string") {
+                let cleaned = t.replace('_', "");
+                if info.wants("integer") && !info.wants("number") {
+                    let n: i64 = cleaned.parse().map_err(|_| {
+                        ToolError::new(format!(
+                            "{tool}: `{key}` must be a whole number{}; got \"{s}\"",
+                            range_words(info)
+                        ))
+                    })?;
+                    *value = Value::from(n);
+                } else {
+                    let n: f64 = cleaned
+                        .parse()
+                        .ok()
+                        .filter(|n: &f64| n.is_finite())
+                        .ok_or_else(|| {
+                            ToolError::new(format!(
+                                "{tool}: `{key}` must be a number{}; got \"{s}\"",
+                                range_words(info)
+                            ))
+                        })?;
+                    *value = serde_json::Number::from_f64(n)
+                        .map(Value::Number)
+                        .unwrap_or(Value::Null);
+                }
+            } else if info.wants("boolean") && !info.wants("string") {
+                let b = match t.to_ascii_lowercase().as_str() {
+                    "true" | "yes" | "1" | "on" => true,
+                    "false" | "no" | "0" | "off" => false,
+                    _ => {
+                        return Err(ToolError::new(format!(
+                            "{tool}: `{key}` must be true or false; got \"{s}\""
+                        )));
+                    }
+                };
+                *value = Value::Bool(b);
+            } else if !info.enum_values.is_empty() {
+                // Enums are matched case-insensitively: `SUMMARY` means `summary`.
+                if let Some(v) = info.enum_values.iter().find(|v| v.eq_ignore_ascii_case(t)) {
+                    *value = Value::String(v.clone());
+                } else {
+                    return Err(ToolError::new(format!(
+                        "{tool}: `{key}` must be one of {}; got \"{s}\"",
+                        info.enum_values
+                            .iter()
+                            .map(|v| format!("`{v}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            }
+        }
+        Value::Number(n)
+            if info.wants("string") && !info.wants("number") && !info.wants("integer") =>
+        {
+            // `expiration=20260619` typed as a number is still the string the tool wants.
+            *value = Value::String(n.to_string());
+        }
+        Value::Array(items) if info.wants("array") => {
+            for item in items.iter_mut() {
+                if let Value::Number(n) = item {
+                    *item = Value::String(n.to_string());
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Splits `"KRYX, VLTX"` into `["KRYX","VLTX"]`; an empty element is a malformed list.
+pub fn split_list(tool: &str, key: &str, s: &str) -> Result<Vec<String>, ToolError> {
+    let s = s.trim().trim_start_matches('[').trim_end_matches(']');
+    if s.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let items: Vec<String> = s
+        .split(',')
+        .map(|x| x.trim().trim_matches('"').trim().to_string())
+        .collect();
+    if items.iter().any(|x| x.is_empty()) {
+        return Err(ToolError::new(format!(
+            "{tool}: `{key}` is a malformed list (\"{s}\"): give comma-separated values like \"KRYX,VLTX\" or a JSON array"
+        )));
+    }
+    Ok(items)
+}
+
+fn range_words(info: &PropInfo) -> String {
+    match (info.minimum, info.maximum) {
+        (Some(a), Some(b)) => format!(" from {} to {}", num(a), num(b)),
+        (Some(a), None) => format!(" of at least {}", num(a)),
+        (None, Some(b)) => format!(" of at most {}", num(b)),
+        _ => String::new(),
+    }
+}
+
+fn num(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Range and list-length checks from the schema's `minimum`/`maximum`/`minItems`/`maxItems`.
+fn check(tool: &str, key: &str, value: &Value, info: &PropInfo) -> Result<(), ToolError> {
+    if let Some(n) = value.as_f64() {
+        let below = info.minimum.is_some_and(|m| n < m);
+        let above = info.maximum.is_some_and(|m| n > m);
+        if below || above {
+            return Err(ToolError::new(format!(
+                "{tool}: `{key}` is out of range: {}; accepted: a value{}",
+                num(n),
+                range_words(info)
+            )));
+        }
+    }
+    if let Value::Array(items) = value {
+        let n = items.len() as u64;
+        if let Some(max) = info.max_items.filter(|m| n > *m) {
+            return Err(ToolError::new(format!(
+                "{tool}: too many values in `{key}`: {n} given, at most {max} accepted (nothing was dropped; split the request)"
+            )));
+        }
+        if let Some(min) = info.min_items.filter(|m| n < *m) {
+            return Err(ToolError::new(format!(
+                "{tool}: `{key}` needs at least {min} values, {n} given"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, JsonSchema, PartialEq)]
+    #[serde(rename_all = "lowercase")]
+    enum Mode {
+        Summary,
+        Headroom,
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct P {
+        /// Minutes.
+        #[schemars(range(min = 1, max = 120))]
+        minutes: Option<u32>,
+        mode: Option<Mode>,
+        #[schemars(length(max = 8))]
+        symbols: Option<Vec<String>>,
+        flag: Option<bool>,
+        expiry: Option<String>,
+    }
+
+    fn spec() -> ToolSpec {
+        ToolSpec {
+            name: "t",
+            group: "g",
+            description: "d",
+            input_schema: input_schema::<P>(),
+            output_schema: Map::new(),
+        }
+    }
+
+    #[test]
+    fn coerces_strings_from_the_cli() {
+        let p: P = parse(
+            &spec(),
+            serde_json::json!({"minutes":"30","mode":"HEADROOM","symbols":"KRYX, vltx","flag":"yes","expiry":20260619}),
+        )
+        .unwrap();
+        assert_eq!(p.minutes, Some(30));
+        assert_eq!(p.mode, Some(Mode::Headroom));
+        assert_eq!(p.symbols, Some(vec!["KRYX".into(), "vltx".into()]));
+        assert_eq!(p.flag, Some(true));
+        assert_eq!(p.expiry.as_deref(), Some("20260619"));
+        let p: P = parse(&spec(), Value::Null).unwrap();
+        assert_eq!(p.minutes, None);
+    }
+
+    #[test]
+    fn errors_say_what_is_accepted() {
+        let e = parse::<P>(&spec(), serde_json::json!({"minutes": 500})).unwrap_err();
+        assert!(
+            e.message.contains("out of range") && e.message.contains("1 to 120"),
+            "{e}"
+        );
+        let e = parse::<P>(&spec(), serde_json::json!({"minutes": "abc"})).unwrap_err();
+        assert!(e.message.contains("whole number"), "{e}");
+        let e = parse::<P>(&spec(), serde_json::json!({"mode": "x"})).unwrap_err();
+        assert!(
+            e.message.contains("`summary`") && e.message.contains("`headroom`"),
+            "{e}"
+        );
+        let e = parse::<P>(&spec(), serde_json::json!({"mode": 3})).unwrap_err();
+        assert!(e.message.contains("mode"), "{e}");
+        let e = parse::<P>(&spec(), serde_json::json!({"bogus": 1})).unwrap_err();
+        assert!(e.message.contains("unknown field `bogus`"), "{e}");
+        let e =
+            parse::<P>(&spec(), serde_json::json!({"symbols": "A,B,C,D,E,F,G,H,I"})).unwrap_err();
+        assert!(
+            e.message.contains("too many") && e.message.contains("at most 8"),
+            "{e}"
+        );
+        let e = parse::<P>(&spec(), serde_json::json!({"symbols": "A,,B"})).unwrap_err();
+        assert!(e.message.contains("malformed list"), "{e}");
+        let e = parse::<P>(&spec(), serde_json::json!([1])).unwrap_err();
+        assert!(e.message.contains("object"), "{e}");
+        let e = parse::<P>(&spec(), serde_json::json!({"flag": "maybe"})).unwrap_err();
+        assert!(e.message.contains("true or false"), "{e}");
+    }
+}

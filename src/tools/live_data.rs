@@ -1,0 +1,1 @@
+//! Live data tools (in progress).

@@ -1,0 +1,333 @@
+//! Portfolio tool: the position table with cost basis, P&L, weights (of gross value in the base
+//! currency, FX-converted) and totals.
+
+use super::account::fx_lines;
+use super::format::{self as f, Align};
+use super::support::{self, FxUsed, Meta, resolve_account};
+use super::{Answer, Tool, ToolContext, ToolError};
+use crate::model::Position;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Sort order of the position table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PositionSort {
+    /// Largest weight first (default).
+    #[default]
+    Weight,
+    /// Largest unrealized P&L first.
+    Pnl,
+    /// Largest daily P&L first.
+    Daily,
+    /// Alphabetical.
+    Symbol,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PositionsParams {
+    /// Account id (or masked form). Default: the primary account.
+    pub account: Option<String>,
+    /// Only symbols containing this text (case-insensitive).
+    pub symbol_filter: Option<String>,
+    /// `weight` (default), `pnl`, `daily` or `symbol`.
+    #[serde(default)]
+    pub sort: PositionSort,
+    /// At most this many rows (1–1000; default all). Totals always cover every position.
+    #[schemars(range(min = 1, max = 1000))]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PositionRow {
+    pub symbol: String,
+    pub sec_type: String,
+    pub currency: String,
+    pub quantity: f64,
+    pub avg_cost: Option<f64>,
+    pub price: Option<f64>,
+    pub market_value: Option<f64>,
+    /// Market value in the account's base currency.
+    pub market_value_base: Option<f64>,
+    pub unrealized_pnl: Option<f64>,
+    /// Unrealized P&L as a percent of cost.
+    pub unrealized_pnl_pct: Option<f64>,
+    pub daily_pnl: Option<f64>,
+    /// Percent of gross position value (base currency).
+    pub weight_pct: Option<f64>,
+    /// Price is from delayed market data.
+    pub delayed: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PositionsOut {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub account: String,
+    pub base_currency: String,
+    pub positions: Vec<PositionRow>,
+    /// Positions matching the filter (rows may be fewer when `limit` is set).
+    pub count: usize,
+    /// Totals in the base currency.
+    pub total_market_value: Option<f64>,
+    pub total_gross_value: Option<f64>,
+    pub total_unrealized_pnl: Option<f64>,
+    pub total_daily_pnl: Option<f64>,
+    pub fx_rates: Vec<FxUsed>,
+    pub unconverted: Vec<String>,
+}
+
+pub struct Positions;
+
+impl Tool for Positions {
+    const NAME: &'static str = "ibkr_get_positions";
+    const GROUP: &'static str = "portfolio";
+    const DESCRIPTION: &'static str = "Positions with quantity, average cost, price, market value, unrealized and daily P&L, weight and totals in the base currency.";
+    type Params = PositionsParams;
+    type Output = PositionsOut;
+
+    async fn run(ctx: &ToolContext, p: PositionsParams) -> Result<Answer<PositionsOut>, ToolError> {
+        let view = ctx.live()?;
+        let snap = &view.snap;
+        let acct = resolve_account(ctx, snap, p.account.as_deref())?;
+        let base = acct.base_currency.clone();
+        let all: Vec<&Position> = snap
+            .positions_of(&acct.account)
+            .filter(|p| p.quantity != 0.0)
+            .collect();
+
+        let mut rates: BTreeMap<String, Option<f64>> = BTreeMap::new();
+        for pos in &all {
+            rates.entry(pos.instrument.currency.clone()).or_insert(None);
+        }
+        for (ccy, rate) in rates.iter_mut() {
+            *rate = support::fx_rate(ctx, snap, ccy, &base).await;
+        }
+        let conv = |v: Option<f64>, ccy: &str| -> Option<f64> {
+            Some(v? * rates.get(ccy).copied().flatten()?)
+        };
+
+        // Weights are of the whole account's gross value, whatever the filter shows.
+        let gross: Option<f64> = all
+            .iter()
+            .map(|pos| conv(pos.market_value, &pos.instrument.currency).map(f64::abs))
+            .sum();
+
+        let filter = p
+            .symbol_filter
+            .as_deref()
+            .map(|s| s.trim().to_ascii_uppercase());
+        let mut rows: Vec<PositionRow> = all
+            .iter()
+            .filter(|pos| {
+                filter
+                    .as_deref()
+                    .is_none_or(|flt| pos.instrument.symbol.to_ascii_uppercase().contains(flt))
+            })
+            .map(|pos| {
+                let ccy = pos.instrument.currency.as_str();
+                let mv_base = conv(pos.market_value, ccy);
+                let cost = pos.avg_cost * pos.quantity * mult(pos);
+                let quote = snap.quotes.get(&pos.instrument.symbol);
+                PositionRow {
+                    symbol: pos.instrument.symbol.clone(),
+                    sec_type: pos.instrument.sec_type.clone(),
+                    currency: ccy.to_string(),
+                    quantity: pos.quantity,
+                    avg_cost: f::json_num(Some(pos.avg_cost)),
+                    price: f::json_num(pos.market_price.or_else(|| quote.and_then(|q| q.price()))),
+                    market_value: f::json_num(pos.market_value),
+                    market_value_base: f::json_num(mv_base),
+                    unrealized_pnl: f::json_num(pos.unrealized_pnl),
+                    unrealized_pnl_pct: match pos.unrealized_pnl {
+                        Some(u) if cost != 0.0 => Some(f::round(u / cost.abs() * 100.0, 4)),
+                        _ => None,
+                    },
+                    daily_pnl: f::json_num(pos.daily_pnl),
+                    weight_pct: match (mv_base, gross) {
+                        (Some(v), Some(g)) if g != 0.0 => Some(f::round(v.abs() / g * 100.0, 4)),
+                        _ => None,
+                    },
+                    delayed: quote.is_some_and(|q| q.mode.is_delayed()),
+                }
+            })
+            .collect();
+        let count = rows.len();
+
+        let total = |pick: fn(&PositionRow) -> Option<f64>| -> Option<f64> {
+            rows.iter()
+                .map(|r| conv(pick(r), &r.currency))
+                .sum::<Option<f64>>()
+                .map(|t| f::round(t, 2))
+        };
+        let total_market_value = total(|r| r.market_value);
+        let total_unrealized = total(|r| r.unrealized_pnl);
+        let total_daily = total(|r| r.daily_pnl);
+        let total_gross = rows
+            .iter()
+            .map(|r| r.market_value_base.map(f64::abs))
+            .sum::<Option<f64>>()
+            .map(|t| f::round(t, 2));
+
+        match p.sort {
+            PositionSort::Weight => rows.sort_by(|a, b| {
+                desc(b.weight_pct, a.weight_pct).then_with(|| a.symbol.cmp(&b.symbol))
+            }),
+            PositionSort::Pnl => rows.sort_by(|a, b| {
+                desc(b.unrealized_pnl, a.unrealized_pnl).then_with(|| a.symbol.cmp(&b.symbol))
+            }),
+            PositionSort::Daily => rows.sort_by(|a, b| {
+                desc(b.daily_pnl, a.daily_pnl).then_with(|| a.symbol.cmp(&b.symbol))
+            }),
+            PositionSort::Symbol => rows.sort_by(|a, b| a.symbol.cmp(&b.symbol)),
+        }
+        if let Some(limit) = p.limit {
+            rows.truncate(limit as usize);
+        }
+
+        let fx_rates: Vec<FxUsed> = rates
+            .iter()
+            .filter(|(c, _)| **c != base)
+            .filter_map(|(c, r)| {
+                r.map(|rate| FxUsed {
+                    pair: format!("{c}.{base}"),
+                    rate,
+                })
+            })
+            .collect();
+        let unconverted: Vec<String> = rates
+            .iter()
+            .filter(|(_, r)| r.is_none())
+            .map(|(c, _)| c.clone())
+            .collect();
+
+        let out = PositionsOut {
+            meta: view.meta(),
+            account: ctx.mask(&acct.account),
+            base_currency: base.clone(),
+            positions: rows,
+            count,
+            total_market_value,
+            total_gross_value: total_gross,
+            total_unrealized_pnl: total_unrealized,
+            total_daily_pnl: total_daily,
+            fx_rates,
+            unconverted,
+        };
+
+        let mut md = view.header(&format!("Positions: {}", out.account));
+        md.push('\n');
+        if out.positions.is_empty() {
+            match &filter {
+                Some(flt) => {
+                    let _ = writeln!(md, "No position matches \"{flt}\".");
+                }
+                None => md.push_str("No open positions.\n"),
+            }
+        } else {
+            let table: Vec<Vec<String>> = out
+                .positions
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.symbol.clone(),
+                        f::volume(Some(r.quantity)),
+                        f::money(r.avg_cost, &r.currency),
+                        format!(
+                            "{}{}",
+                            f::money(r.price, &r.currency),
+                            if r.delayed { " (delayed)" } else { "" }
+                        ),
+                        f::money(r.market_value, &r.currency),
+                        format!(
+                            "{} ({})",
+                            f::signed_money(r.unrealized_pnl, &r.currency),
+                            f::pct(r.unrealized_pnl_pct)
+                        ),
+                        f::signed_money(r.daily_pnl, &r.currency),
+                        f::pct_plain(r.weight_pct, 1),
+                    ]
+                })
+                .collect();
+            md.push_str(&f::table(
+                &[
+                    "Symbol",
+                    "Shares",
+                    "Avg Cost",
+                    "Price",
+                    "Market Value",
+                    "Unrealized P&L",
+                    "Daily P&L",
+                    "Weight",
+                ],
+                &[
+                    Align::Left,
+                    Align::Right,
+                    Align::Right,
+                    Align::Right,
+                    Align::Right,
+                    Align::Right,
+                    Align::Right,
+                    Align::Right,
+                ],
+                &table,
+            ));
+            if out.positions.len() < out.count {
+                let _ = writeln!(
+                    md,
+                    "\n_Showing {} of {} positions; totals cover all {}._",
+                    out.positions.len(),
+                    out.count,
+                    out.count
+                );
+            }
+        }
+        let _ = write!(
+            md,
+            "\n## Totals ({base})\n{}",
+            f::kv_table(&[
+                ("Market Value", f::money(out.total_market_value, &base)),
+                ("Gross Value", f::money(out.total_gross_value, &base)),
+                (
+                    "Unrealized P&L",
+                    f::signed_money(out.total_unrealized_pnl, &base)
+                ),
+                ("Daily P&L", f::signed_money(out.total_daily_pnl, &base)),
+                ("Positions", out.count.to_string()),
+            ])
+        );
+        md.push_str(&fx_lines(&out.fx_rates, &out.unconverted));
+        let delayed: Vec<String> = out
+            .positions
+            .iter()
+            .filter(|r| r.delayed)
+            .map(|r| r.symbol.clone())
+            .collect();
+        if let Some(note) = f::delayed_note(&delayed) {
+            md.push('\n');
+            md.push_str(&note);
+        }
+        Ok(Answer {
+            markdown: md,
+            data: out,
+        })
+    }
+}
+
+/// Options and futures carry a multiplier; stocks report 0 or 1.
+fn mult(p: &Position) -> f64 {
+    if p.instrument.multiplier > 0.0 {
+        p.instrument.multiplier
+    } else {
+        1.0
+    }
+}
+
+/// Descending comparison with missing values last.
+fn desc(b: Option<f64>, a: Option<f64>) -> std::cmp::Ordering {
+    b.unwrap_or(f64::NEG_INFINITY)
+        .total_cmp(&a.unwrap_or(f64::NEG_INFINITY))
+}
