@@ -1,0 +1,359 @@
+//! The HTTP front door (`ibkr-cockpit serve`, and the cockpit's own MCP endpoint):
+//! - `/mcp`: MCP over *stateless* streamable HTTP — no session ids, JSON responses — so clients
+//!   that cache dead sessions or race SSE streams just work;
+//! - `/healthz`;
+//! - read-only REST under `/api/*`, answering with exactly the JSON the tools return.
+//!
+//! Loopback by default. Binding any other address requires a bearer token.
+
+use super::invocation::parse_args;
+use super::server::CockpitMcp;
+use crate::tools::{self, ToolContext};
+use anyhow::Context;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rmcp::model::ClientJsonRpcMessage;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Largest request body accepted on any route.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Journal name for calls made through the REST API.
+const REST_CLIENT: &str = "rest";
+
+/// Binds `bind` (port 0 picks a free port) and serves until `cancel` fires.
+/// Returns the address actually bound and the server task.
+pub async fn serve_http(
+    ctx: ToolContext,
+    bind: SocketAddr,
+    cancel: CancellationToken,
+) -> anyhow::Result<(SocketAddr, JoinHandle<std::io::Result<()>>)> {
+    let token = ctx
+        .config
+        .mcp
+        .token
+        .clone()
+        .filter(|t| !t.trim().is_empty());
+    if !bind.ip().is_loopback() && token.is_none() {
+        anyhow::bail!(
+            "refusing to serve HTTP on {bind} without a bearer token: set [mcp] token in the config \
+             file or the IBKR_COCKPIT_TOKEN environment variable, or bind 127.0.0.1"
+        );
+    }
+    let app = router(ctx, bind, cancel.clone());
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    let server = axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned());
+    let handle = tokio::spawn(async move { server.await });
+    tracing::info!("MCP over HTTP at http://{local}/mcp, REST at http://{local}/api/");
+    Ok((local, handle))
+}
+
+/// The whole HTTP surface as an axum router (for embedding or tests).
+pub fn router(ctx: ToolContext, bind: SocketAddr, cancel: CancellationToken) -> Router {
+    let token = ctx
+        .config
+        .mcp
+        .token
+        .clone()
+        .filter(|t| !t.trim().is_empty());
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_max_request_body_bytes(MAX_BODY_BYTES)
+        .with_cancellation_token(cancel.child_token());
+    if !bind.ip().is_loopback() {
+        // A token guards a non-loopback bind; callers reach it by whatever name the network
+        // gives the box, so the DNS-rebinding host list cannot be known here.
+        config = config.disable_allowed_hosts();
+    }
+    if !ctx.config.mcp.allowed_origins.is_empty() {
+        config = config.with_allowed_origins(ctx.config.mcp.allowed_origins.clone());
+    }
+    let proto = CockpitMcp::new(ctx.clone());
+    let mcp = StreamableHttpService::new(
+        move || Ok(proto.clone()),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    );
+
+    let mcp_routes = Router::new()
+        .route_service("/mcp", mcp)
+        .route_layer(middleware::from_fn(screen_mcp_request));
+    let api = Router::new()
+        .route("/api/summary", get(api_summary))
+        .route("/api/positions", get(api_positions))
+        .route("/api/fx", get(api_fx))
+        .route("/api/technicals/{symbol}", get(api_technicals))
+        .route("/api/history", get(api_history))
+        .with_state(ctx.clone());
+    let mut guarded = mcp_routes.merge(api);
+    if let Some(token) = token {
+        let expected: Arc<str> = Arc::from(format!("Bearer {token}"));
+        guarded = guarded.route_layer(middleware::from_fn(move |req: Request, next: Next| {
+            let expected = expected.clone();
+            async move { require_bearer(&expected, req, next).await }
+        }));
+    }
+    Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(ctx)
+        .merge(guarded)
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                axum::Json(
+                    json!({"error": "no such endpoint; try /mcp, /healthz or /api/summary"}),
+                ),
+            )
+        })
+}
+
+/// 401 unless the Authorization header is exactly `Bearer <token>` (compared in constant time).
+async fn require_bearer(expected: &str, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes)
+        .unwrap_or_default();
+    if constant_time_eq(given, expected.as_bytes()) {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            axum::Json(json!({"error": "missing or wrong bearer token"})),
+        )
+            .into_response()
+    }
+}
+
+/// Equal-length inputs take the same time whatever their content.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Puts JSON-RPC semantics on what rmcp answers with plain HTTP errors: a body that is not JSON
+/// gets a -32700 parse error, JSON that is not a JSON-RPC message a -32600 invalid request.
+/// Also fills in Accept/Content-Type for simple clients (`curl -d`), which rmcp would refuse.
+async fn screen_mcp_request(req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            let msg = format!("request body larger than {MAX_BODY_BYTES} bytes");
+            return json_rpc_error(StatusCode::PAYLOAD_TOO_LARGE, Value::Null, -32600, &msg);
+        }
+    };
+    let value: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return json_rpc_error(
+                StatusCode::BAD_REQUEST,
+                Value::Null,
+                -32700,
+                &format!("Parse error: {e}"),
+            );
+        }
+    };
+    if let Err(e) = serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
+        let id = value.get("id").cloned().unwrap_or(Value::Null);
+        return json_rpc_error(
+            StatusCode::BAD_REQUEST,
+            id,
+            -32600,
+            &format!("Invalid Request: {e}"),
+        );
+    }
+    let accept = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let accepts_both = accept.contains("application/json") && accept.contains("text/event-stream");
+    if !accepts_both
+        && (accept.is_empty() || accept.contains("*/*") || accept.contains("application/json"))
+    {
+        parts.headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+    }
+    if !parts.headers.contains_key(header::CONTENT_TYPE) {
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn json_rpc_error(status: StatusCode, id: Value, code: i64, message: &str) -> Response {
+    let body = json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}});
+    (status, axum::Json(body)).into_response()
+}
+
+async fn healthz(State(ctx): State<ToolContext>) -> Response {
+    let snap = ctx.store.snapshot();
+    let gateways: BTreeMap<&str, Value> = snap
+        .gateways
+        .iter()
+        .map(|(role, status)| {
+            let last_data_age_ms = status.last_data.map(|t| (ctx.store.now() - t).max(0));
+            (
+                role.as_str(),
+                json!({"state": status.state.label(), "last_data_age_ms": last_data_age_ms}),
+            )
+        })
+        .collect();
+    axum::Json(json!({
+        "status": "ok",
+        "name": env!("CARGO_PKG_NAME"),
+        "version": env!("CARGO_PKG_VERSION"),
+        "gateways": gateways,
+    }))
+    .into_response()
+}
+
+/// Runs one tool for the REST API: query parameters become its arguments (read with the same
+/// rules as `tool NAME key=value`); the answer is the tool's JSON, or 400 with its error.
+async fn rest_call(
+    ctx: &ToolContext,
+    name: &str,
+    query: BTreeMap<String, String>,
+    extra: Vec<(&str, Value)>,
+) -> Response {
+    let schema = tools::catalog()
+        .iter()
+        .find(|t| t.name == name)
+        .map(|t| &t.input_schema);
+    let pairs: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut args = match parse_args(&pairs, schema) {
+        Ok(a) => a,
+        Err(e) => return rest_error(StatusCode::BAD_REQUEST, &e),
+    };
+    if let Value::Object(map) = &mut args {
+        for (k, v) in extra {
+            map.insert(k.to_string(), v);
+        }
+    }
+    match tools::call_journaled(ctx, REST_CLIENT, name, args).await {
+        Ok(out) => axum::Json(out.json).into_response(),
+        Err(e) => rest_error(StatusCode::BAD_REQUEST, &e.message),
+    }
+}
+
+fn rest_error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({"error": message}))).into_response()
+}
+
+async fn api_summary(
+    State(ctx): State<ToolContext>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    rest_call(&ctx, "ibkr_get_account_summary", q, Vec::new()).await
+}
+
+async fn api_positions(
+    State(ctx): State<ToolContext>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    rest_call(&ctx, "ibkr_get_positions", q, Vec::new()).await
+}
+
+async fn api_technicals(
+    State(ctx): State<ToolContext>,
+    Path(symbol): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    rest_call(
+        &ctx,
+        "ibkr_technicals",
+        q,
+        vec![("symbol", Value::String(symbol))],
+    )
+    .await
+}
+
+/// `?pair=USDCAD` → that pair's `ibkr_get_fx_rate` answer; no pair → `{"pairs": [...]}`, one
+/// answer per FX pair the live book quotes.
+async fn api_fx(
+    State(ctx): State<ToolContext>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    if q.contains_key("pair") {
+        return rest_call(&ctx, "ibkr_get_fx_rate", q, Vec::new()).await;
+    }
+    let mut pairs: Vec<String> = ctx
+        .store
+        .snapshot()
+        .quotes
+        .keys()
+        .filter_map(|k| k.split_once('.'))
+        .filter(|(a, b)| a.len() == 3 && b.len() == 3)
+        .map(|(a, b)| format!("{a}{b}"))
+        .collect();
+    pairs.sort();
+    let mut answers = Vec::with_capacity(pairs.len());
+    for pair in pairs {
+        let args = json!({"pair": pair});
+        match tools::call_journaled(&ctx, REST_CLIENT, "ibkr_get_fx_rate", args).await {
+            Ok(out) => answers.push(out.json),
+            Err(e) => answers.push(json!({"pair": pair, "error": e.message})),
+        }
+    }
+    axum::Json(json!({"pairs": answers})).into_response()
+}
+
+/// `?symbol=KRYX[&duration=…&bar_size=…]` → `ibkr_get_historical_bars`; without a symbol, the
+/// account's NLV history (`ibkr_drawdown_tracker`) when that tool exists.
+async fn api_history(
+    State(ctx): State<ToolContext>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    if q.contains_key("symbol") {
+        return rest_call(&ctx, "ibkr_get_historical_bars", q, Vec::new()).await;
+    }
+    if super::is_known_tool("ibkr_drawdown_tracker") {
+        return rest_call(&ctx, "ibkr_drawdown_tracker", q, Vec::new()).await;
+    }
+    rest_error(
+        StatusCode::BAD_REQUEST,
+        "give ?symbol=SYM (plus optional duration, bar_size, what_to_show, use_rth) for historical bars",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"Bearer abc", b"Bearer abc"));
+        assert!(!constant_time_eq(b"Bearer abd", b"Bearer abc"));
+        assert!(!constant_time_eq(b"Bearer ab", b"Bearer abc"));
+    }
+}
