@@ -5,9 +5,32 @@
 //! OWNER: gateway helper. The public signatures in this file are the contract that `tools/`,
 //! the CLI and tests code against; keep them (add, don't rename).
 //! This module never imports `crate::sim`.
+//!
+//! Layout: `connect` opens one API session (port detection, client-id rotation), `supervisor`
+//! keeps one alive (backoff, stall detection), `session` subscribes everything on a live
+//! session and writes the store, `quotes`/`cleaning`/`convert` turn IB's data into ours,
+//! `events` writes the event log in words, `requests`/`pacing`/`coalesce` serve on-demand data,
+//! `probe` answers `doctor`.
+
+pub mod cleaning;
+mod coalesce;
+mod connect;
+mod convert;
+mod events;
+pub mod pacing;
+mod probe;
+mod quotes;
+mod requests;
+mod session;
+mod shared;
+mod supervisor;
+
+pub use pacing::PacingLimits;
+pub use probe::{ProbeReport, probe};
 
 use crate::model::*;
 use crate::store::Store;
+use parking_lot::Mutex;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,7 +100,14 @@ impl BarSpec {
     pub fn cache_key(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}|{}|{}|{}",
-            self.symbol, self.sec_type, self.exchange, self.currency, self.duration, self.bar_size, self.what_to_show, self.use_rth
+            self.symbol,
+            self.sec_type,
+            self.exchange,
+            self.currency,
+            self.duration,
+            self.bar_size,
+            self.what_to_show,
+            self.use_rth
         )
     }
 }
@@ -137,13 +167,38 @@ pub struct GatewayHandle {
 struct HandleInner {
     role: GatewayRole,
     requests: Requests,
+    shared: Arc<shared::Shared>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl GatewayHandle {
     /// Starts the supervisor task (connect, subscribe, reconnect forever) and returns at once.
+    /// Must be called inside a tokio runtime.
     pub fn spawn(cfg: GatewayConfig, store: Store) -> GatewayHandle {
-        let _ = (cfg, store);
-        todo!("gateway helper")
+        Self::spawn_with_pacing(cfg, store, PacingLimits::default())
+    }
+
+    /// As `spawn`, with explicit historical-data pacing limits (tests, a gateway with other
+    /// limits).
+    pub fn spawn_with_pacing(
+        cfg: GatewayConfig,
+        store: Store,
+        pacing: PacingLimits,
+    ) -> GatewayHandle {
+        let role = cfg.role;
+        let shared = shared::Shared::new(cfg, store);
+        let requests = Requests {
+            inner: Arc::new(requests::RequestsInner::new(shared.clone(), pacing)),
+        };
+        let task = tokio::spawn(supervisor::run(shared.clone()));
+        GatewayHandle {
+            inner: Arc::new(HandleInner {
+                role,
+                requests,
+                shared,
+                task: Mutex::new(Some(task)),
+            }),
+        }
     }
     pub fn role(&self) -> GatewayRole {
         self.inner.role
@@ -151,15 +206,29 @@ impl GatewayHandle {
     /// Waits until the initial sync (accounts, summary, positions, P&L, first quotes) is in the
     /// store. Returns false on timeout.
     pub async fn wait_synced(&self, timeout: Duration) -> bool {
-        let _ = timeout;
-        todo!()
+        let mut rx = self.inner.shared.synced.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|synced| *synced))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+    /// True once the initial sync has completed (it stays true across reconnects: the store
+    /// keeps its values).
+    pub fn is_synced(&self) -> bool {
+        *self.inner.shared.synced.borrow()
+    }
+    /// True while an API session is up.
+    pub fn is_connected(&self) -> bool {
+        self.inner.shared.client().is_ok()
     }
     pub fn requests(&self) -> &Requests {
         &self.inner.requests
     }
     /// Stops the supervisor and drops the connection.
     pub fn shutdown(&self) {
-        todo!()
+        self.inner.shared.cancel.cancel();
+        // The supervisor disconnects cleanly on cancel; the handle is kept so `Drop` of the
+        // runtime does not need it. Nothing to join synchronously here.
+        drop(self.inner.task.lock().take());
     }
 }
 
@@ -167,56 +236,65 @@ impl GatewayHandle {
 /// paced within IB's limits. Cheap to clone.
 #[derive(Clone)]
 pub struct Requests {
-    _private: (),
+    inner: Arc<requests::RequestsInner>,
 }
 
 impl Requests {
+    /// Bars for `spec`: from memory or SQLite when fresh (daily bars: fetched today; intraday:
+    /// within a minute), otherwise one paced request shared by every concurrent caller.
     pub async fn historical_bars(&self, spec: &BarSpec) -> Result<Arc<Vec<Bar>>, GatewayError> {
-        let _ = spec;
-        todo!()
+        self.inner.historical_bars(spec).await
+    }
+    /// Whatever bars are cached for `spec`, however old, with when they were fetched — for
+    /// answering from cache while the gateway is down.
+    pub fn cached_bars(&self, spec: &BarSpec) -> Option<(Millis, Arc<Vec<Bar>>)> {
+        self.inner.cached_bars(spec)
     }
     /// Contract details; several results mean the query is ambiguous.
-    pub async fn contract_details(&self, query: &ContractQuery) -> Result<Vec<ContractInfo>, GatewayError> {
-        let _ = query;
-        todo!()
+    pub async fn contract_details(
+        &self,
+        query: &ContractQuery,
+    ) -> Result<Vec<ContractInfo>, GatewayError> {
+        self.inner.contract_details(query).await
     }
-    pub async fn search_contracts(&self, pattern: &str) -> Result<Vec<ContractMatch>, GatewayError> {
-        let _ = pattern;
-        todo!()
+    pub async fn search_contracts(
+        &self,
+        pattern: &str,
+    ) -> Result<Vec<ContractMatch>, GatewayError> {
+        self.inner.search_contracts(pattern).await
     }
     /// Chain definitions for a stock (one per exchange/trading class).
     pub async fn option_chain(&self, symbol: &str) -> Result<Vec<OptionChainDef>, GatewayError> {
-        let _ = symbol;
-        todo!()
+        self.inner.option_chain(symbol).await
     }
     /// Quotes with greeks for calls and puts at `strikes` of `expiry` (`YYYYMMDD`).
-    pub async fn option_quotes(&self, symbol: &str, expiry: &str, strikes: &[f64]) -> Result<Vec<OptionQuote>, GatewayError> {
-        let _ = (symbol, expiry, strikes);
-        todo!()
+    pub async fn option_quotes(
+        &self,
+        symbol: &str,
+        expiry: &str,
+        strikes: &[f64],
+    ) -> Result<Vec<OptionQuote>, GatewayError> {
+        self.inner.option_quotes(symbol, expiry, strikes).await
     }
     /// A one-off quote snapshot (for symbols without a live subscription; FX with `CASH`).
     pub async fn quote_snapshot(&self, query: &ContractQuery) -> Result<Quote, GatewayError> {
-        let _ = query;
-        todo!()
+        self.inner.quote_snapshot(query).await
     }
     pub async fn dividends(&self, query: &ContractQuery) -> Result<DividendInfo, GatewayError> {
-        let _ = query;
-        todo!()
+        self.inner.dividends(query).await
     }
     /// Sends a what-if order (whatIf = true) and returns IB's margin estimate. Never a real order.
     pub async fn what_if(&self, order: &WhatIfOrder) -> Result<WhatIfResult, GatewayError> {
-        let _ = order;
-        todo!()
+        self.inner.what_if(order).await
     }
     /// Headlines for a symbol over the last `days` from every news provider.
     pub async fn news(&self, symbol: &str, days: u32) -> Result<Vec<NewsHeadline>, GatewayError> {
-        let _ = (symbol, days);
-        todo!()
+        self.inner.news(symbol, days).await
     }
     pub async fn executions(&self) -> Result<Vec<Fill>, GatewayError> {
-        todo!()
+        self.inner.executions().await
     }
     pub async fn completed_orders(&self) -> Result<Vec<OrderView>, GatewayError> {
-        todo!()
+        self.inner.completed_orders().await
     }
 }

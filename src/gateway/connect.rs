@@ -1,0 +1,193 @@
+//! Opening one API session: port auto-detection, client-id rotation on 326, a bounded handshake.
+//!
+//! ibapi's own reconnect is switched off (`max_reconnect_attempts(0)`): the supervisor owns
+//! reconnecting, because only it knows to try another port or client id and to resubscribe.
+
+use super::AUTO_DETECT_PORTS;
+use ibapi::subscriptions::NoticeStream;
+use ibapi::{Client, RateLimiter};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How many consecutive client ids are tried when the gateway answers 326 (id in use).
+pub const CLIENT_ID_TRIES: i32 = 8;
+
+/// Messages per second we allow ourselves; IB's hard limit is 50.
+const MESSAGES_PER_SECOND: u32 = 45;
+
+/// A live session.
+pub struct Session {
+    pub client: Arc<Client>,
+    pub notices: NoticeStream,
+    pub port: u16,
+    pub client_id: i32,
+}
+
+/// Why no session could be opened, already in words.
+#[derive(Debug, Clone)]
+pub struct ConnectFailure {
+    pub message: String,
+    /// Client ids that were refused with 326 along the way (for the event log).
+    pub ids_in_use: Vec<i32>,
+}
+
+/// Result of one port/id attempt.
+enum Attempt {
+    Ok(Session),
+    /// Nothing listens there: try the next port.
+    NoListener,
+    /// Client id taken: try the next id.
+    IdInUse,
+    Failed(String),
+}
+
+/// Ports to try, in order: the configured one only; else the last port that worked, then
+/// the standard four.
+pub fn candidate_ports(configured: Option<u16>, last_good: Option<u16>) -> Vec<u16> {
+    if let Some(p) = configured {
+        return vec![p];
+    }
+    let mut ports = Vec::with_capacity(5);
+    if let Some(p) = last_good {
+        ports.push(p);
+    }
+    for p in AUTO_DETECT_PORTS {
+        if !ports.contains(&p) {
+            ports.push(p);
+        }
+    }
+    ports
+}
+
+/// Connects to the first port that answers, rotating client ids on 326.
+pub async fn open(
+    host: &str,
+    configured_port: Option<u16>,
+    last_good: Option<u16>,
+    client_id: i32,
+    handshake_timeout: Duration,
+) -> Result<Session, ConnectFailure> {
+    let ports = candidate_ports(configured_port, last_good);
+    let mut ids_in_use = Vec::new();
+    let mut port_failures: Vec<String> = Vec::new();
+    for &port in &ports {
+        let mut id = client_id;
+        loop {
+            match attempt(host, port, id, handshake_timeout).await {
+                Attempt::Ok(s) => return Ok(s),
+                Attempt::NoListener => break,
+                Attempt::IdInUse => {
+                    ids_in_use.push(id);
+                    if id - client_id + 1 >= CLIENT_ID_TRIES {
+                        return Err(ConnectFailure {
+                            message: format!(
+                                "the gateway at {host}:{port} says client ids {client_id}–{id} are all in use; close other API sessions or set another client_id"
+                            ),
+                            ids_in_use,
+                        });
+                    }
+                    id += 1;
+                }
+                Attempt::Failed(why) => {
+                    port_failures.push(why);
+                    break;
+                }
+            }
+        }
+    }
+    let message = if port_failures.is_empty() {
+        let list = ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "nothing is listening on {host} at port{} {list}; start IB Gateway or TWS and enable API connections (Configure → Settings → API)",
+            if ports.len() == 1 { "" } else { "s" }
+        )
+    } else {
+        port_failures.join("; ")
+    };
+    Err(ConnectFailure {
+        message,
+        ids_in_use,
+    })
+}
+
+async fn attempt(host: &str, port: u16, client_id: i32, handshake_timeout: Duration) -> Attempt {
+    let address = format!("{host}:{port}");
+    let builder = Client::builder()
+        .address(address.clone())
+        .client_id(client_id)
+        .max_reconnect_attempts(0)
+        .rate_limiter(RateLimiter::per_second(MESSAGES_PER_SECOND));
+    match tokio::time::timeout(handshake_timeout, builder.connect_with_notice_stream()).await {
+        Err(_) => Attempt::Failed(format!(
+            "the gateway at {address} accepted the connection but did not finish the API handshake within {}s (is 'Enable ActiveX and Socket Clients' on, and this host trusted?)",
+            handshake_timeout.as_secs()
+        )),
+        Ok(Ok((client, notices))) => Attempt::Ok(Session {
+            client: Arc::new(client),
+            notices,
+            port,
+            client_id,
+        }),
+        Ok(Err(ibapi::Error::ClientIdInUse { .. })) => Attempt::IdInUse,
+        Ok(Err(ibapi::Error::Io(e))) if is_no_listener(&e) => Attempt::NoListener,
+        Ok(Err(ibapi::Error::Io(e))) => Attempt::Failed(format!("could not reach {address}: {e}")),
+        Ok(Err(ibapi::Error::ConnectionRejected(why))) => Attempt::Failed(format!(
+            "the gateway at {address} rejected the connection: {why}"
+        )),
+        Ok(Err(ibapi::Error::ServerVersion(want, got, _))) => Attempt::Failed(format!(
+            "the gateway at {address} is too old (API server version {got}, need {want}); update IB Gateway/TWS"
+        )),
+        Ok(Err(e)) => Attempt::Failed(format!("could not open an API session at {address}: {e}")),
+    }
+}
+
+fn is_no_listener(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), ConnectionRefused | AddrNotAvailable | NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_port_is_the_only_candidate() {
+        assert_eq!(candidate_ports(Some(4012), Some(4002)), vec![4012]);
+    }
+
+    #[test]
+    fn auto_detect_tries_last_good_first() {
+        assert_eq!(
+            candidate_ports(None, Some(7497)),
+            vec![7497, 4001, 4002, 7496]
+        );
+        assert_eq!(candidate_ports(None, None), vec![4001, 4002, 7496, 7497]);
+    }
+
+    #[tokio::test]
+    async fn nothing_listening_is_one_clear_line() {
+        // Bind then drop to find a port that is (almost certainly) free.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or(1);
+        let r = tokio::time::timeout(
+            Duration::from_secs(10),
+            open("127.0.0.1", Some(port), None, 1, Duration::from_secs(2)),
+        )
+        .await;
+        let Ok(Err(fail)) = r else {
+            panic!("expected a connect failure");
+        };
+        assert!(
+            fail.message.contains("nothing is listening"),
+            "{}",
+            fail.message
+        );
+        assert!(!fail.message.contains('\n'));
+    }
+}

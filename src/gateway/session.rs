@@ -1,0 +1,1041 @@
+//! One live API session: subscribes everything (account summary, account updates, positions,
+//! P&L, P&L per position, quotes for held symbols and the FX pairs to each base currency, open
+//! orders, today's executions), writes the cleaned data into the store, and watches the session
+//! for death or a stall. Every (re)connect runs this from scratch: ibapi never resubscribes.
+
+use super::shared::Shared;
+use super::{cleaning, connect, convert, events, quotes};
+use crate::model::*;
+use crate::store::Store;
+use futures::StreamExt;
+use ibapi::Client;
+use ibapi::accounts::types::{AccountGroup, AccountId, ContractId};
+use ibapi::accounts::{AccountSummaryResult, AccountUpdate, PositionUpdate};
+use ibapi::contracts::Contract;
+use ibapi::market_data::MarketDataType;
+use ibapi::orders::{ExecutionFilter, Executions, Orders};
+use ibapi::subscriptions::{NoticeStream, SubscriptionItem};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+/// How a session ended.
+pub enum SessionEnd {
+    Shutdown,
+    /// The connection died or stalled; the words say which.
+    Lost(String),
+}
+
+/// How often open orders and today's executions are re-read.
+const ORDERS_REFRESH: Duration = Duration::from_secs(30);
+/// How often NLV is sampled into SQLite.
+const NLV_EVERY: Duration = Duration::from_secs(60);
+/// Bound on one-shot reads done by the session (orders, executions).
+const ONE_SHOT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Messages from subscription tasks to the session loop.
+enum Msg {
+    /// A position exists: it needs a quote and a P&L-single subscription.
+    Held {
+        account: String,
+        inst: Instrument,
+    },
+    PositionsDone,
+    SummaryDone,
+    UpdatesDone,
+    PnlSeen(String),
+    /// A quote got its first price, or gave up; either way initial sync need not wait for it.
+    QuoteSettled(String),
+    /// No market-data subscription (354): switch to delayed data and retry this symbol.
+    Fallback {
+        key: String,
+        contract: Box<Contract>,
+    },
+    /// Currencies may have changed: recompute the FX pairs needed.
+    FxDirty,
+    /// IB lost our data (1101): resubscribe everything on this session.
+    Resubscribe(String),
+    Lost(String),
+}
+
+/// What every task of the session shares.
+struct Ctx {
+    shared: Arc<Shared>,
+    client: Arc<Client>,
+    tx: mpsc::UnboundedSender<Msg>,
+    last_data: AtomicI64,
+    /// Accounts this gateway serves (the configured one, or all managed accounts).
+    accounts: Vec<String>,
+}
+
+impl Ctx {
+    fn store(&self) -> &Store {
+        &self.shared.store
+    }
+    fn role(&self) -> GatewayRole {
+        self.shared.role
+    }
+    /// Notes that the gateway sent something (stall detection, `last_data`).
+    fn touch(&self) {
+        self.last_data.store(self.store().now(), Ordering::Relaxed);
+    }
+    fn wants(&self, account: &str) -> bool {
+        self.accounts.is_empty() || self.accounts.iter().any(|a| a == account)
+    }
+    fn send(&self, msg: Msg) {
+        // The receiver only goes away when the session is over; nothing to do then.
+        let _ = self.tx.send(msg);
+    }
+    /// Routes a subscription error: a dead connection ends the session, anything else is logged.
+    fn report(&self, what: &str, e: &ibapi::Error) {
+        if is_connection_gone(e) {
+            self.send(Msg::Lost(format!(
+                "connection to the gateway lost ({what}: {e})"
+            )));
+        } else if let ibapi::Error::Notice(n) = e {
+            events::notice(
+                self.store(),
+                self.role(),
+                n.code,
+                &format!("{what}: {}", n.message),
+            );
+        } else {
+            events::supervisor(self.store(), self.role(), format!("{what} stopped: {e}"));
+        }
+    }
+    fn mark_gateway_delayed(&self) {
+        self.shared.status(|s| {
+            if !s.market_data_mode.is_delayed() {
+                s.market_data_mode = DataMode::Delayed;
+            }
+        });
+    }
+}
+
+fn is_connection_gone(e: &ibapi::Error) -> bool {
+    e.is_connection_lost() || matches!(e, ibapi::Error::ConnectionFailed | ibapi::Error::Shutdown)
+}
+
+/// Subscriptions already open and initial-sync bookkeeping, owned by the session loop.
+#[derive(Default)]
+struct Tracker {
+    quotes: HashSet<String>,
+    pnl_single: HashSet<(String, i32)>,
+    fell_back: HashSet<String>,
+    switched_to_delayed: bool,
+    summary_done: bool,
+    positions_done: bool,
+    updates_done: bool,
+    pnl_pending: HashSet<String>,
+    quotes_pending: HashSet<String>,
+    synced: bool,
+}
+
+impl Tracker {
+    fn complete(&self) -> bool {
+        self.summary_done
+            && self.positions_done
+            && self.updates_done
+            && self.pnl_pending.is_empty()
+            && self.quotes_pending.is_empty()
+    }
+}
+
+pub fn market_data_type(code: i32) -> MarketDataType {
+    match code {
+        1 => MarketDataType::Realtime,
+        2 => MarketDataType::Frozen,
+        3 => MarketDataType::Delayed,
+        _ => MarketDataType::DelayedFrozen,
+    }
+}
+
+/// Runs the session until the connection dies, stalls, or the gateway is shut down.
+pub async fn run(shared: &Arc<Shared>, session: connect::Session) -> SessionEnd {
+    let connect::Session {
+        client, notices, ..
+    } = session;
+    let accounts: Vec<String> = match &shared.cfg.account {
+        Some(a) => vec![a.clone()],
+        None => client.handshake_managed_accounts().to_vec(),
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ctx = Arc::new(Ctx {
+        shared: shared.clone(),
+        client: client.clone(),
+        tx,
+        last_data: AtomicI64::new(shared.store.now()),
+        accounts,
+    });
+    shared.set_client(client.clone());
+
+    if let Err(e) = client
+        .switch_market_data_type(market_data_type(shared.cfg.market_data_type))
+        .await
+    {
+        ctx.report("market data type", &e);
+    }
+
+    let mut tasks = JoinSet::new();
+    let mut tracker = Tracker::default();
+    spawn_all(&ctx, &mut tasks, &mut tracker);
+    let notice_task = tokio::spawn(notice_loop(ctx.clone(), notices));
+
+    let stall = shared.cfg.stall_timeout.max(Duration::from_millis(500));
+    let mut tick = tokio::time::interval(Duration::from_millis(250).min(stall / 2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_reported_data = 0;
+    let end = 'session: loop {
+        tokio::select! {
+            _ = shared.cancel.cancelled() => break SessionEnd::Shutdown,
+            Some(msg) = rx.recv() => {
+                let mut batch = vec![msg];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                }
+                let mut fx_dirty = false;
+                for msg in batch {
+                    match msg {
+                        Msg::Lost(reason) => break 'session SessionEnd::Lost(reason),
+                        Msg::Resubscribe(reason) => {
+                            events::supervisor(&shared.store, shared.role, format!("resubscribing everything: {reason}"));
+                            tasks.abort_all();
+                            tracker = Tracker::default();
+                            spawn_all(&ctx, &mut tasks, &mut tracker);
+                        }
+                        other => fx_dirty |= handle(&ctx, &mut tasks, &mut tracker, other).await,
+                    }
+                }
+                if fx_dirty {
+                    ensure_fx_quotes(&ctx, &mut tasks, &mut tracker);
+                }
+                check_synced(&ctx, &mut tracker);
+            }
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = tick.tick() => {
+                if !client.is_connected() {
+                    break SessionEnd::Lost("the gateway closed the connection".into());
+                }
+                let now = shared.store.now();
+                let last = ctx.last_data.load(Ordering::Relaxed);
+                let silent_ms = now - last;
+                if silent_ms > stall.as_millis() as i64 {
+                    break SessionEnd::Lost(format!(
+                        "no data from the gateway for {:.0}s although the socket is open (stalled)",
+                        silent_ms as f64 / 1000.0
+                    ));
+                }
+                if last != last_reported_data {
+                    last_reported_data = last;
+                    shared.status(|s| s.last_data = Some(last));
+                }
+            }
+        }
+    };
+
+    let reason = match &end {
+        SessionEnd::Shutdown => "shut down".to_string(),
+        SessionEnd::Lost(r) => r.clone(),
+    };
+    shared.clear_client(&reason);
+    tasks.abort_all();
+    notice_task.abort();
+    drop(ctx);
+    // A stalled socket may never answer; don't let the disconnect hold up reconnecting.
+    let _ = tokio::time::timeout(Duration::from_secs(2), client.disconnect()).await;
+    end
+}
+
+/// Opens the subscriptions that do not depend on what the account holds.
+fn spawn_all(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker) {
+    tasks.spawn(summary_loop(ctx.clone()));
+    tasks.spawn(positions_loop(ctx.clone()));
+    match ctx.accounts.first() {
+        // IB streams account updates (portfolio values) for one account at a time; the others
+        // get market value and P&L from the per-position P&L subscriptions.
+        Some(first) => {
+            tasks.spawn(updates_loop(ctx.clone(), first.clone()));
+        }
+        None => tracker.updates_done = true,
+    }
+    for account in &ctx.accounts {
+        tracker.pnl_pending.insert(account.clone());
+        tasks.spawn(pnl_loop(ctx.clone(), account.clone()));
+    }
+    tasks.spawn(orders_loop(ctx.clone()));
+    tasks.spawn(heartbeat_loop(ctx.clone()));
+    tasks.spawn(nlv_loop(ctx.clone()));
+}
+
+/// Handles one message; returns true when FX needs may have changed.
+async fn handle(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker, msg: Msg) -> bool {
+    match msg {
+        Msg::Held { account, inst } => {
+            let key = quotes::quote_key(
+                &inst.symbol,
+                &inst.sec_type,
+                &inst.currency,
+                &inst.expiry,
+                inst.strike,
+                &inst.right,
+            );
+            if tracker.quotes.insert(key.clone()) {
+                if !tracker.synced {
+                    tracker.quotes_pending.insert(key.clone());
+                }
+                let contract = convert::contract_for(&inst);
+                tasks.spawn(quote_loop(ctx.clone(), key, contract, inst.clone()));
+            }
+            if inst.con_id != 0 && tracker.pnl_single.insert((account.clone(), inst.con_id)) {
+                tasks.spawn(pnl_single_loop(ctx.clone(), account, inst.con_id));
+            }
+            true
+        }
+        Msg::PositionsDone => {
+            tracker.positions_done = true;
+            true
+        }
+        Msg::SummaryDone => {
+            tracker.summary_done = true;
+            true
+        }
+        Msg::UpdatesDone => {
+            tracker.updates_done = true;
+            false
+        }
+        Msg::PnlSeen(account) => {
+            tracker.pnl_pending.remove(&account);
+            false
+        }
+        Msg::QuoteSettled(key) => {
+            tracker.quotes_pending.remove(&key);
+            false
+        }
+        Msg::Fallback { key, contract } => {
+            let wanted = ctx.shared.cfg.market_data_type;
+            if !tracker.switched_to_delayed && wanted < 3 {
+                tracker.switched_to_delayed = true;
+                let fallback = if wanted == 2 {
+                    MarketDataType::DelayedFrozen
+                } else {
+                    MarketDataType::Delayed
+                };
+                if let Err(e) = ctx.client.switch_market_data_type(fallback).await {
+                    ctx.report("switch to delayed data", &e);
+                }
+                events::supervisor(
+                    ctx.store(),
+                    ctx.role(),
+                    "switched to delayed market data for symbols without a live subscription",
+                );
+            }
+            if tracker.fell_back.insert(key.clone()) {
+                let inst = convert::instrument(&contract);
+                tasks.spawn(quote_loop(ctx.clone(), key, *contract, inst));
+            } else {
+                tracker.quotes_pending.remove(&key);
+            }
+            false
+        }
+        Msg::FxDirty => true,
+        // Handled by the loop itself.
+        Msg::Resubscribe(_) | Msg::Lost(_) => false,
+    }
+}
+
+/// Subscribes the FX pairs that convert every position and cash currency into each account's
+/// base currency (store keys such as `USD.CAD`).
+fn ensure_fx_quotes(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker) {
+    let snap = ctx.store().snapshot();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for account in snap
+        .accounts
+        .values()
+        .filter(|a| a.gateway == Some(ctx.role()) && ctx.wants(&a.account))
+    {
+        let base = account.base_currency.as_str();
+        if base.is_empty() {
+            continue;
+        }
+        let position_ccys = snap
+            .positions_of(&account.account)
+            .map(|p| p.instrument.currency.as_str());
+        let cash_ccys = account.cash_by_currency.keys().map(String::as_str);
+        for ccy in position_ccys.chain(cash_ccys) {
+            if ccy.is_empty() || ccy == "BASE" || ccy.eq_ignore_ascii_case(base) {
+                continue;
+            }
+            let pair = quotes::fx_pair(ccy, base);
+            if !pairs.contains(&pair) {
+                pairs.push(pair);
+            }
+        }
+    }
+    for (b, q) in pairs {
+        let key = format!("{b}.{q}");
+        if tracker.quotes.insert(key.clone()) {
+            if !tracker.synced {
+                tracker.quotes_pending.insert(key.clone());
+            }
+            let contract = convert::fx_contract(&b, &q);
+            let inst = convert::instrument(&contract);
+            tasks.spawn(quote_loop(ctx.clone(), key, contract, inst));
+        }
+    }
+}
+
+fn check_synced(ctx: &Ctx, tracker: &mut Tracker) {
+    if tracker.synced || !tracker.complete() {
+        return;
+    }
+    tracker.synced = true;
+    let snap = ctx.store().snapshot();
+    let positions = snap
+        .positions
+        .values()
+        .filter(|p| ctx.wants(&p.account))
+        .count();
+    let was_synced = ctx.shared.synced.send_replace(true);
+    let what = format!(
+        "{} account(s), {positions} position(s), {} quote(s)",
+        ctx.accounts.len(),
+        tracker.quotes.len()
+    );
+    let message = if was_synced {
+        format!("resubscribed after reconnect: {what}")
+    } else {
+        format!("initial sync complete: {what}")
+    };
+    events::supervisor(ctx.store(), ctx.role(), message);
+    record_nlv(ctx);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscription loops. Each one: open, fold items into the store, report how it ended.
+
+async fn notice_loop(ctx: Arc<Ctx>, mut notices: NoticeStream) {
+    while let Some(n) = notices.next().await {
+        ctx.touch();
+        events::notice(ctx.store(), ctx.role(), n.code, &n.message);
+        match n.code {
+            1100 => ctx.shared.set_state(
+                ConnState::Reconnecting,
+                Some("the gateway lost its connection to IB's servers (1100); prices are frozen until it returns".into()),
+            ),
+            1101 => {
+                ctx.shared.set_state(ConnState::Connected, None);
+                ctx.send(Msg::Resubscribe("IB restored connectivity but dropped our subscriptions (1101)".into()));
+            }
+            1102 => ctx.shared.set_state(ConnState::Connected, None),
+            code if events::is_delayed_notice(code) => ctx.mark_gateway_delayed(),
+            _ => {}
+        }
+    }
+}
+
+async fn heartbeat_loop(ctx: Arc<Ctx>) {
+    // A quiet market sends nothing for minutes; a cheap request proves the gateway still
+    // answers, so "no data" really means a stalled connection.
+    let stall = ctx.shared.cfg.stall_timeout;
+    let every = (stall / 3).clamp(Duration::from_millis(200), Duration::from_secs(10));
+    loop {
+        tokio::time::sleep(every).await;
+        match tokio::time::timeout(stall, ctx.client.server_time()).await {
+            Ok(Ok(_)) => ctx.touch(),
+            Ok(Err(e)) if is_connection_gone(&e) => {
+                ctx.report("heartbeat", &e);
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn summary_loop(ctx: Arc<Ctx>) {
+    let mut tags: Vec<&str> = tags::SUMMARY.to_vec();
+    // Per-currency cash balances come as TotalCashBalance/CashBalance rows per currency.
+    tags.push("$LEDGER:ALL");
+    let mut sub = match ctx
+        .client
+        .account_summary(&AccountGroup::from("All"), &tags)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report("account summary", &e);
+            ctx.send(Msg::SummaryDone);
+            return;
+        }
+    };
+    let mut done = false;
+    while let Some(item) = sub.next().await {
+        ctx.touch();
+        match item {
+            Ok(SubscriptionItem::Data(AccountSummaryResult::Summary(row))) => {
+                if ctx.wants(&row.account)
+                    && apply_account_row(&ctx, &row.account, &row.tag, &row.value, &row.currency)
+                {
+                    ctx.send(Msg::FxDirty);
+                }
+            }
+            Ok(SubscriptionItem::Data(AccountSummaryResult::End)) => {
+                if !done {
+                    done = true;
+                    ctx.send(Msg::SummaryDone);
+                }
+            }
+            Ok(SubscriptionItem::Notice(n)) => {
+                events::notice(ctx.store(), ctx.role(), n.code, &n.message)
+            }
+            Err(e) => {
+                ctx.report("account summary", &e);
+                break;
+            }
+        }
+    }
+    if !done {
+        ctx.send(Msg::SummaryDone);
+    }
+}
+
+/// Writes one account value; returns true when it was a cash-per-currency row (FX needs).
+fn apply_account_row(ctx: &Ctx, account: &str, tag: &str, value: &str, currency: &str) -> bool {
+    let Some(v) = cleaning::parse_amount(value) else {
+        return false;
+    };
+    let is_summary_tag = tags::SUMMARY.contains(&tag);
+    let is_cash_row = matches!(tag, "TotalCashBalance" | "CashBalance")
+        && !currency.is_empty()
+        && currency != "BASE";
+    if !is_summary_tag && !is_cash_row {
+        return false;
+    }
+    let now = ctx.store().now();
+    let role = ctx.role();
+    ctx.store().update(|st| {
+        let accounts = Arc::make_mut(&mut st.accounts);
+        let a = accounts
+            .entry(account.to_string())
+            .or_insert_with(|| AccountSnapshot {
+                account: account.to_string(),
+                ..AccountSnapshot::default()
+            });
+        a.gateway = Some(role);
+        a.updated = now;
+        if is_summary_tag {
+            if tag == tags::NET_LIQUIDATION && !currency.is_empty() && currency != "BASE" {
+                a.base_currency = currency.to_string();
+            }
+            a.values.insert(
+                tag.to_string(),
+                AccountValue {
+                    value: v,
+                    currency: currency.to_string(),
+                },
+            );
+        } else {
+            a.cash_by_currency.insert(currency.to_string(), v);
+        }
+    });
+    is_cash_row
+}
+
+async fn positions_loop(ctx: Arc<Ctx>) {
+    let mut sub = match ctx.client.positions().await {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report("positions", &e);
+            ctx.send(Msg::PositionsDone);
+            return;
+        }
+    };
+    let mut seen: HashSet<(String, i32)> = HashSet::new();
+    let mut first_batch_done = false;
+    while let Some(item) = sub.next().await {
+        ctx.touch();
+        match item {
+            Ok(SubscriptionItem::Data(PositionUpdate::Position(p))) => {
+                if !ctx.wants(&p.account) {
+                    continue;
+                }
+                let inst = convert::instrument(&p.contract);
+                let key = (p.account.clone(), inst.con_id);
+                let qty = cleaning::quantity(p.position).unwrap_or(0.0);
+                if qty == 0.0 {
+                    ctx.store().update(|st| {
+                        Arc::make_mut(&mut st.positions).remove(&key);
+                    });
+                    continue;
+                }
+                let per_unit = if inst.multiplier > 1.0 {
+                    inst.multiplier
+                } else {
+                    1.0
+                };
+                let avg_cost = cleaning::amount(p.average_cost)
+                    .map(|c| c / per_unit)
+                    .unwrap_or(0.0);
+                let now = ctx.store().now();
+                let stored_inst = inst.clone();
+                ctx.store().update(|st| {
+                    let positions = Arc::make_mut(&mut st.positions);
+                    let pos = positions.entry(key.clone()).or_default();
+                    pos.account = key.0.clone();
+                    pos.instrument = stored_inst;
+                    pos.quantity = qty;
+                    pos.avg_cost = avg_cost;
+                    pos.updated = now;
+                });
+                seen.insert(key);
+                ctx.send(Msg::Held {
+                    account: p.account,
+                    inst,
+                });
+            }
+            Ok(SubscriptionItem::Data(PositionUpdate::PositionEnd)) => {
+                if !first_batch_done {
+                    first_batch_done = true;
+                    // Positions closed while we were away must not linger from the old session.
+                    ctx.store().update(|st| {
+                        let positions = Arc::make_mut(&mut st.positions);
+                        positions.retain(|k, _| !ctx.wants(&k.0) || seen.contains(k));
+                    });
+                    ctx.send(Msg::PositionsDone);
+                }
+            }
+            Ok(SubscriptionItem::Notice(n)) => {
+                events::notice(ctx.store(), ctx.role(), n.code, &n.message)
+            }
+            Err(e) => {
+                ctx.report("positions", &e);
+                break;
+            }
+        }
+    }
+    if !first_batch_done {
+        ctx.send(Msg::PositionsDone);
+    }
+}
+
+async fn updates_loop(ctx: Arc<Ctx>, account: String) {
+    let mut sub = match ctx
+        .client
+        .account_updates(&AccountId::from(account.as_str()))
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report("account updates", &e);
+            ctx.send(Msg::UpdatesDone);
+            return;
+        }
+    };
+    let mut done = false;
+    while let Some(item) = sub.next().await {
+        ctx.touch();
+        match item {
+            Ok(SubscriptionItem::Data(AccountUpdate::AccountValue(v))) => {
+                let acct = v.account.clone().unwrap_or_else(|| account.clone());
+                // Only cash per currency: the summary subscription owns the summary tags.
+                if matches!(v.key.as_str(), "TotalCashBalance" | "CashBalance")
+                    && ctx.wants(&acct)
+                    && apply_account_row(&ctx, &acct, &v.key, &v.value, &v.currency)
+                {
+                    ctx.send(Msg::FxDirty);
+                }
+            }
+            Ok(SubscriptionItem::Data(AccountUpdate::PortfolioValue(p))) => {
+                let acct = p.account.clone().unwrap_or_else(|| account.clone());
+                let qty = cleaning::quantity(p.position).unwrap_or(0.0);
+                if !ctx.wants(&acct) || qty == 0.0 {
+                    continue;
+                }
+                let inst = convert::instrument(&p.contract);
+                let key = (acct.clone(), inst.con_id);
+                let now = ctx.store().now();
+                let per_unit = if inst.multiplier > 1.0 {
+                    inst.multiplier
+                } else {
+                    1.0
+                };
+                ctx.store().update(|st| {
+                    let positions = Arc::make_mut(&mut st.positions);
+                    let pos = positions.entry(key.clone()).or_insert_with(|| Position {
+                        account: acct.clone(),
+                        instrument: inst.clone(),
+                        quantity: qty,
+                        avg_cost: cleaning::amount(p.average_cost)
+                            .map(|c| c / per_unit)
+                            .unwrap_or(0.0),
+                        ..Position::default()
+                    });
+                    pos.market_price = cleaning::price(p.market_price).or(pos.market_price);
+                    pos.market_value = cleaning::amount(p.market_value).or(pos.market_value);
+                    pos.unrealized_pnl = cleaning::amount(p.unrealized_pnl).or(pos.unrealized_pnl);
+                    pos.realized_pnl = cleaning::amount(p.realized_pnl).or(pos.realized_pnl);
+                    pos.updated = now;
+                });
+            }
+            Ok(SubscriptionItem::Data(AccountUpdate::End)) => {
+                if !done {
+                    done = true;
+                    ctx.send(Msg::UpdatesDone);
+                }
+            }
+            Ok(SubscriptionItem::Data(AccountUpdate::UpdateTime(_))) => {}
+            Ok(SubscriptionItem::Notice(n)) => {
+                events::notice(ctx.store(), ctx.role(), n.code, &n.message)
+            }
+            Err(e) => {
+                ctx.report("account updates", &e);
+                break;
+            }
+        }
+    }
+    if !done {
+        ctx.send(Msg::UpdatesDone);
+    }
+}
+
+async fn pnl_loop(ctx: Arc<Ctx>, account: String) {
+    let mut sub = match ctx
+        .client
+        .pnl(&AccountId::from(account.as_str()), None)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report("account P&L", &e);
+            ctx.send(Msg::PnlSeen(account));
+            return;
+        }
+    };
+    let mut seen = false;
+    while let Some(item) = sub.next().await {
+        ctx.touch();
+        match item {
+            Ok(SubscriptionItem::Data(p)) => {
+                let pnl = AccountPnl {
+                    daily: cleaning::amount(p.daily_pnl),
+                    unrealized: cleaning::amount_opt(p.unrealized_pnl),
+                    realized: cleaning::amount_opt(p.realized_pnl),
+                };
+                let now = ctx.store().now();
+                let role = ctx.role();
+                ctx.store().update(|st| {
+                    let a = Arc::make_mut(&mut st.accounts)
+                        .entry(account.clone())
+                        .or_insert_with(|| AccountSnapshot {
+                            account: account.clone(),
+                            ..AccountSnapshot::default()
+                        });
+                    a.gateway = Some(role);
+                    a.pnl = Some(pnl);
+                    a.updated = now;
+                });
+                if !seen {
+                    seen = true;
+                    ctx.send(Msg::PnlSeen(account.clone()));
+                }
+            }
+            Ok(SubscriptionItem::Notice(n)) => {
+                events::notice(ctx.store(), ctx.role(), n.code, &n.message)
+            }
+            Err(e) => {
+                ctx.report("account P&L", &e);
+                break;
+            }
+        }
+    }
+    if !seen {
+        ctx.send(Msg::PnlSeen(account));
+    }
+}
+
+async fn pnl_single_loop(ctx: Arc<Ctx>, account: String, con_id: i32) {
+    let mut sub = match ctx
+        .client
+        .pnl_single(&AccountId::from(account.as_str()), ContractId(con_id), None)
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report("position P&L", &e);
+            return;
+        }
+    };
+    let key = (account, con_id);
+    while let Some(item) = sub.next().await {
+        ctx.touch();
+        match item {
+            Ok(SubscriptionItem::Data(p)) => {
+                let now = ctx.store().now();
+                ctx.store().update(|st| {
+                    // Only enrich a position we know; a late update for a closed one is dropped.
+                    if let Some(pos) = Arc::make_mut(&mut st.positions).get_mut(&key) {
+                        pos.daily_pnl = cleaning::amount(p.daily_pnl).or(pos.daily_pnl);
+                        pos.unrealized_pnl =
+                            cleaning::amount(p.unrealized_pnl).or(pos.unrealized_pnl);
+                        pos.realized_pnl = cleaning::amount(p.realized_pnl).or(pos.realized_pnl);
+                        if let Some(value) = cleaning::amount(p.value).filter(|v| *v != 0.0) {
+                            pos.market_value = Some(value);
+                            let units = pos.quantity * pos.instrument.multiplier.max(1.0);
+                            if pos.market_price.is_none() && units != 0.0 {
+                                pos.market_price = cleaning::price(value / units);
+                            }
+                        }
+                        pos.updated = now;
+                    }
+                });
+            }
+            Ok(SubscriptionItem::Notice(n)) => {
+                events::notice(ctx.store(), ctx.role(), n.code, &n.message)
+            }
+            Err(e) => {
+                ctx.report("position P&L", &e);
+                break;
+            }
+        }
+    }
+}
+
+async fn quote_loop(ctx: Arc<Ctx>, key: String, contract: Contract, inst: Instrument) {
+    let mut sub = match ctx.client.market_data(&contract).subscribe().await {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report(&format!("quotes for {key}"), &e);
+            ctx.send(Msg::QuoteSettled(key));
+            return;
+        }
+    };
+    let mut settled = false;
+    while let Some(item) = sub.next().await {
+        ctx.touch();
+        match item {
+            Ok(SubscriptionItem::Data(tick)) => {
+                let now = ctx.store().now();
+                let (became_delayed, has_price) = ctx.store().update(|st| {
+                    let q = quote_entry(st, &key, &inst);
+                    let was_delayed = q.mode.is_delayed();
+                    if quotes::apply_tick(q, &tick) {
+                        q.updated = now;
+                    }
+                    (!was_delayed && q.mode.is_delayed(), q.price().is_some())
+                });
+                if became_delayed {
+                    ctx.mark_gateway_delayed();
+                }
+                if has_price && !settled {
+                    settled = true;
+                    ctx.send(Msg::QuoteSettled(key.clone()));
+                }
+            }
+            Ok(SubscriptionItem::Notice(n)) => {
+                events::notice(
+                    ctx.store(),
+                    ctx.role(),
+                    n.code,
+                    &format!("{key}: {}", n.message),
+                );
+                if events::is_delayed_notice(n.code) {
+                    mark_quote_delayed(&ctx, &key, &inst);
+                }
+            }
+            Err(ibapi::Error::Notice(n)) if events::is_delayed_notice(n.code) => {
+                events::notice(
+                    ctx.store(),
+                    ctx.role(),
+                    n.code,
+                    &format!("{key}: {}", n.message),
+                );
+                mark_quote_delayed(&ctx, &key, &inst);
+                ctx.send(Msg::Fallback {
+                    key,
+                    contract: Box::new(contract),
+                });
+                return;
+            }
+            Err(e) => {
+                ctx.report(&format!("quotes for {key}"), &e);
+                break;
+            }
+        }
+    }
+    if !settled {
+        ctx.send(Msg::QuoteSettled(key));
+    }
+}
+
+fn quote_entry<'a>(
+    st: &'a mut crate::store::LiveState,
+    key: &str,
+    inst: &Instrument,
+) -> &'a mut Quote {
+    Arc::make_mut(&mut st.quotes)
+        .entry(key.to_string())
+        .or_insert_with(|| Quote {
+            symbol: key.to_string(),
+            con_id: inst.con_id,
+            currency: inst.currency.clone(),
+            ..Quote::default()
+        })
+}
+
+fn mark_quote_delayed(ctx: &Ctx, key: &str, inst: &Instrument) {
+    let now = ctx.store().now();
+    ctx.store().update(|st| {
+        let q = quote_entry(st, key, inst);
+        if !q.mode.is_delayed() {
+            q.mode = DataMode::Delayed;
+            q.updated = now;
+        }
+    });
+    ctx.mark_gateway_delayed();
+}
+
+async fn orders_loop(ctx: Arc<Ctx>) {
+    loop {
+        refresh_open_orders(&ctx).await;
+        refresh_fills(&ctx).await;
+        tokio::time::sleep(ORDERS_REFRESH).await;
+    }
+}
+
+async fn refresh_open_orders(ctx: &Ctx) {
+    let read = async {
+        let mut sub = ctx.client.all_open_orders().await?;
+        let mut views: Vec<OrderView> = Vec::new();
+        let mut statuses: HashMap<i32, ibapi::orders::OrderStatus> = HashMap::new();
+        while let Some(item) = sub.next().await {
+            match item {
+                Ok(SubscriptionItem::Data(Orders::OrderData(d))) => {
+                    views.push(convert::order_view(&d))
+                }
+                Ok(SubscriptionItem::Data(Orders::OrderStatus(s))) => {
+                    statuses.insert(s.order_id, s);
+                }
+                Ok(SubscriptionItem::Notice(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for v in &mut views {
+            if let Some(s) = statuses.get(&v.order_id) {
+                v.status = s.status.as_str().to_string();
+                v.filled = cleaning::quantity(s.filled).unwrap_or(v.filled);
+                v.remaining = cleaning::quantity(s.remaining).unwrap_or(v.remaining);
+                v.avg_fill_price = s.average_fill_price.and_then(cleaning::price);
+            }
+        }
+        Ok::<_, ibapi::Error>(views)
+    };
+    match tokio::time::timeout(ONE_SHOT_TIMEOUT, read).await {
+        Ok(Ok(views)) => {
+            ctx.touch();
+            let ours: Vec<OrderView> = views
+                .into_iter()
+                .filter(|v| v.account.is_empty() || ctx.wants(&v.account))
+                .collect();
+            ctx.store().update(|st| {
+                let orders = Arc::make_mut(&mut st.open_orders);
+                orders.retain(|o| !(o.account.is_empty() || ctx.wants(&o.account)));
+                orders.extend(ours);
+            });
+        }
+        Ok(Err(e)) => ctx.report("open orders", &e),
+        Err(_) => events::supervisor(
+            ctx.store(),
+            ctx.role(),
+            "open orders: the gateway did not answer in time",
+        ),
+    }
+}
+
+async fn refresh_fills(ctx: &Ctx) {
+    match tokio::time::timeout(ONE_SHOT_TIMEOUT, read_executions(&ctx.client)).await {
+        Ok(Ok(fills)) => {
+            ctx.touch();
+            let ours: Vec<Fill> = fills
+                .into_iter()
+                .filter(|f| ctx.wants(&f.account))
+                .collect();
+            if let Some(db) = ctx.store().db()
+                && let Err(e) = db.upsert_fills(&ours)
+            {
+                tracing::warn!("could not save fills in SQLite: {e}");
+            }
+            ctx.store().update(|st| {
+                let all = Arc::make_mut(&mut st.fills);
+                for f in ours {
+                    match all.iter_mut().find(|x| x.exec_id == f.exec_id) {
+                        Some(existing) => *existing = f,
+                        None => all.push(f),
+                    }
+                }
+                all.sort_by_key(|f| f.time);
+            });
+        }
+        Ok(Err(e)) => ctx.report("executions", &e),
+        Err(_) => events::supervisor(
+            ctx.store(),
+            ctx.role(),
+            "executions: the gateway did not answer in time",
+        ),
+    }
+}
+
+/// Today's executions with their commission reports merged in.
+pub async fn read_executions(client: &Client) -> Result<Vec<Fill>, ibapi::Error> {
+    let mut sub = client.executions(ExecutionFilter::default()).await?;
+    let mut fills: Vec<Fill> = Vec::new();
+    let mut commissions: HashMap<String, ibapi::orders::CommissionReport> = HashMap::new();
+    while let Some(item) = sub.next().await {
+        match item {
+            Ok(SubscriptionItem::Data(Executions::ExecutionData(d))) => {
+                fills.push(convert::fill(&d))
+            }
+            Ok(SubscriptionItem::Data(Executions::CommissionReport(c))) => {
+                commissions.insert(c.execution_id.clone(), c);
+            }
+            Ok(SubscriptionItem::Notice(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for f in &mut fills {
+        if let Some(c) = commissions.get(&f.exec_id) {
+            f.commission = cleaning::amount(c.commission);
+            f.commission_currency = c.currency.clone();
+            f.realized_pnl = cleaning::amount_opt(c.realized_pnl);
+        }
+    }
+    Ok(fills)
+}
+
+async fn nlv_loop(ctx: Arc<Ctx>) {
+    loop {
+        tokio::time::sleep(NLV_EVERY).await;
+        record_nlv(&ctx);
+    }
+}
+
+/// Samples each account's NLV into SQLite (when a database is attached).
+fn record_nlv(ctx: &Ctx) {
+    let Some(db) = ctx.store().db() else {
+        return;
+    };
+    let snap = ctx.store().snapshot();
+    let now = ctx.store().now();
+    for a in snap
+        .accounts
+        .values()
+        .filter(|a| a.gateway == Some(ctx.role()) && ctx.wants(&a.account))
+    {
+        if let Some(nlv) = a.net_liquidation()
+            && let Err(e) = db.record_nlv(&a.account, now, nlv, &a.base_currency)
+        {
+            tracing::warn!("could not record NLV for {}: {e}", a.account);
+        }
+    }
+}
