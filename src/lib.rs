@@ -5,6 +5,7 @@
 //! `gateway` → `model`. `analytics` is pure. `gateway` never imports `sim`.
 
 pub mod analytics;
+pub mod app;
 pub mod config;
 pub mod gateway;
 pub mod mcp;

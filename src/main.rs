@@ -1,11 +1,19 @@
 //! CLI only: parse arguments, build the config, hand off to the library.
 
 use clap::{Args, Parser, Subcommand};
+use ibkr_cockpit::app::{self, demo::DemoOptions};
+use ibkr_cockpit::{mcp, sim, tui};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
-#[command(name = "ibkr-cockpit", version, about = "Terminal cockpit for an Interactive Brokers portfolio, with a read-only MCP server built in")]
+#[command(
+    name = "ibkr-cockpit",
+    version,
+    about = "Terminal cockpit for an Interactive Brokers portfolio, with a read-only MCP server built in"
+)]
 struct Cli {
     /// Config file (default: $XDG_CONFIG_HOME/ibkr-cockpit/config.toml).
     #[arg(long, global = true, env = "IBKR_COCKPIT_CONFIG")]
@@ -121,7 +129,199 @@ struct SimArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _ = &cli;
-    eprintln!("not yet available");
-    ExitCode::from(2)
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn demo_options(world: &SimWorld) -> DemoOptions {
+    DemoOptions {
+        seed: world.seed,
+        positions: world.positions,
+        faults: world.faults.clone(),
+        ..DemoOptions::default()
+    }
+}
+
+/// How long a one-shot command waits for the first sync before answering from what it has.
+const SYNC_WAIT: Duration = Duration::from_secs(10);
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let command = cli.command.unwrap_or(Command::Tui(TuiArgs::default()));
+    // The simulator needs no config; everything else starts from it.
+    if let Command::SimGateway(a) = &command {
+        app::logging::to_stderr();
+        sim::run_sim_gateway_cli(
+            a.port,
+            a.secondary_port,
+            a.world.seed,
+            a.world.positions,
+            a.world.faults.as_deref(),
+        )
+        .await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = match app::load_config(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("config error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    match command {
+        Command::SimGateway(_) => unreachable!("handled above"),
+        Command::Doctor => {
+            app::logging::to_stderr();
+            let source = cli
+                .config
+                .clone()
+                .unwrap_or_else(ibkr_cockpit::config::default_config_path);
+            let source = if source.exists() {
+                source.display().to_string()
+            } else {
+                format!(
+                    "{} (not present: using defaults and environment)",
+                    source.display()
+                )
+            };
+            let report = app::doctor::run(&config, &source).await;
+            println!("{}", report.text.trim_end());
+            Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Tool(a) => {
+            app::logging::to_stderr();
+            let needs_gateway = !a.list
+                && a.name.is_some()
+                && !a
+                    .args
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "--help" | "-h" | "help"));
+            let rt = if !needs_gateway {
+                app::offline(config)
+            } else if a.demo {
+                app::demo::start_demo(
+                    config,
+                    &DemoOptions {
+                        tick_interval: None,
+                        ..DemoOptions::default()
+                    },
+                )
+                .await?
+            } else {
+                app::start_live(config)?
+            };
+            if needs_gateway {
+                rt.wait_synced(SYNC_WAIT).await;
+            }
+            let code = mcp::run_tool_cli(&rt.ctx, a.name.as_deref(), &a.args, a.json, a.list).await;
+            rt.shutdown();
+            Ok(code)
+        }
+        Command::Mcp(a) => {
+            app::logging::to_stderr();
+            let rt = if a.demo {
+                app::demo::start_demo(config, &DemoOptions::default()).await?
+            } else {
+                app::start_live(config)?
+            };
+            mcp::run_stdio(rt.ctx.clone()).await?;
+            rt.shutdown();
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(a) => {
+            app::logging::to_stderr();
+            let mut config = config;
+            if let Some(b) = a.bind {
+                config.mcp.bind = b;
+            }
+            if let Some(p) = a.port {
+                config.mcp.http_port = p;
+            }
+            let bind = app::http_bind(&config)?;
+            let rt = if a.demo {
+                app::demo::start_demo(config, &DemoOptions::default()).await?
+            } else {
+                app::start_live(config)?
+            };
+            for w in &rt.warnings {
+                eprintln!("warning: {w}");
+            }
+            let cancel = CancellationToken::new();
+            let (addr, server) = mcp::serve_http(rt.ctx.clone(), bind, cancel.clone()).await?;
+            eprintln!(
+                "ibkr-cockpit serving MCP at http://{addr}/mcp (REST at /api/, health at /healthz); Ctrl-C to stop"
+            );
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                r = server => { r??; }
+            }
+            cancel.cancel();
+            rt.shutdown();
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(a) => {
+            let rt = app::demo::start_demo(config, &demo_options(&a.world)).await?;
+            run_cockpit(rt, a.theme, Some("demo".into())).await
+        }
+        Command::Tui(a) => {
+            let rt = app::start_live(config)?;
+            run_cockpit(rt, a.theme, None).await
+        }
+    }
+}
+
+/// The cockpit: UI in the foreground, MCP over HTTP on loopback in the background.
+async fn run_cockpit(
+    rt: app::Runtime,
+    theme: Option<String>,
+    mode_label: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let log_path = app::logging::to_file(&ibkr_cockpit::config::data_dir());
+    for w in &rt.warnings {
+        tracing::warn!("{w}");
+    }
+    let cancel = CancellationToken::new();
+    let bind = app::http_bind(&rt.ctx.config)?;
+    // A busy port must not keep the cockpit from opening: fall back to any free port.
+    let served = match mcp::serve_http(rt.ctx.clone(), bind, cancel.clone()).await {
+        Ok(s) => Some(s),
+        Err(_) => mcp::serve_http(
+            rt.ctx.clone(),
+            std::net::SocketAddr::new(bind.ip(), 0),
+            cancel.clone(),
+        )
+        .await
+        .ok(),
+    };
+    let mcp_url = served
+        .as_ref()
+        .map(|(addr, _)| format!("http://{addr}/mcp"));
+    let opts = tui::TuiOptions {
+        theme,
+        log_path,
+        mcp_url,
+        mode_label,
+    };
+    let result = tui::run(rt.ctx.clone(), opts).await;
+    cancel.cancel();
+    rt.shutdown();
+    result.map(|_| ExitCode::SUCCESS)
 }
