@@ -51,8 +51,8 @@ fn tool_call(id: u64, tool: &str) -> ToolCallRecord {
         tool: tool.into(),
         arguments: json!({"symbols": ["KRYX", "VLTX"], "days": 60}),
         duration_ms: 3.5,
-        ok: id % 2 == 0,
-        error: if id % 2 == 0 {
+        ok: id.is_multiple_of(2),
+        error: if id.is_multiple_of(2) {
             None
         } else {
             Some("unknown symbol ZZZ".into())

@@ -4,9 +4,24 @@
 //! OWNER: config/db helper (loading, env overrides, validation, tests). The struct shape below is
 //! the contract other modules code against: add fields, don't rename.
 
+mod env;
+mod file;
+mod paths;
+mod validate;
+
+pub use env::VARIABLES as ENV_VARIABLES;
+pub use paths::{
+    EnvLookup, config_dir, config_dir_in, data_dir, data_dir_in, default_config_path,
+    default_config_path_in, default_db_path, runtime_socket_path, runtime_socket_path_in,
+};
+pub use validate::Problem;
+
+use crate::gateway::GatewayConfig;
+use crate::model::GatewayRole;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The defaults, embedded in the binary and documented field by field.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("default.toml");
@@ -98,4 +113,209 @@ pub struct Thresholds {
     pub leverage_danger: f64,
     /// A single position above this weight is a concentration alert.
     pub concentration_pct: f64,
+}
+
+/// A connection that delivers nothing at all for this long is treated as stalled and recycled.
+/// IB sends account updates at least every few minutes and we hold live quote subscriptions, so
+/// 20 s of silence while the socket stays open means the gateway is wedged.
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why the configuration could not be loaded. Every variant renders as one line that says
+/// where the problem is and what is accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// A problem in the user's file; `line` is 1-based.
+    #[error("{}", render_file_error(file, *line, key.as_deref(), message))]
+    File {
+        file: String,
+        line: Option<usize>,
+        key: Option<String>,
+        message: String,
+    },
+    /// A bad environment override.
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    /// A value that did not come from the file or the environment (a built-in default that
+    /// another setting made invalid).
+    #[error("config: {key}: {message}")]
+    Value { key: String, message: String },
+    /// The embedded defaults do not parse (a build defect, caught by the tests).
+    #[error("built-in default config is invalid: {0}")]
+    Defaults(String),
+}
+
+fn render_file_error(file: &str, line: Option<usize>, key: Option<&str>, message: &str) -> String {
+    let mut out = file.to_string();
+    if let Some(line) = line {
+        out.push_str(&format!(" line {line}"));
+    }
+    out.push_str(": ");
+    if let Some(key) = key {
+        out.push_str(key);
+        out.push_str(": ");
+    }
+    out.push_str(message);
+    out
+}
+
+/// What each key accepts, in words, for error messages. Keys of `[secondary]` share the
+/// `[gateway]` descriptions.
+pub fn accepted(key: &str) -> Option<&'static str> {
+    let key = key
+        .strip_prefix("secondary.")
+        .map_or(key.to_string(), |k| format!("gateway.{k}"));
+    Some(match key.as_str() {
+        "gateway.host" => "a host name or IP address in quotes, e.g. \"127.0.0.1\"",
+        "gateway.port" => "an integer 1–65535",
+        "gateway.client_id" => "a whole number, 0 or more",
+        "gateway.account" => "an account id in quotes, e.g. \"U1234567\"",
+        "gateway.market_data_type" => {
+            "an integer 1–4 (1 live, 2 frozen, 3 delayed, 4 delayed-frozen)"
+        }
+        "mcp.bind" => "an IP address in quotes, e.g. \"127.0.0.1\"",
+        "mcp.http_port" => "an integer 0–65535 (0 = any free port)",
+        "mcp.token" => "a string",
+        "mcp.socket" => "a file path in quotes",
+        "mcp.allowed_origins" => "a list of origins, e.g. [\"http://localhost:6274\"]",
+        "data.db_path" | "data.config_dir" => "a path in quotes",
+        "data.cache_max_age_secs" | "data.stale_after_secs" => "a whole number of seconds",
+        "display.mask_accounts" => "true or false",
+        "display.theme" => {
+            "a theme name in quotes (dark, light, high-contrast, or a file in themes/)"
+        }
+        "thresholds.cushion_watch"
+        | "thresholds.cushion_danger"
+        | "thresholds.margin_util_watch"
+        | "thresholds.margin_util_danger"
+        | "thresholds.concentration_pct" => "a fraction between 0 and 1 (0.10 = 10%)",
+        "thresholds.leverage_watch" | "thresholds.leverage_danger" => {
+            "a number such as 2.0 (gross position value / NLV)"
+        }
+        k if k.starts_with("sectors.") => "a sector name in quotes, e.g. \"Technology\"",
+        "gateway" | "mcp" | "data" | "display" | "thresholds" | "sectors" => "a [section] table",
+        _ => return None,
+    })
+}
+
+pub(crate) fn accepted_or(key: &str) -> &'static str {
+    accepted(key).unwrap_or("a valid value")
+}
+
+/// Loads the configuration: embedded defaults, then the user file (`path`, or
+/// `$XDG_CONFIG_HOME/ibkr-cockpit/config.toml`; a missing default file is fine, a missing
+/// explicit one is an error), then environment overrides read through `env`, then validation.
+pub fn load(
+    path: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let (path, explicit) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (default_config_path_in(env), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => None,
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    };
+    let user = text.as_deref().map(|text| file::UserFile {
+        name: path.display().to_string(),
+        text,
+    });
+    let mut cfg = file::parse(DEFAULT_CONFIG_TOML, user.as_ref())?;
+    let set_by = env::apply(&mut cfg, env)?;
+    if let Err(p) = validate::validate(&cfg) {
+        return Err(place_problem(p, &set_by, user.as_ref()));
+    }
+    Ok(cfg)
+}
+
+/// Says where an invalid value came from: the environment variable that set it, else its line
+/// in the user's file, else (a default made invalid by another setting) just the key.
+fn place_problem(
+    p: Problem,
+    set_by: &BTreeMap<String, String>,
+    user: Option<&file::UserFile>,
+) -> ConfigError {
+    if let Some(var) = set_by.get(&p.key) {
+        return ConfigError::Env {
+            var: var.clone(),
+            message: format!("{}: expected {}, found {}", p.key, p.expected, p.found),
+        };
+    }
+    if let Some(file) = user
+        && let Some(span) = file.value_span(&p.key)
+    {
+        let found = file.snippet(&span).unwrap_or(p.found);
+        return ConfigError::File {
+            file: file.name.clone(),
+            line: file.line_of(span.start),
+            key: Some(p.key),
+            message: format!("expected {}, found {}", p.expected, found),
+        };
+    }
+    ConfigError::Value {
+        message: format!("expected {}, found {}", p.expected, p.found),
+        key: p.key,
+    }
+}
+
+impl Config {
+    /// The embedded defaults alone (no file, no environment).
+    pub fn defaults() -> Result<Config, ConfigError> {
+        file::parse(DEFAULT_CONFIG_TOML, None)
+    }
+
+    /// Both gateways in the adapter's terms. The secondary, when configured, is `Secondary`.
+    pub fn gateway_configs(&self) -> (GatewayConfig, Option<GatewayConfig>) {
+        let convert = |role: GatewayRole, g: &GatewaySection| GatewayConfig {
+            role,
+            host: g.host.clone(),
+            port: g.port,
+            client_id: g.client_id,
+            account: g.account.clone(),
+            market_data_type: g.market_data_type,
+            stall_timeout: STALL_TIMEOUT,
+        };
+        (
+            convert(GatewayRole::Primary, &self.gateway),
+            self.secondary
+                .as_ref()
+                .map(|s| convert(GatewayRole::Secondary, s)),
+        )
+    }
+
+    /// The SQLite file: `data.db_path`, else the default under the data dir.
+    pub fn db_path(&self) -> PathBuf {
+        self.data.db_path.clone().unwrap_or_else(default_db_path)
+    }
+
+    /// The Unix socket for MCP: `mcp.socket`, else the runtime default.
+    pub fn socket_path(&self) -> PathBuf {
+        self.mcp.socket.clone().unwrap_or_else(runtime_socket_path)
+    }
+
+    /// Where `thesis_config.json` and `risk_factors.json` live: `data.config_dir`, else the
+    /// config dir.
+    pub fn files_dir(&self) -> PathBuf {
+        self.data.config_dir.clone().unwrap_or_else(config_dir)
+    }
+}
+
+impl Default for Config {
+    /// The embedded defaults. They are compiled in and covered by tests, so failing to parse
+    /// them is a build defect, never something a user or a file can cause.
+    fn default() -> Self {
+        #[allow(clippy::expect_used)]
+        Config::defaults().expect("embedded default config parses")
+    }
 }

@@ -1,0 +1,212 @@
+//! Checks that need more than a type: ranges, orderings between thresholds, and the loopback
+//! rule for the HTTP server. Each problem names its key, what is accepted and what was found;
+//! `load` then says where the value came from (file line or environment variable).
+
+use super::{Config, GatewaySection};
+use std::net::IpAddr;
+
+/// One invalid value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `thresholds.cushion_danger`.
+    pub key: String,
+    pub expected: String,
+    pub found: String,
+}
+
+fn problem(key: &str, expected: impl Into<String>, found: impl ToString) -> Problem {
+    Problem {
+        key: key.to_string(),
+        expected: expected.into(),
+        found: found.to_string(),
+    }
+}
+
+/// The first problem found, in file order (gateway, secondary, mcp, data, display, thresholds).
+pub fn validate(cfg: &Config) -> Result<(), Problem> {
+    gateway("gateway", &cfg.gateway)?;
+    if let Some(s) = &cfg.secondary {
+        gateway("secondary", s)?;
+    }
+    mcp(cfg)?;
+    data(cfg)?;
+    if cfg.display.theme.trim().is_empty() {
+        return Err(problem(
+            "display.theme",
+            super::accepted_or("display.theme"),
+            "\"\"",
+        ));
+    }
+    thresholds(cfg)?;
+    if let Some(k) = cfg.sectors.keys().find(|k| k.trim().is_empty()) {
+        return Err(problem(
+            "sectors",
+            "symbol keys that are not empty",
+            format!("{k:?}"),
+        ));
+    }
+    Ok(())
+}
+
+fn gateway(section: &str, g: &GatewaySection) -> Result<(), Problem> {
+    let key = |k: &str| format!("{section}.{k}");
+    if g.host.trim().is_empty() {
+        return Err(problem(
+            &key("host"),
+            super::accepted_or("gateway.host"),
+            "\"\"",
+        ));
+    }
+    if g.port == Some(0) {
+        return Err(problem(&key("port"), super::accepted_or("gateway.port"), 0));
+    }
+    if g.client_id < 0 {
+        return Err(problem(
+            &key("client_id"),
+            super::accepted_or("gateway.client_id"),
+            g.client_id,
+        ));
+    }
+    if !(1..=4).contains(&g.market_data_type) {
+        return Err(problem(
+            &key("market_data_type"),
+            super::accepted_or("gateway.market_data_type"),
+            g.market_data_type,
+        ));
+    }
+    if let Some(a) = &g.account
+        && a.trim().is_empty()
+    {
+        return Err(problem(
+            &key("account"),
+            super::accepted_or("gateway.account"),
+            "\"\"",
+        ));
+    }
+    Ok(())
+}
+
+fn mcp(cfg: &Config) -> Result<(), Problem> {
+    let bind = cfg.mcp.bind.trim();
+    let loopback = match bind {
+        "localhost" => true,
+        _ => match bind.parse::<IpAddr>() {
+            Ok(ip) => ip.is_loopback(),
+            Err(_) => {
+                return Err(problem(
+                    "mcp.bind",
+                    super::accepted_or("mcp.bind"),
+                    format!("{bind:?}"),
+                ));
+            }
+        },
+    };
+    let has_token = cfg
+        .mcp
+        .token
+        .as_deref()
+        .is_some_and(|t| !t.trim().is_empty());
+    if !loopback && !has_token {
+        return Err(problem(
+            "mcp.bind",
+            "a loopback address (127.0.0.1, ::1, localhost) unless mcp.token (or \
+             IBKR_COCKPIT_TOKEN) is set: anything else exposes the server to the network",
+            format!("{bind:?} with no token"),
+        ));
+    }
+    if let Some(o) = cfg.mcp.allowed_origins.iter().find(|o| o.trim().is_empty()) {
+        return Err(problem(
+            "mcp.allowed_origins",
+            super::accepted_or("mcp.allowed_origins"),
+            format!("{o:?}"),
+        ));
+    }
+    Ok(())
+}
+
+fn data(cfg: &Config) -> Result<(), Problem> {
+    if cfg.data.stale_after_secs == 0 {
+        return Err(problem(
+            "data.stale_after_secs",
+            "a whole number of seconds, at least 1",
+            0,
+        ));
+    }
+    for (key, path) in [
+        ("data.db_path", &cfg.data.db_path),
+        ("data.config_dir", &cfg.data.config_dir),
+    ] {
+        if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return Err(problem(key, super::accepted_or(key), "\"\""));
+        }
+    }
+    Ok(())
+}
+
+fn thresholds(cfg: &Config) -> Result<(), Problem> {
+    let t = &cfg.thresholds;
+    let fraction = |key: &str, v: f64| -> Result<(), Problem> {
+        if v.is_finite() && (0.0..=1.0).contains(&v) {
+            Ok(())
+        } else {
+            Err(problem(key, "a fraction between 0 and 1 (0.10 = 10%)", v))
+        }
+    };
+    fraction("thresholds.cushion_watch", t.cushion_watch)?;
+    fraction("thresholds.cushion_danger", t.cushion_danger)?;
+    fraction("thresholds.margin_util_watch", t.margin_util_watch)?;
+    fraction("thresholds.margin_util_danger", t.margin_util_danger)?;
+    fraction("thresholds.concentration_pct", t.concentration_pct)?;
+    if t.concentration_pct == 0.0 {
+        return Err(problem(
+            "thresholds.concentration_pct",
+            "a fraction above 0 and at most 1",
+            0.0,
+        ));
+    }
+    // A low cushion is bad, so the danger level sits below the watch level; utilisation and
+    // leverage are bad when high, so their danger levels sit above.
+    if t.cushion_danger >= t.cushion_watch {
+        return Err(problem(
+            "thresholds.cushion_danger",
+            format!(
+                "a fraction below thresholds.cushion_watch ({})",
+                t.cushion_watch
+            ),
+            t.cushion_danger,
+        ));
+    }
+    if t.margin_util_danger <= t.margin_util_watch {
+        return Err(problem(
+            "thresholds.margin_util_danger",
+            format!(
+                "a fraction above thresholds.margin_util_watch ({})",
+                t.margin_util_watch
+            ),
+            t.margin_util_danger,
+        ));
+    }
+    for (key, v) in [
+        ("thresholds.leverage_watch", t.leverage_watch),
+        ("thresholds.leverage_danger", t.leverage_danger),
+    ] {
+        if !(v.is_finite() && v > 0.0) {
+            return Err(problem(
+                key,
+                "a leverage ratio above 0 (gross position value / NLV, e.g. 2.0)",
+                v,
+            ));
+        }
+    }
+    if t.leverage_danger <= t.leverage_watch {
+        return Err(problem(
+            "thresholds.leverage_danger",
+            format!(
+                "a ratio above thresholds.leverage_watch ({})",
+                t.leverage_watch
+            ),
+            t.leverage_danger,
+        ));
+    }
+    Ok(())
+}
