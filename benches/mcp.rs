@@ -46,9 +46,12 @@ struct Bench {
 }
 
 async fn setup() -> Bench {
-    let sim = SimGateway::start(SimConfig { tick_interval: None, ..SimConfig::default() })
-        .await
-        .expect("simulator starts");
+    let sim = SimGateway::start(SimConfig {
+        tick_interval: None,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("simulator starts");
     let store = Store::in_memory();
     let gateway = GatewayHandle::spawn(
         GatewayConfig {
@@ -62,11 +65,17 @@ async fn setup() -> Bench {
         },
         store.clone(),
     );
-    assert!(gateway.wait_synced(Duration::from_secs(30)).await, "adapter synced");
+    assert!(
+        gateway.wait_synced(Duration::from_secs(30)).await,
+        "adapter synced"
+    );
     let config: Config = toml::from_str(DEFAULT_CONFIG_TOML).expect("defaults parse");
     let ctx = ToolContext {
         store,
-        gateways: Some(Gateways { primary: gateway, secondary: None }),
+        gateways: Some(Gateways {
+            primary: gateway,
+            secondary: None,
+        }),
         config: Arc::new(config),
     };
 
@@ -77,7 +86,9 @@ async fn setup() -> Bench {
 
     let cancel = CancellationToken::new();
     let bind: SocketAddr = "127.0.0.1:0".parse().expect("address");
-    let (addr, _task) = serve_http(ctx.clone(), bind, cancel.clone()).await.expect("HTTP binds");
+    let (addr, _task) = serve_http(ctx.clone(), bind, cancel.clone())
+        .await
+        .expect("HTTP binds");
     Bench {
         ctx,
         _sim: sim,
@@ -125,7 +136,8 @@ fn mcp_latency(c: &mut Criterion) {
     let mut group = c.benchmark_group("mcp");
     for (name, args) in cases() {
         group.bench_function(format!("in_process/{name}"), |b| {
-            b.to_async(&rt).iter(|| call_in_process(&bench, name, &args))
+            b.to_async(&rt)
+                .iter(|| call_in_process(&bench, name, &args))
         });
         group.bench_function(format!("http/{name}"), |b| {
             b.to_async(&rt).iter(|| call_over_http(&bench, name, &args))
