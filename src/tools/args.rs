@@ -48,6 +48,8 @@ pub struct PropInfo {
     pub maximum: Option<f64>,
     pub min_items: Option<u64>,
     pub max_items: Option<u64>,
+    /// For arrays: what each item must be.
+    pub items: Option<Box<PropInfo>>,
 }
 
 impl PropInfo {
@@ -68,12 +70,11 @@ fn collect(root: &Map<String, Value>, schema: &Value, info: &mut PropInfo, depth
     if depth > 8 {
         return;
     }
-    if let Some(Value::String(r)) = s.get("$ref") {
-        if let Some(name) = r.strip_prefix("#/$defs/") {
-            if let Some(def) = root.get("$defs").and_then(|d| d.get(name)) {
-                collect(root, def, info, depth + 1);
-            }
-        }
+    if let Some(Value::String(r)) = s.get("$ref")
+        && let Some(name) = r.strip_prefix("#/$defs/")
+        && let Some(def) = root.get("$defs").and_then(|d| d.get(name))
+    {
+        collect(root, def, info, depth + 1);
     }
     match s.get("type") {
         Some(Value::String(t)) => info.types.push(t.clone()),
@@ -95,6 +96,11 @@ fn collect(root: &Map<String, Value>, schema: &Value, info: &mut PropInfo, depth
     }
     if let Some(n) = s.get("maximum").and_then(Value::as_f64) {
         info.maximum = Some(n);
+    }
+    if let Some(item) = s.get("items") {
+        let mut inner = PropInfo::default();
+        collect(root, item, &mut inner, depth + 1);
+        info.items = Some(Box::new(inner));
     }
     if let Some(n) = s.get("minItems").and_then(Value::as_u64) {
         info.min_items = Some(n);
@@ -181,6 +187,7 @@ fn coerce(tool: &str, key: &str, value: &mut Value, info: &PropInfo) -> Result<(
                         .map(Value::String)
                         .collect(),
                 );
+                coerce(tool, key, value, info)?;
             } else if (info.wants("integer") || info.wants("number")) && !info.wants("string") {
                 let cleaned = t.replace('_', "");
                 if info.wants("integer") && !info.wants("number") {
@@ -219,7 +226,14 @@ fn coerce(tool: &str, key: &str, value: &mut Value, info: &PropInfo) -> Result<(
                 *value = Value::Bool(b);
             } else if !info.enum_values.is_empty() {
                 // Enums are matched case-insensitively: `SUMMARY` means `summary`.
-                if let Some(v) = info.enum_values.iter().find(|v| v.eq_ignore_ascii_case(t)) {
+                // Spaces are optional too: `1M` means `1 M`.
+                let squash = |x: &str| {
+                    x.chars()
+                        .filter(|c| !c.is_whitespace())
+                        .collect::<String>()
+                        .to_ascii_lowercase()
+                };
+                if let Some(v) = info.enum_values.iter().find(|v| squash(v) == squash(t)) {
                     *value = Value::String(v.clone());
                 } else {
                     return Err(ToolError::new(format!(
@@ -240,9 +254,9 @@ fn coerce(tool: &str, key: &str, value: &mut Value, info: &PropInfo) -> Result<(
             *value = Value::String(n.to_string());
         }
         Value::Array(items) if info.wants("array") => {
-            for item in items.iter_mut() {
-                if let Value::Number(n) = item {
-                    *item = Value::String(n.to_string());
+            if let Some(item_info) = &info.items {
+                for item in items.iter_mut() {
+                    coerce(tool, key, item, item_info)?;
                 }
             }
         }
@@ -336,6 +350,7 @@ mod tests {
         mode: Option<Mode>,
         #[schemars(length(max = 8))]
         symbols: Option<Vec<String>>,
+        modes: Option<Vec<Mode>>,
         flag: Option<bool>,
         expiry: Option<String>,
     }
@@ -354,13 +369,14 @@ mod tests {
     fn coerces_strings_from_the_cli() {
         let p: P = parse(
             &spec(),
-            serde_json::json!({"minutes":"30","mode":"HEADROOM","symbols":"KRYX, vltx","flag":"yes","expiry":20260619}),
+            serde_json::json!({"minutes":"30","mode":"HEADROOM","symbols":"KRYX, vltx","flag":"yes","expiry":20260619,"modes":"summary,HEADROOM"}),
         )
         .unwrap();
         assert_eq!(p.minutes, Some(30));
         assert_eq!(p.mode, Some(Mode::Headroom));
         assert_eq!(p.symbols, Some(vec!["KRYX".into(), "vltx".into()]));
         assert_eq!(p.flag, Some(true));
+        assert_eq!(p.modes, Some(vec![Mode::Summary, Mode::Headroom]));
         assert_eq!(p.expiry.as_deref(), Some("20260619"));
         let p: P = parse(&spec(), Value::Null).unwrap();
         assert_eq!(p.minutes, None);

@@ -165,17 +165,17 @@ fn registry() -> Vec<Entry> {
         // Portfolio
         entry::<portfolio::Positions>(),
         // Market data
-        // entry::<market_data::QuoteTool>(),
-        // entry::<market_data::HistoricalBars>(),
-        // entry::<market_data::ContractDetails>(),
-        // entry::<market_data::OptionChain>(),
-        // entry::<market_data::Dividends>(),
-        // entry::<market_data::SearchContracts>(),
+        entry::<market_data::QuoteTool>(),
+        entry::<market_data::HistoricalBars>(),
+        entry::<market_data::ContractDetails>(),
+        entry::<market_data::OptionChain>(),
+        entry::<market_data::Dividends>(),
+        entry::<market_data::SearchContracts>(),
         // Live data
-        // entry::<live_data::FxRate>(),
-        // entry::<live_data::Intraday>(),
-        // entry::<live_data::ComparePerformance>(),
-        // entry::<live_data::Technicals>(),
+        entry::<live_data::FxRate>(),
+        entry::<live_data::Intraday>(),
+        entry::<live_data::ComparePerformance>(),
+        entry::<live_data::Technicals>(),
     ]
 }
 
@@ -259,3 +259,6 @@ pub async fn call_journaled(
     });
     result
 }
+
+#[cfg(test)]
+mod tests;

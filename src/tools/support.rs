@@ -188,10 +188,10 @@ pub async fn fx_rate(ctx: &ToolContext, snap: &LiveState, from: &str, to: &str) 
             exchange: Some("IDEALPRO".into()),
             currency: Some(quote.to_string()),
         };
-        if let Ok(quote) = req.quote_snapshot(&q).await {
-            if let Some(p) = quote.price().filter(|p| *p > 0.0) {
-                return Some(if invert { 1.0 / p } else { p });
-            }
+        if let Ok(quote) = req.quote_snapshot(&q).await
+            && let Some(p) = quote.price().filter(|p| *p > 0.0)
+        {
+            return Some(if invert { 1.0 / p } else { p });
         }
     }
     None
