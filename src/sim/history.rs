@@ -1,0 +1,761 @@
+//! Historical bars: 5+ years of daily history and minute paths for any session, generated
+//! deterministically from the seed, consistent with the live quote (yesterday's close is the
+//! quote's close; today's bar and the last minute bar end at the current price).
+//!
+//! Daily returns load on the same sector factors as live ticks, so correlations and betas
+//! computed from these bars look like a real book. Minute paths are Brownian bridges between a
+//! day's open and close.
+
+use super::clock::{self, SESSION_MINUTES, SESSION_OPEN_SECS};
+use super::market::{AssetKind, Instrument, Market, SECTORS, stable_hash};
+use super::proto as pb;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use time::Date;
+
+/// Weekdays of daily history before the current session (a little over five years).
+pub const HISTORY_DAYS: usize = 1_320;
+const DAILY_DRIFT: f64 = 0.0003;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BarUnit {
+    Seconds(i64),
+    Day,
+    Week,
+    Month,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum What {
+    Trades,
+    Midpoint,
+    Bid,
+    Ask,
+    BidAsk,
+    AdjustedLast,
+    HistoricalVolatility,
+    ImpliedVolatility,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Span {
+    Seconds(i64),
+    /// N trading sessions.
+    Days(i64),
+    /// Calendar seconds (weeks, months, years).
+    Calendar(i64),
+}
+
+/// A parsed historical request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarRequest {
+    pub inst: usize,
+    pub unit: BarUnit,
+    pub span: Span,
+    pub what: What,
+    pub use_rth: bool,
+    /// Epoch seconds; `None` = now.
+    pub end: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutBar {
+    /// `YYYYMMDD` for daily and longer bars, epoch seconds for intraday.
+    pub date: String,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+    pub wap: f64,
+    pub count: i32,
+}
+
+pub struct BarsOut {
+    pub bars: Vec<OutBar>,
+    pub start: i64,
+    pub end: i64,
+}
+
+pub fn to_proto(b: &OutBar) -> pb::HistoricalDataBar {
+    pb::HistoricalDataBar {
+        date: Some(b.date.clone()),
+        open: Some(b.open),
+        high: Some(b.high),
+        low: Some(b.low),
+        close: Some(b.close),
+        volume: Some(if b.volume < 0.0 {
+            "-1".into()
+        } else {
+            format!("{}", b.volume.round() as i64)
+        }),
+        wap: Some(format!("{:.4}", b.wap)),
+        bar_count: Some(b.count),
+    }
+}
+
+/// The key IB's pacing rules compare ("identical request").
+pub fn pacing_key(r: &pb::HistoricalDataRequest) -> String {
+    let c = r.contract.clone().unwrap_or_default();
+    format!(
+        "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}",
+        c.con_id.unwrap_or(0),
+        c.symbol.unwrap_or_default(),
+        c.sec_type.unwrap_or_default(),
+        c.exchange.unwrap_or_default(),
+        c.currency.unwrap_or_default(),
+        r.end_date_time.clone().unwrap_or_default(),
+        r.bar_size_setting.clone().unwrap_or_default(),
+        r.duration.clone().unwrap_or_default(),
+        r.what_to_show.clone().unwrap_or_default(),
+        r.use_rth.unwrap_or(false)
+    )
+}
+
+impl BarRequest {
+    pub fn parse(r: &pb::HistoricalDataRequest, inst: usize) -> Result<BarRequest, String> {
+        let unit = parse_bar_size(r.bar_size_setting.as_deref().unwrap_or(""))?;
+        let span = parse_duration(r.duration.as_deref().unwrap_or(""))?;
+        let what = match r
+            .what_to_show
+            .as_deref()
+            .unwrap_or("TRADES")
+            .to_ascii_uppercase()
+            .as_str()
+        {
+            "TRADES" => What::Trades,
+            "MIDPOINT" => What::Midpoint,
+            "BID" => What::Bid,
+            "ASK" => What::Ask,
+            "BID_ASK" => What::BidAsk,
+            "ADJUSTED_LAST" => What::AdjustedLast,
+            "HISTORICAL_VOLATILITY" => What::HistoricalVolatility,
+            "OPTION_IMPLIED_VOLATILITY" => What::ImpliedVolatility,
+            other => {
+                return Err(format!(
+                    "Error validating request.-'bP' : cause - Invalid what to show: {other}"
+                ));
+            }
+        };
+        if what == What::AdjustedLast && matches!(unit, BarUnit::Seconds(_)) {
+            return Err("Error validating request.-'bP' : cause - ADJUSTED_LAST requires a bar size of 1 day or longer".into());
+        }
+        let end = r
+            .end_date_time
+            .as_deref()
+            .and_then(clock::parse_request_time);
+        Ok(BarRequest {
+            inst,
+            unit,
+            span,
+            what,
+            use_rth: r.use_rth.unwrap_or(false),
+            end,
+        })
+    }
+}
+
+fn parse_bar_size(s: &str) -> Result<BarUnit, String> {
+    let bad = || format!("Error validating request.-'bP' : cause - Invalid bar size: {s:?}");
+    let mut it = s.split_whitespace();
+    let n: i64 = it.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?;
+    let unit = it.next().ok_or_else(bad)?.to_ascii_lowercase();
+    if n <= 0 {
+        return Err(bad());
+    }
+    Ok(if unit.starts_with("sec") {
+        BarUnit::Seconds(n)
+    } else if unit.starts_with("min") {
+        BarUnit::Seconds(n * 60)
+    } else if unit.starts_with("hour") {
+        BarUnit::Seconds(n * 3600)
+    } else if unit.starts_with("day") {
+        BarUnit::Day
+    } else if unit.starts_with("week") {
+        BarUnit::Week
+    } else if unit.starts_with("month") {
+        BarUnit::Month
+    } else {
+        return Err(bad());
+    })
+}
+
+fn parse_duration(s: &str) -> Result<Span, String> {
+    let bad = || format!("Error validating request.-'bP' : cause - Invalid duration: {s:?}");
+    let mut it = s.split_whitespace();
+    let n: i64 = it.next().and_then(|x| x.parse().ok()).ok_or_else(bad)?;
+    if n <= 0 {
+        return Err(bad());
+    }
+    Ok(
+        match it.next().ok_or_else(bad)?.to_ascii_uppercase().as_str() {
+            "S" => Span::Seconds(n),
+            "D" => Span::Days(n),
+            "W" => Span::Calendar(n * 7 * 86_400),
+            "M" => Span::Calendar(n * 30 * 86_400 + n * 43_200),
+            "Y" => Span::Calendar(n * 365 * 86_400),
+            _ => return Err(bad()),
+        },
+    )
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct DailyBar {
+    pub date: Date,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+/// Factor returns shared by every instrument: `[day][factor]`, day 0 = the most recent history day.
+fn factor_returns(seed: u64, days: usize) -> Vec<[f64; SECTORS.len()]> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xfac7_0125);
+    (0..days)
+        .map(|_| {
+            let mut row = [0.0; SECTORS.len()];
+            for v in row.iter_mut() {
+                *v = rng.sample(StandardNormal);
+            }
+            row
+        })
+        .collect()
+}
+
+/// Daily history (oldest first) ending with today's (partial) bar from the live state.
+pub fn daily_series(m: &Market, inst: &Instrument, now: i64) -> Vec<DailyBar> {
+    let (today, _) = clock::current_session(now);
+    let mut dates = Vec::with_capacity(HISTORY_DAYS);
+    let mut d = today;
+    for _ in 0..HISTORY_DAYS {
+        d = clock::prev_weekday(d);
+        dates.push(d);
+    }
+    let factors = factor_returns(m.seed, HISTORY_DAYS);
+    let mut rng = ChaCha8Rng::seed_from_u64(m.seed ^ stable_hash(&inst.key()));
+    let vol = inst.daily_vol;
+    let sector = inst.sector.min(SECTORS.len() - 1);
+    // Walk back from yesterday's close: close[k+1] = close[k] / exp(r[k]).
+    let mut bars = Vec::with_capacity(HISTORY_DAYS + 1);
+    let mut close = inst.prev_close;
+    for (k, date) in dates.iter().enumerate() {
+        let z: f64 = rng.sample(StandardNormal);
+        let f = &factors[k];
+        let r = match inst.kind {
+            AssetKind::Fx => vol * (0.3 * f[0] + 0.95 * z),
+            _ => {
+                DAILY_DRIFT + vol * (0.55 * inst.beta.min(1.6) * f[0] + 0.45 * f[sector] + 0.65 * z)
+            }
+        };
+        let prev_close = close / r.exp();
+        let gap: f64 = rng.sample::<f64, _>(StandardNormal) * vol * 0.3;
+        let open = prev_close * gap.exp();
+        let up: f64 = rng.sample::<f64, _>(StandardNormal).abs() * vol * 0.5;
+        let down: f64 = rng.sample::<f64, _>(StandardNormal).abs() * vol * 0.5;
+        let vz: f64 = rng.sample(StandardNormal);
+        bars.push(DailyBar {
+            date: *date,
+            open,
+            high: open.max(close) * up.exp(),
+            low: open.min(close) * (-down).exp(),
+            close,
+            volume: if inst.kind == AssetKind::Fx {
+                0.0
+            } else {
+                (inst.avg_volume * (0.3 * vz).exp()).round()
+            },
+        });
+        close = prev_close;
+    }
+    bars.reverse();
+    bars.push(DailyBar {
+        date: today,
+        open: inst.open,
+        high: inst.high.max(inst.last),
+        low: inst.low.min(inst.last),
+        close: inst.last,
+        volume: inst.volume,
+    });
+    bars
+}
+
+/// 52-week low and high from the daily history.
+pub fn range_52w(m: &Market, inst: &Instrument) -> (f64, f64) {
+    let series = daily_series(m, inst, clock::now_secs());
+    let tail = &series[series.len().saturating_sub(252)..];
+    let lo = tail.iter().map(|b| b.low).fold(f64::INFINITY, f64::min);
+    let hi = tail.iter().map(|b| b.high).fold(0.0, f64::max);
+    (lo, hi)
+}
+
+/// Ex-dividend dates (quarterly) within the daily series, with the amount paid.
+pub fn dividend_dates(inst: &Instrument, series: &[DailyBar]) -> Vec<(Date, f64)> {
+    let amount = inst.quarterly_dividend();
+    if amount <= 0.0 {
+        return Vec::new();
+    }
+    let phase = (stable_hash(&inst.symbol) % 63) as usize;
+    series
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (i + phase) % 63 == 0)
+        .map(|(_, b)| (b.date, amount))
+        .collect()
+}
+
+/// One minute bar: (start epoch, open, high, low, close, volume).
+type MinuteBar = (i64, f64, f64, f64, f64, f64);
+
+/// Minute bars of one session (RTH, plus pre-market when `rth` is false) bridging `open` to
+/// `close` over the first `minutes` minutes.
+fn minute_bars(
+    m: &Market,
+    inst: &Instrument,
+    date: Date,
+    open: f64,
+    close: f64,
+    prev_close: f64,
+    day_volume: f64,
+    minutes: i64,
+    rth: bool,
+) -> Vec<MinuteBar> {
+    let mut rng = ChaCha8Rng::seed_from_u64(
+        m.seed ^ stable_hash(&inst.key()) ^ (date.to_julian_day() as u64).wrapping_mul(0x9e37_79b9),
+    );
+    let sigma = inst.daily_vol / (SESSION_MINUTES as f64).sqrt();
+    let session_open = clock::midnight(date) + SESSION_OPEN_SECS;
+    let mut out = Vec::new();
+    if !rth {
+        // Pre-market 04:00–09:30 New York: thin trading drifting from yesterday's close to the open.
+        let pre = 330;
+        out.extend(bridge(
+            &mut rng,
+            session_open - pre * 60,
+            pre,
+            prev_close,
+            open,
+            sigma * 0.4,
+            day_volume * 0.03,
+        ));
+    }
+    let n = minutes.clamp(1, SESSION_MINUTES);
+    out.extend(bridge(
+        &mut rng,
+        session_open,
+        n,
+        open,
+        close,
+        sigma,
+        day_volume * (n as f64 / SESSION_MINUTES as f64),
+    ));
+    out
+}
+
+fn bridge(
+    rng: &mut ChaCha8Rng,
+    start: i64,
+    n: i64,
+    from: f64,
+    to: f64,
+    sigma: f64,
+    volume: f64,
+) -> Vec<MinuteBar> {
+    let n_us = n.max(1) as usize;
+    let mut w = Vec::with_capacity(n_us + 1);
+    w.push(0.0);
+    for _ in 0..n_us {
+        let z: f64 = rng.sample(StandardNormal);
+        let last = w.last().copied().unwrap_or(0.0);
+        w.push(last + sigma * z);
+    }
+    let wn = w[n_us];
+    let drift = (to / from).ln();
+    let path: Vec<f64> = (0..=n_us)
+        .map(|i| {
+            let t = i as f64 / n_us as f64;
+            from * (t * drift + w[i] - t * wn).exp()
+        })
+        .collect();
+    // U-shaped volume profile: busier at the open and the close.
+    let weights: Vec<f64> = (0..n_us)
+        .map(|i| 1.0 + 2.0 * ((i as f64 / n_us as f64) - 0.5).powi(2) * 4.0)
+        .collect();
+    let wsum: f64 = weights.iter().sum();
+    (0..n_us)
+        .map(|i| {
+            let (o, c) = (path[i], path[i + 1]);
+            let wick: f64 = rng.random::<f64>() * sigma * 0.5;
+            let vol = (volume * weights[i] / wsum).round();
+            (
+                start + i as i64 * 60,
+                o,
+                o.max(c) * (1.0 + wick),
+                o.min(c) * (1.0 - wick),
+                c,
+                vol,
+            )
+        })
+        .collect()
+}
+
+fn shape(what: What, inst: &Instrument, o: f64, h: f64, l: f64, c: f64) -> (f64, f64, f64, f64) {
+    let half = inst.spread() / 2.0;
+    match what {
+        What::Bid => (o - half, h - half, l - half, c - half),
+        What::Ask => (o + half, h + half, l + half, c + half),
+        What::BidAsk => (o - half, h + half, l - half, c + half),
+        _ => (o, h, l, c),
+    }
+}
+
+fn finish(
+    inst: &Instrument,
+    what: What,
+    date: String,
+    o: f64,
+    h: f64,
+    l: f64,
+    c: f64,
+    v: f64,
+    count: i32,
+) -> OutBar {
+    let (o, h, l, c) = shape(what, inst, o, h, l, c);
+    let r = |x: f64| inst.round(x);
+    let trades = matches!(what, What::Trades | What::AdjustedLast) && inst.kind != AssetKind::Fx;
+    OutBar {
+        date,
+        open: r(o),
+        high: r(h.max(o).max(c)),
+        low: r(l.min(o).min(c)),
+        close: r(c),
+        volume: if trades { v } else { -1.0 },
+        wap: if trades { (o + h + l + c) / 4.0 } else { -1.0 },
+        count: if trades { count.max(1) } else { -1 },
+    }
+}
+
+/// Answers a historical request.
+pub fn bars(m: &Market, req: &BarRequest, now: i64) -> Result<BarsOut, String> {
+    let inst = m.get(req.inst);
+    let end = req.end.unwrap_or(now).min(now);
+    let series = daily_series(m, inst, now);
+    let end_date = clock::date_of(end);
+    let upto: Vec<DailyBar> = series
+        .iter()
+        .copied()
+        .filter(|b| b.date <= end_date)
+        .collect();
+    if upto.is_empty() {
+        return Err("HMDS query returned no data".into());
+    }
+    let start = match req.span {
+        Span::Seconds(s) => end - s,
+        Span::Calendar(s) => end - s,
+        Span::Days(n) => {
+            let k = upto.len().saturating_sub(n as usize);
+            clock::midnight(upto[k].date)
+        }
+    };
+    if matches!(
+        req.what,
+        What::HistoricalVolatility | What::ImpliedVolatility
+    ) {
+        return Ok(vol_bars(inst, &upto, start, end, req.what));
+    }
+    let bars = match req.unit {
+        BarUnit::Day | BarUnit::Week | BarUnit::Month => {
+            let mut days: Vec<DailyBar> = upto
+                .iter()
+                .copied()
+                .filter(|b| clock::midnight(b.date) >= clock::midnight(clock::date_of(start)))
+                .collect();
+            if req.what == What::AdjustedLast {
+                adjust_for_dividends(inst, &series, &mut days);
+            }
+            aggregate_days(inst, req.what, &days, req.unit)
+        }
+        BarUnit::Seconds(secs) => {
+            let (today, elapsed) = clock::current_session(now);
+            let mut minutes: Vec<MinuteBar> = Vec::new();
+            for (i, b) in upto.iter().enumerate() {
+                let session_end =
+                    clock::midnight(b.date) + SESSION_OPEN_SECS + SESSION_MINUTES * 60;
+                if session_end < start || clock::midnight(b.date) > end {
+                    continue;
+                }
+                let prev_close = if i > 0 { upto[i - 1].close } else { b.open };
+                let n = if b.date == today {
+                    elapsed
+                } else {
+                    SESSION_MINUTES
+                };
+                minutes.extend(minute_bars(
+                    m,
+                    inst,
+                    b.date,
+                    b.open,
+                    b.close,
+                    prev_close,
+                    b.volume,
+                    n,
+                    req.use_rth,
+                ));
+            }
+            minutes.retain(|b| b.0 >= start - 59 && b.0 <= end);
+            aggregate_intraday(inst, req.what, &minutes, secs)
+        }
+    };
+    Ok(BarsOut { bars, start, end })
+}
+
+fn adjust_for_dividends(inst: &Instrument, series: &[DailyBar], days: &mut [DailyBar]) {
+    // Prices before each ex-date are scaled down by the dividend's share of the price.
+    for (ex, amount) in dividend_dates(inst, series) {
+        for d in days.iter_mut().filter(|d| d.date < ex) {
+            let f = 1.0 - amount / d.close.max(0.01);
+            d.open *= f;
+            d.high *= f;
+            d.low *= f;
+            d.close *= f;
+        }
+    }
+}
+
+fn aggregate_days(inst: &Instrument, what: What, days: &[DailyBar], unit: BarUnit) -> Vec<OutBar> {
+    let bucket = |d: Date| -> i64 {
+        match unit {
+            BarUnit::Week => {
+                clock::midnight(d) / 86_400 - i64::from(d.weekday().number_days_from_monday())
+            }
+            BarUnit::Month => i64::from(d.year()) * 12 + i64::from(u8::from(d.month())),
+            _ => clock::midnight(d),
+        }
+    };
+    let mut out: Vec<OutBar> = Vec::new();
+    let mut cur: Option<(i64, DailyBar, f64)> = None;
+    for b in days {
+        let k = bucket(b.date);
+        match cur.as_mut() {
+            Some((key, acc, vol)) if *key == k => {
+                acc.high = acc.high.max(b.high);
+                acc.low = acc.low.min(b.low);
+                acc.close = b.close;
+                *vol += b.volume;
+            }
+            _ => {
+                if let Some((_, acc, vol)) = cur.take() {
+                    out.push(finish(
+                        inst,
+                        what,
+                        clock::ymd(acc.date),
+                        acc.open,
+                        acc.high,
+                        acc.low,
+                        acc.close,
+                        vol,
+                        (vol / 150.0) as i32,
+                    ));
+                }
+                cur = Some((k, *b, b.volume));
+            }
+        }
+    }
+    if let Some((_, acc, vol)) = cur {
+        out.push(finish(
+            inst,
+            what,
+            clock::ymd(acc.date),
+            acc.open,
+            acc.high,
+            acc.low,
+            acc.close,
+            vol,
+            (vol / 150.0) as i32,
+        ));
+    }
+    out
+}
+
+fn aggregate_intraday(
+    inst: &Instrument,
+    what: What,
+    minutes: &[MinuteBar],
+    secs: i64,
+) -> Vec<OutBar> {
+    let mut out = Vec::new();
+    if secs < 60 {
+        // Sub-minute bars: split each minute evenly along its open→close line.
+        let parts = (60 / secs.max(1)).max(1);
+        for &(t, o, h, l, c, v) in minutes {
+            for p in 0..parts {
+                let a = o + (c - o) * p as f64 / parts as f64;
+                let b = o + (c - o) * (p + 1) as f64 / parts as f64;
+                let hi = a.max(b).min(h).max(a.max(b));
+                let lo = a.min(b).max(l).min(a.min(b));
+                out.push(finish(
+                    inst,
+                    what,
+                    (t + p * secs).to_string(),
+                    a,
+                    hi,
+                    lo,
+                    b,
+                    (v / parts as f64).round(),
+                    1,
+                ));
+            }
+        }
+        return out;
+    }
+    let mut cur: Option<(i64, f64, f64, f64, f64, f64)> = None;
+    for &(t, o, h, l, c, v) in minutes {
+        let k = t - t.rem_euclid(secs);
+        match cur.as_mut() {
+            Some(acc) if acc.0 == k => {
+                acc.2 = acc.2.max(h);
+                acc.3 = acc.3.min(l);
+                acc.4 = c;
+                acc.5 += v;
+            }
+            _ => {
+                if let Some(a) = cur.take() {
+                    out.push(finish(
+                        inst,
+                        what,
+                        a.0.to_string(),
+                        a.1,
+                        a.2,
+                        a.3,
+                        a.4,
+                        a.5,
+                        (a.5 / 120.0) as i32,
+                    ));
+                }
+                cur = Some((k, o, h, l, c, v));
+            }
+        }
+    }
+    if let Some(a) = cur {
+        out.push(finish(
+            inst,
+            what,
+            a.0.to_string(),
+            a.1,
+            a.2,
+            a.3,
+            a.4,
+            a.5,
+            (a.5 / 120.0) as i32,
+        ));
+    }
+    out
+}
+
+fn vol_bars(inst: &Instrument, days: &[DailyBar], start: i64, end: i64, what: What) -> BarsOut {
+    let mut bars = Vec::new();
+    for w in days.windows(21) {
+        let d = w[20].date;
+        if clock::midnight(d) < start - 86_400 {
+            continue;
+        }
+        let rets: Vec<f64> = w
+            .windows(2)
+            .map(|p| (p[1].close / p[0].close).ln())
+            .collect();
+        let mean = rets.iter().sum::<f64>() / rets.len() as f64;
+        let var = rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (rets.len() as f64 - 1.0);
+        let hv = (var * 252.0).sqrt();
+        let v = if what == What::ImpliedVolatility {
+            hv * 1.1 + 0.02
+        } else {
+            hv
+        };
+        bars.push(OutBar {
+            date: clock::ymd(d),
+            open: v,
+            high: v,
+            low: v,
+            close: v,
+            volume: -1.0,
+            wap: -1.0,
+            count: -1,
+        });
+    }
+    let _ = inst;
+    BarsOut { bars, start, end }
+}
+
+/// The bar a keep-up-to-date stream is currently building (the last bar of a fresh answer).
+pub fn current_bar(m: &Market, req: &BarRequest, now: i64) -> Option<OutBar> {
+    let short = BarRequest {
+        span: Span::Days(1),
+        end: None,
+        ..req.clone()
+    };
+    bars(m, &short, now)
+        .ok()
+        .and_then(|b| b.bars.last().cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::universe;
+
+    fn req(m: &Market, sym: &str, bar: &str, dur: &str, what: &str) -> BarRequest {
+        let r = pb::HistoricalDataRequest {
+            bar_size_setting: Some(bar.into()),
+            duration: Some(dur.into()),
+            what_to_show: Some(what.into()),
+            use_rth: Some(true),
+            ..Default::default()
+        };
+        BarRequest::parse(&r, m.by_key(sym).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn daily_history_ends_at_the_live_quote() {
+        let m = universe::base_market(7);
+        let now = clock::now_secs();
+        let out = bars(&m, &req(&m, "KRYX", "1 day", "3 Y", "TRADES"), now).unwrap();
+        assert!(out.bars.len() > 700, "{}", out.bars.len());
+        let last = out.bars.last().unwrap();
+        assert_eq!(last.close, 54.18);
+        let prev = &out.bars[out.bars.len() - 2];
+        let inst = m.get(m.by_key("KRYX").unwrap());
+        assert_eq!(prev.close, inst.round(inst.prev_close));
+        assert!(
+            out.bars.iter().all(|b| b.low <= b.open
+                && b.low <= b.close
+                && b.high >= b.open
+                && b.high >= b.close)
+        );
+        assert!(out.bars.iter().all(|b| b.date.len() == 8));
+    }
+
+    #[test]
+    fn minute_bars_cover_a_session_and_are_deterministic() {
+        let m = universe::base_market(7);
+        let now = clock::now_secs();
+        let a = bars(&m, &req(&m, "VLTX", "1 min", "1 D", "TRADES"), now).unwrap();
+        let b = bars(&m, &req(&m, "VLTX", "1 min", "1 D", "TRADES"), now).unwrap();
+        assert_eq!(a.bars, b.bars);
+        assert!(!a.bars.is_empty() && a.bars.len() <= 390);
+        assert_eq!(a.bars.last().unwrap().close, 94.32);
+        assert!(a.bars[0].date.parse::<i64>().is_ok());
+        let hourly = bars(&m, &req(&m, "VLTX", "1 hour", "5 D", "MIDPOINT"), now).unwrap();
+        assert!(hourly.bars.len() >= 5 * 6);
+    }
+
+    #[test]
+    fn rejects_bad_sizes() {
+        let r = pb::HistoricalDataRequest {
+            bar_size_setting: Some("7 parsecs".into()),
+            duration: Some("1 D".into()),
+            ..Default::default()
+        };
+        assert!(BarRequest::parse(&r, 0).is_err());
+    }
+}
