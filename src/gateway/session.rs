@@ -768,28 +768,34 @@ async fn pnl_single_loop(ctx: Arc<Ctx>, account: String, con_id: i32) {
         }
     };
     let key = (account, con_id);
-    while let Some(item) = sub.next().await {
+    // IB reports P&L per position in the account's base currency; the position's other figures
+    // are in the instrument's currency. An update that cannot be converted yet (no FX rate) is
+    // kept and retried until it can.
+    let mut pending: Option<ibapi::accounts::PnLSingle> = None;
+    let mut retry = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        let item = tokio::select! {
+            item = sub.next() => match item {
+                Some(item) => item,
+                None => break,
+            },
+            _ = retry.tick(), if pending.is_some() => {
+                if let Some(p) = pending.take()
+                    && !apply_pnl_single(&ctx, &key, &p)
+                {
+                    pending = Some(p);
+                }
+                continue;
+            }
+        };
         ctx.touch();
         match item {
             Ok(SubscriptionItem::Data(p)) => {
-                let now = ctx.store().now();
-                ctx.store().update(|st| {
-                    // Only enrich a position we know; a late update for a closed one is dropped.
-                    if let Some(pos) = Arc::make_mut(&mut st.positions).get_mut(&key) {
-                        pos.daily_pnl = cleaning::amount(p.daily_pnl).or(pos.daily_pnl);
-                        pos.unrealized_pnl =
-                            cleaning::amount(p.unrealized_pnl).or(pos.unrealized_pnl);
-                        pos.realized_pnl = cleaning::amount(p.realized_pnl).or(pos.realized_pnl);
-                        if let Some(value) = cleaning::amount(p.value).filter(|v| *v != 0.0) {
-                            pos.market_value = Some(value);
-                            let units = pos.quantity * pos.instrument.multiplier.max(1.0);
-                            if pos.market_price.is_none() && units != 0.0 {
-                                pos.market_price = cleaning::price(value / units);
-                            }
-                        }
-                        pos.updated = now;
-                    }
-                });
+                pending = if apply_pnl_single(&ctx, &key, &p) {
+                    None
+                } else {
+                    Some(p)
+                };
             }
             Ok(SubscriptionItem::Notice(n)) => {
                 events::notice(ctx.store(), ctx.role(), n.code, &n.message)
@@ -800,6 +806,60 @@ async fn pnl_single_loop(ctx: Arc<Ctx>, account: String, con_id: i32) {
             }
         }
     }
+}
+
+/// Writes a P&L-single update converted into the instrument's currency. False when the
+/// conversion rate is not known yet.
+fn apply_pnl_single(ctx: &Ctx, key: &(String, i32), p: &ibapi::accounts::PnLSingle) -> bool {
+    let now = ctx.store().now();
+    let covered_by_portfolio = ctx.accounts.first() == Some(&key.0);
+    ctx.store().update(|st| {
+        let Some(pos) = st.positions.get(key) else {
+            // A late update for a closed position: nothing to enrich.
+            return true;
+        };
+        let ccy = pos.instrument.currency.clone();
+        let base = st
+            .accounts
+            .get(&key.0)
+            .map(|a| a.base_currency.clone())
+            .unwrap_or_default();
+        let value_base = cleaning::amount(p.value).filter(|v| *v != 0.0);
+        // Base → instrument currency: the live FX quote, else the ratio of the two market values.
+        let rate = if base.is_empty() || ccy.is_empty() || base.eq_ignore_ascii_case(&ccy) {
+            Some(1.0)
+        } else {
+            st.fx_rate(&base, &ccy)
+                .or_else(|| match (pos.market_value, value_base) {
+                    (Some(mv), Some(vb)) if mv != 0.0 => Some(mv / vb),
+                    _ => None,
+                })
+        };
+        let Some(rate) = rate.filter(|r| r.is_finite() && *r > 0.0) else {
+            return false;
+        };
+        let conv = |v: f64| cleaning::amount(v).map(|x| x * rate);
+        let Some(pos) = Arc::make_mut(&mut st.positions).get_mut(key) else {
+            return true;
+        };
+        pos.daily_pnl = conv(p.daily_pnl).or(pos.daily_pnl);
+        pos.updated = now;
+        if covered_by_portfolio {
+            // Account updates give value and P&L in the instrument's currency directly.
+            return true;
+        }
+        pos.unrealized_pnl = conv(p.unrealized_pnl).or(pos.unrealized_pnl);
+        pos.realized_pnl = conv(p.realized_pnl).or(pos.realized_pnl);
+        if let Some(value) = value_base.map(|v| v * rate) {
+            pos.market_value = Some(value);
+            let units = pos.quantity * pos.instrument.multiplier.max(1.0);
+            if pos.market_price.is_none() && units != 0.0 {
+                pos.market_price = cleaning::price(value / units);
+            }
+        }
+        pos.updated = now;
+        true
+    })
 }
 
 async fn quote_loop(ctx: Arc<Ctx>, key: String, contract: Contract, inst: Instrument) {
