@@ -1,0 +1,291 @@
+//! The book as the panes see it: rows derived from a `LiveState` snapshot (weights in base
+//! currency via FX, P&L percentages, movers). Pure functions, so the reducer, the views and the
+//! tests all agree on what row N is.
+
+use crate::model::Position;
+use crate::store::LiveState;
+use std::cmp::Ordering;
+
+/// One row of the positions table: the columns of `ibkr_get_positions`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PositionRow {
+    pub account: String,
+    pub con_id: i32,
+    pub symbol: String,
+    pub quantity: f64,
+    pub avg_cost: f64,
+    pub price: Option<f64>,
+    pub market_value: Option<f64>,
+    pub unrealized: Option<f64>,
+    /// Unrealized P&L as a percent of cost basis.
+    pub unrealized_pct: Option<f64>,
+    pub daily: Option<f64>,
+    /// Daily change of the price, percent (from the quote's previous close).
+    pub daily_pct: Option<f64>,
+    /// Share of the book's gross value, in base currency (fraction).
+    pub weight: Option<f64>,
+    pub currency: String,
+    pub delayed: bool,
+}
+
+/// Sortable columns, in display order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortColumn {
+    Symbol,
+    Quantity,
+    AvgCost,
+    Price,
+    MarketValue,
+    Unrealized,
+    UnrealizedPct,
+    Daily,
+    Weight,
+    Currency,
+}
+
+impl SortColumn {
+    pub const ALL: [SortColumn; 10] = [
+        SortColumn::Symbol,
+        SortColumn::Quantity,
+        SortColumn::AvgCost,
+        SortColumn::Price,
+        SortColumn::MarketValue,
+        SortColumn::Unrealized,
+        SortColumn::UnrealizedPct,
+        SortColumn::Daily,
+        SortColumn::Weight,
+        SortColumn::Currency,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            SortColumn::Symbol => "Symbol",
+            SortColumn::Quantity => "Qty",
+            SortColumn::AvgCost => "Avg cost",
+            SortColumn::Price => "Price",
+            SortColumn::MarketValue => "Mkt value",
+            SortColumn::Unrealized => "Unrl P&L",
+            SortColumn::UnrealizedPct => "Unrl %",
+            SortColumn::Daily => "Daily P&L",
+            SortColumn::Weight => "Weight",
+            SortColumn::Currency => "Ccy",
+        }
+    }
+
+    fn index(self) -> usize {
+        SortColumn::ALL.iter().position(|c| *c == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> SortColumn {
+        SortColumn::ALL[(self.index() + 1) % SortColumn::ALL.len()]
+    }
+
+    pub fn prev(self) -> SortColumn {
+        let n = SortColumn::ALL.len();
+        SortColumn::ALL[(self.index() + n - 1) % n]
+    }
+
+    /// Text columns sort A→Z first; numbers sort biggest first (what a trader looks for).
+    pub fn default_descending(self) -> bool {
+        !matches!(self, SortColumn::Symbol | SortColumn::Currency)
+    }
+}
+
+/// The base currency the book is weighed in: the primary account's, else CAD-less fallback USD.
+pub fn base_currency(state: &LiveState) -> String {
+    state
+        .primary_account()
+        .map(|a| a.base_currency.clone())
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "USD".into())
+}
+
+/// Market value of a position in its own currency, from IB's figure or price × qty × multiplier.
+fn market_value(p: &Position, price: Option<f64>) -> Option<f64> {
+    p.market_value.or_else(|| {
+        let mult = if p.instrument.multiplier > 0.0 {
+            p.instrument.multiplier
+        } else {
+            1.0
+        };
+        price.map(|px| px * p.quantity * mult)
+    })
+}
+
+/// Every position as a table row, unsorted (store order: account, con_id).
+pub fn position_rows(state: &LiveState) -> Vec<PositionRow> {
+    let base = base_currency(state);
+    let mut rows: Vec<PositionRow> = state
+        .positions
+        .values()
+        .filter(|p| p.quantity != 0.0)
+        .map(|p| {
+            let quote = state.quotes.get(&p.instrument.symbol);
+            let price = p.market_price.or_else(|| quote.and_then(|q| q.price()));
+            let mv = market_value(p, price);
+            let mult = if p.instrument.multiplier > 0.0 {
+                p.instrument.multiplier
+            } else {
+                1.0
+            };
+            let cost_basis = (p.avg_cost * p.quantity * mult).abs();
+            let unrealized_pct = match (p.unrealized_pnl, cost_basis > 0.0) {
+                (Some(u), true) => Some(u / cost_basis * 100.0),
+                _ => None,
+            };
+            PositionRow {
+                account: p.account.clone(),
+                con_id: p.instrument.con_id,
+                symbol: p.instrument.symbol.clone(),
+                quantity: p.quantity,
+                avg_cost: p.avg_cost,
+                price,
+                market_value: mv,
+                unrealized: p.unrealized_pnl,
+                unrealized_pct,
+                daily: p.daily_pnl,
+                daily_pct: quote.and_then(|q| q.change()).map(|(_, pct)| pct),
+                weight: None,
+                currency: p.instrument.currency.clone(),
+                delayed: quote.is_some_and(|q| q.mode.is_delayed()),
+            }
+        })
+        .collect();
+    // Weight of gross value, every amount converted to the base currency first.
+    let in_base: Vec<Option<f64>> = rows
+        .iter()
+        .map(|r| {
+            let fx = state.fx_rate(&r.currency, &base)?;
+            r.market_value.map(|v| (v * fx).abs())
+        })
+        .collect();
+    let gross: f64 = in_base.iter().flatten().sum();
+    if gross > 0.0 {
+        for (row, value) in rows.iter_mut().zip(in_base) {
+            row.weight = value.map(|v| v / gross);
+        }
+    }
+    rows
+}
+
+fn cmp_opt(a: Option<f64>, b: Option<f64>) -> Ordering {
+    // Unknown values sort last whatever the direction (handled by the caller).
+    match (a, b) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+fn key(row: &PositionRow, column: SortColumn) -> Option<f64> {
+    match column {
+        SortColumn::Quantity => Some(row.quantity),
+        SortColumn::AvgCost => Some(row.avg_cost),
+        SortColumn::Price => row.price,
+        SortColumn::MarketValue => row.market_value,
+        SortColumn::Unrealized => row.unrealized,
+        SortColumn::UnrealizedPct => row.unrealized_pct,
+        SortColumn::Daily => row.daily,
+        SortColumn::Weight => row.weight,
+        SortColumn::Symbol | SortColumn::Currency => None,
+    }
+}
+
+/// Sorts rows by `column`; ties break on symbol so the order is stable between frames.
+pub fn sort_rows(rows: &mut [PositionRow], column: SortColumn, descending: bool) {
+    rows.sort_by(|a, b| {
+        let primary = match column {
+            SortColumn::Symbol => a.symbol.cmp(&b.symbol),
+            SortColumn::Currency => a.currency.cmp(&b.currency),
+            _ => {
+                let (ka, kb) = (key(a, column), key(b, column));
+                match (ka.is_some(), kb.is_some()) {
+                    (true, true) => {
+                        let o = cmp_opt(ka, kb);
+                        if descending { o.reverse() } else { o }
+                    }
+                    _ => cmp_opt(ka, kb),
+                }
+            }
+        };
+        let primary = match column {
+            SortColumn::Symbol | SortColumn::Currency if descending => primary.reverse(),
+            _ => primary,
+        };
+        primary
+            .then_with(|| a.symbol.cmp(&b.symbol))
+            .then_with(|| a.account.cmp(&b.account))
+    });
+}
+
+/// Rows sorted the way the positions pane shows them.
+pub fn sorted_rows(state: &LiveState, column: SortColumn, descending: bool) -> Vec<PositionRow> {
+    let mut rows = position_rows(state);
+    sort_rows(&mut rows, column, descending);
+    rows
+}
+
+/// Held symbols by weight, heaviest first, without duplicates (several accounts may hold one).
+pub fn symbols_by_weight(state: &LiveState) -> Vec<String> {
+    let rows = sorted_rows(state, SortColumn::Weight, true);
+    let mut out: Vec<String> = Vec::with_capacity(rows.len());
+    for r in rows {
+        if !out.contains(&r.symbol) {
+            out.push(r.symbol);
+        }
+    }
+    out
+}
+
+/// One line of the movers pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mover {
+    pub symbol: String,
+    pub price: f64,
+    pub change_pct: f64,
+    pub currency: String,
+}
+
+/// Top gainers (best first) and losers (worst first) among held symbols, by daily %.
+pub fn movers(state: &LiveState, per_side: usize) -> (Vec<Mover>, Vec<Mover>) {
+    let mut all: Vec<Mover> = Vec::new();
+    for p in state.positions.values() {
+        let sym = &p.instrument.symbol;
+        if all.iter().any(|m| &m.symbol == sym) {
+            continue;
+        }
+        let Some(q) = state.quotes.get(sym) else {
+            continue;
+        };
+        let (Some(price), Some((_, pct))) = (q.price(), q.change()) else {
+            continue;
+        };
+        all.push(Mover {
+            symbol: sym.clone(),
+            price,
+            change_pct: pct,
+            currency: p.instrument.currency.clone(),
+        });
+    }
+    all.sort_by(|a, b| {
+        b.change_pct
+            .partial_cmp(&a.change_pct)
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| a.symbol.cmp(&b.symbol))
+    });
+    let gainers: Vec<Mover> = all
+        .iter()
+        .filter(|m| m.change_pct > 0.0)
+        .take(per_side)
+        .cloned()
+        .collect();
+    let losers: Vec<Mover> = all
+        .iter()
+        .rev()
+        .filter(|m| m.change_pct < 0.0)
+        .take(per_side)
+        .cloned()
+        .collect();
+    (gainers, losers)
+}

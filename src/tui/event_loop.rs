@@ -1,0 +1,263 @@
+//! The UI loop: one `tokio::select!` over terminal events, a 1 s clock, store changes and the
+//! results of background work. It redraws only when one of those changed something, and at most
+//! `MAX_FPS` times a second, so a busy market does not cost a core and an idle one costs nothing.
+//! Slow work (daily bars, correlations, tool calls) runs in spawned tasks whose results come
+//! back as `Action`s; render code never waits on the network.
+
+use super::app::{Action, App, CorrPair, Effect};
+use super::correlation;
+use super::keymap;
+use super::layout::{self, Screen};
+use super::screen;
+use crate::gateway::BarSpec;
+use crate::model::Bar;
+use crate::tools::{self, ToolContext};
+use crossterm::event::{Event, EventStream, KeyEventKind, MouseButton, MouseEventKind};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::layout::Rect;
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// Redraw cap: store updates arriving faster than this are coalesced into one frame.
+const MAX_FPS: u64 = 30;
+/// How long a background fetch may take before the view says it failed.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+/// Daily bars requested for the detail chart and the correlations (252 returns need a year).
+const BARS_DURATION: &str = "1 Y";
+
+/// Runs until the user quits. The caller owns terminal setup and teardown.
+pub async fn run<B: Backend>(
+    terminal: &mut Terminal<B>,
+    ctx: ToolContext,
+    mut app: App,
+) -> anyhow::Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let store = ctx.store.clone();
+    let mut changes = store.subscribe();
+    let mut store_open = true;
+    let mut state = store.snapshot();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Action>();
+    let mut events = EventStream::new();
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let frame_gap = Duration::from_millis(1000 / MAX_FPS);
+
+    app.now = store.now();
+    let effects = app.handle(Action::StateChanged, &state);
+    start_effects(effects, &ctx, &tx);
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+
+    loop {
+        let due = last_draw.is_none_or(|t| t.elapsed() >= frame_gap);
+        if dirty && due {
+            terminal
+                .draw(|f| screen::draw(f, &app, &state))
+                .map_err(|e| anyhow::anyhow!("drawing the cockpit failed: {e}"))?;
+            dirty = false;
+            last_draw = Some(Instant::now());
+        }
+        let next_frame = last_draw.map_or_else(Instant::now, |t| t + frame_gap);
+        let actions: Vec<Action> = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(event)) => {
+                    dirty = true;
+                    let size = terminal.size().map(|s| Rect::new(0, 0, s.width, s.height)).unwrap_or_default();
+                    translate(&app, event, size)
+                }
+                Some(Err(e)) => return Err(anyhow::anyhow!("reading terminal input failed: {e}")),
+                None => break,
+            },
+            _ = clock.tick() => vec![Action::Tick(store.now())],
+            changed = changes.changed(), if store_open => match changed {
+                Ok(()) => {
+                    state = store.snapshot();
+                    vec![Action::StateChanged]
+                }
+                Err(_) => {
+                    store_open = false;
+                    Vec::new()
+                }
+            },
+            Some(action) = rx.recv() => vec![action],
+            _ = tokio::time::sleep_until(next_frame), if dirty => Vec::new(),
+        };
+        for action in actions {
+            dirty = true;
+            let effects = app.handle(action, &state);
+            start_effects(effects, &ctx, &tx);
+        }
+        if app.should_quit {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// A terminal event → the actions it means in the app's current state.
+pub fn translate(app: &App, event: Event, size: Rect) -> Vec<Action> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => {
+            keymap::lookup(app, key).into_iter().collect()
+        }
+        Event::Mouse(m) => match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => match layout::compute(size, app.secondary) {
+                Screen::Panes(areas) if app.view.is_none() && !app.help => areas
+                    .pane_at(m.column, m.row)
+                    .map(Action::Focus)
+                    .into_iter()
+                    .collect(),
+                _ => Vec::new(),
+            },
+            MouseEventKind::ScrollUp => vec![Action::Up],
+            MouseEventKind::ScrollDown => vec![Action::Down],
+            _ => Vec::new(),
+        },
+        Event::Paste(text) if app.input_active => text
+            .chars()
+            .filter(|c| !c.is_control())
+            .map(|c| {
+                Action::InputKey(crossterm::event::KeyEvent::new(
+                    crossterm::event::KeyCode::Char(c),
+                    crossterm::event::KeyModifiers::NONE,
+                ))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Spawns `work`; its action (or `on_failure` if it panics or times out) goes back to the loop.
+fn spawn_reporting<F>(
+    tx: &UnboundedSender<Action>,
+    work: F,
+    on_failure: impl FnOnce(String) -> Action + Send + 'static,
+) where
+    F: Future<Output = Action> + Send + 'static,
+{
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        let action = match tokio::time::timeout(FETCH_TIMEOUT, tokio::spawn(work)).await {
+            Ok(Ok(action)) => action,
+            Ok(Err(_)) => on_failure("internal error (see the log)".into()),
+            Err(_) => on_failure(format!("no answer within {} s", FETCH_TIMEOUT.as_secs())),
+        };
+        // The loop may have quit meanwhile; nothing to do then.
+        let _ = tx.send(action);
+    });
+}
+
+fn daily_spec(symbol: &str, currency: &str) -> BarSpec {
+    let mut spec = BarSpec::daily(symbol, BARS_DURATION);
+    if !currency.is_empty() {
+        spec.currency = currency.to_string();
+    }
+    spec
+}
+
+/// Starts the background work the reducer asked for.
+pub fn start_effects(effects: Vec<Effect>, ctx: &ToolContext, tx: &UnboundedSender<Action>) {
+    for effect in effects {
+        match effect {
+            Effect::FetchBars { symbol, currency } => {
+                let Some(gateways) = ctx.gateways.clone() else {
+                    let _ = tx.send(Action::BarsLoaded {
+                        symbol,
+                        result: Err("no gateway connection".into()),
+                    });
+                    continue;
+                };
+                let sym = symbol.clone();
+                spawn_reporting(
+                    tx,
+                    async move {
+                        let result = gateways
+                            .primary
+                            .requests()
+                            .historical_bars(&daily_spec(&symbol, &currency))
+                            .await
+                            .map_err(|e| e.to_string());
+                        Action::BarsLoaded { symbol, result }
+                    },
+                    move |e| Action::BarsLoaded {
+                        symbol: sym,
+                        result: Err(e),
+                    },
+                );
+            }
+            Effect::FetchCorrelation { symbols } => {
+                let names: Vec<String> = symbols.iter().map(|(s, _)| s.clone()).collect();
+                let Some(gateways) = ctx.gateways.clone() else {
+                    let _ = tx.send(Action::CorrelationLoaded {
+                        symbols: names,
+                        result: Err("no gateway connection".into()),
+                    });
+                    continue;
+                };
+                let names_on_failure = names.clone();
+                spawn_reporting(
+                    tx,
+                    async move {
+                        let requests = gateways.primary.requests().clone();
+                        let fetches = symbols.iter().map(|(s, c)| {
+                            let requests = requests.clone();
+                            let spec = daily_spec(s, c);
+                            async move { requests.historical_bars(&spec).await }
+                        });
+                        let results = futures::future::join_all(fetches).await;
+                        let first_error = results
+                            .iter()
+                            .find_map(|r| r.as_ref().err().map(|e| e.to_string()));
+                        let series: Vec<(String, Vec<Bar>)> = names
+                            .iter()
+                            .zip(results)
+                            .map(|(s, r)| {
+                                (s.clone(), r.map(|b| b.as_ref().clone()).unwrap_or_default())
+                            })
+                            .collect();
+                        let result = if series.iter().all(|(_, b)| b.is_empty()) {
+                            Err(first_error.unwrap_or_else(|| "no daily bars".into()))
+                        } else {
+                            Ok(CorrPair {
+                                d60: correlation::matrix(&series, 60),
+                                d252: correlation::matrix(&series, 252),
+                            })
+                        };
+                        Action::CorrelationLoaded {
+                            symbols: names,
+                            result,
+                        }
+                    },
+                    move |e| Action::CorrelationLoaded {
+                        symbols: names_on_failure,
+                        result: Err(e),
+                    },
+                );
+            }
+            Effect::RunTool { line, name, args } => {
+                let ctx = ctx.clone();
+                let failed_line = line.clone();
+                spawn_reporting(
+                    tx,
+                    async move {
+                        let result = tools::call_journaled(&ctx, "cockpit", &name, args)
+                            .await
+                            .map(|out| out.markdown)
+                            .map_err(|e| e.message);
+                        Action::ToolFinished { line, result }
+                    },
+                    move |e| Action::ToolFinished {
+                        line: failed_line,
+                        result: Err(e),
+                    },
+                );
+            }
+        }
+    }
+}

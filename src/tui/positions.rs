@@ -1,0 +1,203 @@
+//! Positions table: the columns of `ibkr_get_positions`, sortable by any column, scrollable,
+//! with the selected row highlighted. Narrow panes drop the least important columns.
+
+use super::app::{App, Pane};
+use super::book::{PositionRow, SortColumn};
+use super::format::{self, MISSING};
+use super::pane_block;
+use crate::store::LiveState;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+
+/// Columns in display order with their width; the ones dropped first on narrow panes come last
+/// in `DROP_ORDER`.
+const WIDTHS: [(SortColumn, u16); 10] = [
+    (SortColumn::Symbol, 7),
+    (SortColumn::Quantity, 8),
+    (SortColumn::AvgCost, 9),
+    (SortColumn::Price, 9),
+    (SortColumn::MarketValue, 11),
+    (SortColumn::Unrealized, 10),
+    (SortColumn::UnrealizedPct, 8),
+    (SortColumn::Daily, 10),
+    (SortColumn::Weight, 7),
+    (SortColumn::Currency, 4),
+];
+
+/// Least useful first: dropped in this order until the table fits.
+const DROP_ORDER: [SortColumn; 6] = [
+    SortColumn::Currency,
+    SortColumn::AvgCost,
+    SortColumn::UnrealizedPct,
+    SortColumn::Quantity,
+    SortColumn::Unrealized,
+    SortColumn::MarketValue,
+];
+
+fn visible_columns(width: u16) -> Vec<(SortColumn, u16)> {
+    let mut cols: Vec<(SortColumn, u16)> = WIDTHS.to_vec();
+    let total = |c: &Vec<(SortColumn, u16)>| c.iter().map(|(_, w)| w + 1).sum::<u16>() + 1;
+    for drop in DROP_ORDER {
+        if total(&cols) <= width {
+            break;
+        }
+        cols.retain(|(c, _)| *c != drop);
+    }
+    cols
+}
+
+fn cell_text(row: &PositionRow, column: SortColumn) -> String {
+    match column {
+        SortColumn::Symbol => {
+            if row.delayed {
+                format!("{}*", row.symbol)
+            } else {
+                row.symbol.clone()
+            }
+        }
+        SortColumn::Quantity => format::quantity(row.quantity),
+        SortColumn::AvgCost => format::amount(row.avg_cost, 2),
+        SortColumn::Price => format::opt_amount(row.price, 2),
+        SortColumn::MarketValue => format::opt_amount(row.market_value, 0),
+        SortColumn::Unrealized => format::opt_signed(row.unrealized, 0),
+        SortColumn::UnrealizedPct => row
+            .unrealized_pct
+            .map_or_else(|| MISSING.into(), format::signed_pct),
+        SortColumn::Daily => format::opt_signed(row.daily, 0),
+        SortColumn::Weight => row
+            .weight
+            .map_or_else(|| MISSING.into(), |w| format::frac_pct(w, 1)),
+        SortColumn::Currency => row.currency.clone(),
+    }
+}
+
+fn cell_style(app: &App, row: &PositionRow, column: SortColumn) -> Style {
+    let t = &app.theme;
+    match column {
+        SortColumn::Unrealized | SortColumn::UnrealizedPct => t.signed(row.unrealized),
+        SortColumn::Daily => t.signed(row.daily),
+        SortColumn::Weight
+            if row
+                .weight
+                .is_some_and(|w| w > app.settings.thresholds.concentration_pct) =>
+        {
+            t.watch
+        }
+        SortColumn::Symbol => t.text.add_modifier(ratatui::style::Modifier::BOLD),
+        _ => t.text,
+    }
+}
+
+fn right_aligned(column: SortColumn) -> bool {
+    !matches!(column, SortColumn::Symbol | SortColumn::Currency)
+}
+
+fn aligned(text: String, width: u16, right: bool) -> String {
+    let text = format::truncate(&text, width as usize);
+    if right {
+        format!("{text:>w$}", w = width as usize)
+    } else {
+        text
+    }
+}
+
+/// The book's totals in base currency: gross value, unrealized and daily P&L.
+fn totals_line<'a>(app: &App, state: &LiveState, rows: &[PositionRow]) -> Line<'a> {
+    let base = super::book::base_currency(state);
+    let sum = |f: &dyn Fn(&PositionRow) -> Option<f64>| -> Option<f64> {
+        let mut total = None;
+        for r in rows {
+            let fx = state.fx_rate(&r.currency, &base)?;
+            if let Some(v) = f(r) {
+                total = Some(total.unwrap_or(0.0) + v * fx);
+            }
+        }
+        total
+    };
+    let gross = sum(&|r| r.market_value.map(f64::abs));
+    let unrl = sum(&|r| r.unrealized);
+    let daily = sum(&|r| r.daily);
+    let t = &app.theme;
+    Line::from(vec![
+        Span::styled("Total ", t.dim),
+        Span::styled(format!("{} {base}", format::opt_amount(gross, 0)), t.text),
+        Span::styled(" · unrealized ", t.dim),
+        Span::styled(format::opt_signed(unrl, 0), t.signed(unrl)),
+        Span::styled(" · daily ", t.dim),
+        Span::styled(format::opt_signed(daily, 0), t.signed(daily)),
+        Span::styled(
+            if rows.iter().any(|r| r.delayed) {
+                " · * delayed quote"
+            } else {
+                ""
+            },
+            t.dim,
+        ),
+    ])
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
+    let focused = app.focus == Pane::Positions;
+    let rows = app.rows(state);
+    let arrow = if app.descending { "▼" } else { "▲" };
+    let title = format!(
+        "Positions ({}) · by {} {arrow}",
+        rows.len(),
+        app.sort.title()
+    );
+    let block = pane_block(app, &title, focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if rows.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "No positions (yet): waiting for the gateway.",
+                app.theme.dim,
+            )),
+            inner,
+        );
+        return;
+    }
+    let [table_area, totals_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(totals_line(app, state, &rows)), totals_area);
+    let columns = visible_columns(inner.width);
+    let header = Row::new(columns.iter().map(|(c, w)| {
+        let mut title = c.title().to_string();
+        if *c == app.sort {
+            title = format!("{title}{arrow}");
+        }
+        Cell::from(aligned(title, *w, right_aligned(*c)))
+    }))
+    .style(app.theme.table_header);
+    let body = rows.iter().map(|row| {
+        Row::new(columns.iter().map(|(c, w)| {
+            Cell::from(Line::from(Span::styled(
+                aligned(cell_text(row, *c), *w, right_aligned(*c)),
+                cell_style(app, row, *c),
+            )))
+        }))
+    });
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .map(|(_, w)| Constraint::Length(*w))
+        .collect();
+    let selected_style = if focused {
+        app.theme.selected
+    } else {
+        app.theme
+            .selected
+            .remove_modifier(ratatui::style::Modifier::BOLD)
+    };
+    let table = Table::new(body, widths)
+        .header(header)
+        .column_spacing(1)
+        .row_highlight_style(selected_style)
+        .flex(Flex::SpaceBetween);
+    let mut table_state =
+        TableState::default().with_selected(Some(app.selected.min(rows.len() - 1)));
+    frame.render_stateful_widget(table, table_area, &mut table_state);
+}
