@@ -195,6 +195,11 @@ async fn account_summary_and_positions_match_the_simulated_book_and_are_journale
             "{} currency",
             sp.symbol
         );
+        assert_close(
+            &row["market_value"],
+            sp.market_value,
+            &format!("{} market value", sp.symbol),
+        );
         assert!(
             text_of(&positions).contains(&sp.symbol),
             "{} in the markdown",
