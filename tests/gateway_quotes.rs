@@ -9,7 +9,12 @@ use ibkr_cockpit::sim::{Fault, FaultPlan, SimConfig};
 use std::time::Duration;
 
 fn held_symbols(store: &ibkr_cockpit::store::Store) -> Vec<String> {
-    store.snapshot().positions.values().map(|p| p.instrument.symbol.clone()).collect()
+    store
+        .snapshot()
+        .positions
+        .values()
+        .map(|p| p.instrument.symbol.clone())
+        .collect()
 }
 
 #[tokio::test]
@@ -19,14 +24,31 @@ async fn quotes_stream_for_every_held_symbol() {
     assert!(!symbols.is_empty());
     let first: Vec<(String, i64)> = symbols
         .iter()
-        .map(|s| (s.clone(), store.snapshot().quotes.get(s).map(|q| q.updated).unwrap_or(0)))
+        .map(|s| {
+            (
+                s.clone(),
+                store
+                    .snapshot()
+                    .quotes
+                    .get(s)
+                    .map(|q| q.updated)
+                    .unwrap_or(0),
+            )
+        })
         .collect();
     // Every held symbol's quote moves again (the simulator ticks every 250 ms).
-    wait_for(&store, Duration::from_secs(15), "every quote to update", |snap| {
-        first
-            .iter()
-            .all(|(s, t)| snap.quotes.get(s).is_some_and(|q| q.updated > *t && q.price().is_some()))
-    })
+    wait_for(
+        &store,
+        Duration::from_secs(15),
+        "every quote to update",
+        |snap| {
+            first.iter().all(|(s, t)| {
+                snap.quotes
+                    .get(s)
+                    .is_some_and(|q| q.updated > *t && q.price().is_some())
+            })
+        },
+    )
     .await;
     let snap = store.snapshot();
     for s in &symbols {
@@ -35,7 +57,10 @@ async fn quotes_stream_for_every_held_symbol() {
         assert!(q.bid.is_some() && q.ask.is_some(), "{s} has no bid/ask");
         assert!(q.bid <= q.ask, "{s} bid above ask");
     }
-    assert_eq!(snap.gateways[&GatewayRole::Primary].market_data_mode, DataMode::Live);
+    assert_eq!(
+        snap.gateways[&GatewayRole::Primary].market_data_mode,
+        DataMode::Live
+    );
     gw.shutdown();
     assert_eq!(sim.counters().real_orders, 0);
 }
@@ -50,13 +75,31 @@ async fn symbol_without_subscription_is_marked_delayed() {
         ..SimConfig::default()
     };
     let (sim, store, gw) = synced(sim_cfg, |_| {}).await;
-    let snap = wait_for(&store, Duration::from_secs(10), "HDRX delayed with a price", |s| {
-        s.quotes.get("HDRX").is_some_and(|q| q.mode.is_delayed() && q.price().is_some())
-    })
+    let snap = wait_for(
+        &store,
+        Duration::from_secs(10),
+        "HDRX delayed with a price",
+        |s| {
+            s.quotes
+                .get("HDRX")
+                .is_some_and(|q| q.mode.is_delayed() && q.price().is_some())
+        },
+    )
     .await;
-    assert_eq!(snap.quotes["KRYX"].mode, DataMode::Live, "subscribed symbols stay live");
-    assert!(snap.gateways[&GatewayRole::Primary].market_data_mode.is_delayed());
-    assert!(snap.events.iter().any(|e| e.code == 10167), "the 10167 notice is logged");
+    assert_eq!(
+        snap.quotes["KRYX"].mode,
+        DataMode::Live,
+        "subscribed symbols stay live"
+    );
+    assert!(
+        snap.gateways[&GatewayRole::Primary]
+            .market_data_mode
+            .is_delayed()
+    );
+    assert!(
+        snap.events.iter().any(|e| e.code == 10167),
+        "the 10167 notice is logged"
+    );
     gw.shutdown();
     assert_eq!(sim.counters().real_orders, 0);
 }
@@ -72,12 +115,26 @@ async fn live_only_request_falls_back_to_delayed_on_354() {
     };
     // Asking for live data only (type 1): the simulator answers 354 for VLTX.
     let (sim, store, gw) = synced(sim_cfg, |c| c.market_data_type = 1).await;
-    let snap = wait_for(&store, Duration::from_secs(15), "VLTX delayed with a price", |s| {
-        s.quotes.get("VLTX").is_some_and(|q| q.mode.is_delayed() && q.price().is_some())
-    })
+    let snap = wait_for(
+        &store,
+        Duration::from_secs(15),
+        "VLTX delayed with a price",
+        |s| {
+            s.quotes
+                .get("VLTX")
+                .is_some_and(|q| q.mode.is_delayed() && q.price().is_some())
+        },
+    )
     .await;
-    assert!(snap.events.iter().any(|e| e.code == 354), "the 354 error is logged");
-    assert!(snap.gateways[&GatewayRole::Primary].market_data_mode.is_delayed());
+    assert!(
+        snap.events.iter().any(|e| e.code == 354),
+        "the 354 error is logged"
+    );
+    assert!(
+        snap.gateways[&GatewayRole::Primary]
+            .market_data_mode
+            .is_delayed()
+    );
     gw.shutdown();
     assert_eq!(sim.counters().real_orders, 0);
 }
@@ -87,9 +144,11 @@ fn clean(v: Option<f64>) -> bool {
 }
 
 fn quote_is_clean(q: &Quote) -> bool {
-    [q.bid, q.ask, q.last, q.bid_size, q.ask_size, q.open, q.high, q.low, q.close, q.volume]
-        .into_iter()
-        .all(clean)
+    [
+        q.bid, q.ask, q.last, q.bid_size, q.ask_size, q.open, q.high, q.low, q.close, q.volume,
+    ]
+    .into_iter()
+    .all(clean)
 }
 
 #[tokio::test]
@@ -106,8 +165,16 @@ async fn sentinel_ticks_never_reach_the_store() {
             assert!(quote_is_clean(q), "sentinel reached quote {k}: {q:?}");
         }
         for p in snap.positions.values() {
-            for v in [p.market_price, p.market_value, p.unrealized_pnl, p.daily_pnl] {
-                assert!(v.is_none_or(|x| x.is_finite() && x.abs() < 1e300), "sentinel in {p:?}");
+            for v in [
+                p.market_price,
+                p.market_value,
+                p.unrealized_pnl,
+                p.daily_pnl,
+            ] {
+                assert!(
+                    v.is_none_or(|x| x.is_finite() && x.abs() < 1e300),
+                    "sentinel in {p:?}"
+                );
             }
         }
         let _ = tokio::time::timeout(Duration::from_millis(200), rx.changed()).await;

@@ -22,14 +22,22 @@ async fn outage_then_recovery(sim: &SimHandle, store: &Store, positions_before: 
     let stale = during.staleness(now, 30_000);
     assert!(stale.is_some(), "an outage must be visible as staleness");
     let reason = stale.map(|s| s.reason).unwrap_or_default();
-    assert!(reason.contains("reconnecting"), "staleness says why: {reason}");
+    assert!(
+        reason.contains("reconnecting"),
+        "staleness says why: {reason}"
+    );
     assert!(
         during.gateways[&GatewayRole::Primary].last_error.is_some(),
         "last_error explains the outage"
     );
     // Cached values are kept through the outage.
     assert_eq!(during.positions.len(), positions_before);
-    assert!(during.accounts.values().all(|a| a.net_liquidation().is_some()));
+    assert!(
+        during
+            .accounts
+            .values()
+            .all(|a| a.net_liquidation().is_some())
+    );
     assert!(during.quotes.values().any(|q| q.price().is_some()));
 
     let after = wait_for(store, OUTAGE, "reconnected", |s| {
@@ -47,11 +55,17 @@ async fn outage_then_recovery(sim: &SimHandle, store: &Store, positions_before: 
     })
     .await;
     let snap = wait_for(store, OUTAGE, "resubscribed event", |s| {
-        s.events.iter().any(|e| e.message.starts_with("resubscribed after reconnect"))
+        s.events
+            .iter()
+            .any(|e| e.message.starts_with("resubscribed after reconnect"))
     })
     .await;
     assert_eq!(snap.positions.len(), positions_before);
-    assert!(snap.events.iter().any(|e| e.message.starts_with("connection lost")));
+    assert!(
+        snap.events
+            .iter()
+            .any(|e| e.message.starts_with("connection lost"))
+    );
     assert!(sim.counters().connections >= 2);
     assert_eq!(sim.counters().real_orders, 0);
 }
@@ -72,17 +86,26 @@ async fn daily_restart_reconnects_and_resubscribes() {
     sim.inject(Fault::DailyRestart);
     outage_then_recovery(&sim, &store, positions).await;
     let snap = store.snapshot();
-    assert!(snap.events.iter().any(|e| e.code == 1100), "1100 is logged in words");
+    assert!(
+        snap.events.iter().any(|e| e.code == 1100),
+        "1100 is logged in words"
+    );
     gw.shutdown();
 }
 
 #[tokio::test]
 async fn stalled_connection_is_recycled() {
-    let (sim, store, gw) = synced(SimConfig::default(), |c| c.stall_timeout = Duration::from_secs(2)).await;
+    let (sim, store, gw) = synced(SimConfig::default(), |c| {
+        c.stall_timeout = Duration::from_secs(2)
+    })
+    .await;
     let positions = store.snapshot().positions.len();
     sim.inject(Fault::Stall(Duration::from_secs(5)));
     // While stalled the socket is open but silent: data goes stale before the supervisor acts.
-    wait_for(&store, OUTAGE, "stale data during the stall", |s| s.staleness(store.now(), 1_000).is_some()).await;
+    wait_for(&store, OUTAGE, "stale data during the stall", |s| {
+        s.staleness(store.now(), 1_000).is_some()
+    })
+    .await;
     outage_then_recovery(&sim, &store, positions).await;
     let snap = store.snapshot();
     assert!(
@@ -118,7 +141,9 @@ async fn gateway_down_keeps_trying_and_says_why() {
     let store = Store::in_memory();
     let gw = ibkr_cockpit::gateway::GatewayHandle::spawn(config(sim.port()), store.clone());
     let snap = wait_for(&store, OUTAGE, "a connect failure in words", |s| {
-        s.gateways.get(&GatewayRole::Primary).is_some_and(|g| g.last_error.is_some())
+        s.gateways
+            .get(&GatewayRole::Primary)
+            .is_some_and(|g| g.last_error.is_some())
     })
     .await;
     let status = &snap.gateways[&GatewayRole::Primary];
@@ -128,6 +153,9 @@ async fn gateway_down_keeps_trying_and_says_why() {
     assert!(!gw.is_connected());
     // When the gateway comes up, the supervisor connects on its own.
     sim.resume_accepting();
-    assert!(gw.wait_synced(OUTAGE).await, "connects once the gateway is back");
+    assert!(
+        gw.wait_synced(OUTAGE).await,
+        "connects once the gateway is back"
+    );
     gw.shutdown();
 }

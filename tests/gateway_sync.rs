@@ -28,24 +28,51 @@ async fn initial_sync_equals_the_simulators_book() {
     assert_eq!(status.accounts, vec![sim.account_id()]);
 
     for acct in &world.accounts {
-        let a = snap.accounts.get(&acct.account).unwrap_or_else(|| panic!("account {} missing", acct.account));
+        let a = snap
+            .accounts
+            .get(&acct.account)
+            .unwrap_or_else(|| panic!("account {} missing", acct.account));
         assert_eq!(a.base_currency, acct.base_currency);
         assert_eq!(a.gateway, Some(GatewayRole::Primary));
         let nlv = a.net_liquidation().unwrap_or(f64::NAN);
-        assert!(cents_eq(nlv, acct.net_liquidation), "NLV {nlv} vs {}", acct.net_liquidation);
+        assert!(
+            cents_eq(nlv, acct.net_liquidation),
+            "NLV {nlv} vs {}",
+            acct.net_liquidation
+        );
         let gpv = a.get(tags::GROSS_POSITION_VALUE).unwrap_or(f64::NAN);
-        assert!(cents_eq(gpv, acct.gross_position_value), "GPV {gpv} vs {}", acct.gross_position_value);
+        assert!(
+            cents_eq(gpv, acct.gross_position_value),
+            "GPV {gpv} vs {}",
+            acct.gross_position_value
+        );
         let cushion = a.get(tags::CUSHION).unwrap_or(f64::NAN);
-        assert!(relative_eq(cushion, acct.cushion, 1e-3), "cushion {cushion} vs {}", acct.cushion);
+        assert!(
+            relative_eq(cushion, acct.cushion, 1e-3),
+            "cushion {cushion} vs {}",
+            acct.cushion
+        );
         let maint = a.get(tags::MAINT_MARGIN_REQ).unwrap_or(f64::NAN);
-        assert!(cents_eq(maint, acct.maint_margin), "maint {maint} vs {}", acct.maint_margin);
+        assert!(
+            cents_eq(maint, acct.maint_margin),
+            "maint {maint} vs {}",
+            acct.maint_margin
+        );
         for (ccy, cash) in &acct.cash_by_currency {
             let got = a.cash_by_currency.get(ccy).copied().unwrap_or(f64::NAN);
             assert!(cents_eq(got, *cash), "cash {ccy}: {got} vs {cash}");
         }
         let pnl = a.pnl.unwrap_or_default();
-        assert!(cents_eq(pnl.daily.unwrap_or(f64::NAN), acct.daily_pnl), "daily P&L {:?} vs {}", pnl.daily, acct.daily_pnl);
-        assert!(cents_eq(pnl.unrealized.unwrap_or(f64::NAN), acct.unrealized_pnl));
+        assert!(
+            cents_eq(pnl.daily.unwrap_or(f64::NAN), acct.daily_pnl),
+            "daily P&L {:?} vs {}",
+            pnl.daily,
+            acct.daily_pnl
+        );
+        assert!(cents_eq(
+            pnl.unrealized.unwrap_or(f64::NAN),
+            acct.unrealized_pnl
+        ));
     }
 
     assert_eq!(snap.positions.len(), world.positions.len());
@@ -57,29 +84,75 @@ async fn initial_sync_equals_the_simulators_book() {
         assert_eq!(got.instrument.symbol, p.symbol);
         assert_eq!(got.instrument.currency, p.currency);
         assert_eq!(got.quantity, p.quantity);
-        assert!(relative_eq(got.avg_cost, p.avg_cost, 1e-9), "{} avg cost {} vs {}", p.symbol, got.avg_cost, p.avg_cost);
+        assert!(
+            relative_eq(got.avg_cost, p.avg_cost, 1e-9),
+            "{} avg cost {} vs {}",
+            p.symbol,
+            got.avg_cost,
+            p.avg_cost
+        );
         let mv = got.market_value.unwrap_or(f64::NAN);
-        assert!(cents_eq(mv, p.market_value), "{} market value {mv} vs {}", p.symbol, p.market_value);
+        assert!(
+            cents_eq(mv, p.market_value),
+            "{} market value {mv} vs {}",
+            p.symbol,
+            p.market_value
+        );
         let daily = got.daily_pnl.unwrap_or(f64::NAN);
-        assert!(cents_eq(daily, p.daily_pnl), "{} daily P&L {daily} vs {}", p.symbol, p.daily_pnl);
+        assert!(
+            cents_eq(daily, p.daily_pnl),
+            "{} daily P&L {daily} vs {}",
+            p.symbol,
+            p.daily_pnl
+        );
         // Every held symbol has a quote with a price.
-        let q = snap.quotes.get(&p.symbol).unwrap_or_else(|| panic!("no quote for {}", p.symbol));
-        assert!(q.price().is_some_and(|px| px > 0.0), "{} has no price", p.symbol);
+        let q = snap
+            .quotes
+            .get(&p.symbol)
+            .unwrap_or_else(|| panic!("no quote for {}", p.symbol));
+        assert!(
+            q.price().is_some_and(|px| px > 0.0),
+            "{} has no price",
+            p.symbol
+        );
     }
 
     // FX pairs to convert every position currency into the base currency are quoted.
     for acct in &world.accounts {
-        for p in world.positions.iter().filter(|p| p.account == acct.account && p.currency != acct.base_currency) {
+        for p in world
+            .positions
+            .iter()
+            .filter(|p| p.account == acct.account && p.currency != acct.base_currency)
+        {
             let rate = snap.fx_rate(&p.currency, &acct.base_currency);
-            assert!(rate.is_some_and(|r| r > 0.0), "no FX rate {}→{}", p.currency, acct.base_currency);
+            assert!(
+                rate.is_some_and(|r| r > 0.0),
+                "no FX rate {}→{}",
+                p.currency,
+                acct.base_currency
+            );
         }
     }
 
     // Open orders and today's fills reach the store.
-    let snap = wait_for(&store, Duration::from_secs(10), "open orders and fills", |s| !s.open_orders.is_empty() && !s.fills.is_empty()).await;
-    assert!(snap.fills.iter().all(|f| !f.exec_id.is_empty() && f.price > 0.0));
+    let snap = wait_for(
+        &store,
+        Duration::from_secs(10),
+        "open orders and fills",
+        |s| !s.open_orders.is_empty() && !s.fills.is_empty(),
+    )
+    .await;
+    assert!(
+        snap.fills
+            .iter()
+            .all(|f| !f.exec_id.is_empty() && f.price > 0.0)
+    );
 
-    assert!(snap.events.iter().any(|e| e.message.starts_with("initial sync complete")));
+    assert!(
+        snap.events
+            .iter()
+            .any(|e| e.message.starts_with("initial sync complete"))
+    );
     gw.shutdown();
     assert_eq!(sim.counters().real_orders, 0);
 }

@@ -28,26 +28,45 @@ pub async fn sim(cfg: SimConfig) -> SimHandle {
 }
 
 /// A simulator, a store and a synced adapter.
-pub async fn synced(sim_cfg: SimConfig, tweak: impl FnOnce(&mut GatewayConfig)) -> (SimHandle, Store, GatewayHandle) {
+pub async fn synced(
+    sim_cfg: SimConfig,
+    tweak: impl FnOnce(&mut GatewayConfig),
+) -> (SimHandle, Store, GatewayHandle) {
     let sim = sim(sim_cfg).await;
     let store = Store::in_memory();
     let mut cfg = config(sim.port());
     tweak(&mut cfg);
     let gw = GatewayHandle::spawn(cfg, store.clone());
-    assert!(gw.wait_synced(Duration::from_secs(20)).await, "adapter never synced: {:#?}", store.snapshot().events);
+    assert!(
+        gw.wait_synced(Duration::from_secs(20)).await,
+        "adapter never synced: {:#?}",
+        store.snapshot().events
+    );
     (sim, store, gw)
 }
 
-pub async fn synced_with_pacing(sim_cfg: SimConfig, pacing: PacingLimits) -> (SimHandle, Store, GatewayHandle) {
+pub async fn synced_with_pacing(
+    sim_cfg: SimConfig,
+    pacing: PacingLimits,
+) -> (SimHandle, Store, GatewayHandle) {
     let sim = sim(sim_cfg).await;
     let store = Store::in_memory();
     let gw = GatewayHandle::spawn_with_pacing(config(sim.port()), store.clone(), pacing);
-    assert!(gw.wait_synced(Duration::from_secs(20)).await, "adapter never synced: {:#?}", store.snapshot().events);
+    assert!(
+        gw.wait_synced(Duration::from_secs(20)).await,
+        "adapter never synced: {:#?}",
+        store.snapshot().events
+    );
     (sim, store, gw)
 }
 
 /// Waits (bounded) until `pred` holds on a snapshot; returns the snapshot that satisfied it.
-pub async fn wait_for(store: &Store, within: Duration, what: &str, pred: impl Fn(&LiveState) -> bool) -> LiveState {
+pub async fn wait_for(
+    store: &Store,
+    within: Duration,
+    what: &str,
+    pred: impl Fn(&LiveState) -> bool,
+) -> LiveState {
     let mut rx = store.subscribe();
     let deadline = tokio::time::Instant::now() + within;
     loop {
@@ -57,7 +76,10 @@ pub async fn wait_for(store: &Store, within: Duration, what: &str, pred: impl Fn
         }
         let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
         if remaining.is_zero() {
-            panic!("timed out waiting for {what}; gateway status {:#?}; events {:#?}", snap.gateways, snap.events);
+            panic!(
+                "timed out waiting for {what}; gateway status {:#?}; events {:#?}",
+                snap.gateways, snap.events
+            );
         }
         // Wake on a change, or poll again shortly (time-based conditions such as staleness).
         let _ = tokio::time::timeout(remaining.min(Duration::from_millis(200)), rx.changed()).await;
