@@ -82,10 +82,15 @@ impl Preflight {
     /// The largest step the account survives without restriction (the seed's "max DD before
     /// buying power restricted"): one step below `restricts_at`, floored at 0.
     pub fn max_drawdown_before_restriction(&self) -> Option<f64> {
-        self.restricts_at.map(|d| (d - self.step).max(0.0))
+        self.restricts_at.map(|d| self.step_below(d))
     }
     pub fn max_drawdown_before_liquidation(&self) -> Option<f64> {
-        self.liquidates_at.map(|d| (d - self.step).max(0.0))
+        self.liquidates_at.map(|d| self.step_below(d))
+    }
+    /// In whole steps, so 7% − 1% is exactly 6/100 and not 0.060000000000000005.
+    fn step_below(&self, d: f64) -> f64 {
+        let per_unit = (1.0 / self.step).round();
+        ((d * per_unit).round() - 1.0).max(0.0) / per_unit
     }
 }
 
