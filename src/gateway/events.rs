@@ -53,7 +53,7 @@ pub fn describe(code: i32, text: &str) -> String {
         326 => Some("client id already in use; trying the next one"),
         354 => Some("no market data subscription for this symbol; falling back to delayed data"),
         10167 => Some("no live market data subscription; showing delayed data"),
-        10089 | 10090 | 10091 => {
+        10089..=10091 => {
             Some("market data needs an additional subscription; delayed data shown where available")
         }
         10197 => Some("no market data during a competing live session"),
@@ -73,7 +73,7 @@ pub fn describe(code: i32, text: &str) -> String {
 
 /// Codes that mean "this symbol's data is delayed".
 pub fn is_delayed_notice(code: i32) -> bool {
-    matches!(code, 10167 | 354 | 10089 | 10090 | 10091)
+    matches!(code, 10167 | 354 | 10089..=10091)
 }
 
 #[cfg(test)]

@@ -38,12 +38,14 @@ const CHAIN_FRESH_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
 
 type BarsResult = Result<Arc<Vec<Bar>>, GatewayError>;
+/// Bars with when they were fetched (epoch ms).
+type CachedBars = (Millis, Arc<Vec<Bar>>);
 type DetailsResult = Result<Vec<ContractInfo>, GatewayError>;
 
 pub struct RequestsInner {
     shared: Arc<Shared>,
     pacer: HistoricalPacer,
-    bars: Mutex<HashMap<String, (Millis, Arc<Vec<Bar>>)>>,
+    bars: Mutex<HashMap<String, CachedBars>>,
     bars_inflight: Coalescer<String, BarsResult>,
     details: Mutex<HashMap<ContractQuery, Vec<ContractInfo>>>,
     details_inflight: Coalescer<ContractQuery, DetailsResult>,
@@ -585,7 +587,7 @@ impl RequestsInner {
         let mut headlines = with_timeout(REQUEST_TIMEOUT, read)
             .await?
             .map_err(|e| map_err(e, &format!("news for {symbol}")))?;
-        headlines.sort_by(|a, b| b.time.cmp(&a.time));
+        headlines.sort_by_key(|h| std::cmp::Reverse(h.time));
         Ok(headlines)
     }
 
@@ -704,7 +706,7 @@ pub fn map_err(e: ibapi::Error, what: &str) -> GatewayError {
                     n.message
                 ),
             },
-            354 | 10167 | 10089 | 10090 | 10091 => GatewayError::Rejected {
+            354 | 10167 | 10089..=10091 => GatewayError::Rejected {
                 code: n.code,
                 message: format!(
                     "{what}: no market data subscription for this instrument ({})",
