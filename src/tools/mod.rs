@@ -15,11 +15,16 @@
 pub mod account;
 pub mod args;
 pub mod format;
+pub mod intelligence;
 pub mod live_data;
 pub mod margin_math;
 pub mod market_data;
 pub mod portfolio;
+pub mod risk;
+pub mod risk_data;
+pub mod stress;
 pub mod support;
+pub mod what_if;
 
 use crate::config::Config;
 use crate::gateway::Gateways;
@@ -176,6 +181,17 @@ fn registry() -> Vec<Entry> {
         entry::<live_data::Intraday>(),
         entry::<live_data::ComparePerformance>(),
         entry::<live_data::Technicals>(),
+        // Risk
+        entry::<risk::CorrelationMatrix>(),
+        entry::<risk::PortfolioBeta>(),
+        entry::<risk::VarEstimate>(),
+        entry::<stress::StressTest>(),
+        entry::<what_if::WhatIf>(),
+        // Intelligence
+        entry::<intelligence::SectorExposure>(),
+        entry::<intelligence::Currency>(),
+        entry::<intelligence::PositionDetail>(),
+        entry::<intelligence::RebalancePlanner>(),
     ]
 }
 
