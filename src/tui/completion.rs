@@ -104,13 +104,9 @@ mod tests {
     use super::*;
 
     fn tools() -> Vec<ToolInfo> {
-        let t = |name: &str, params: &[&str]| ToolInfo {
-            name: name.into(),
-            description: String::new(),
-            params: params
-                .iter()
-                .map(|p| (p.to_string(), "string".into()))
-                .collect(),
+        let t = |name: &str, params: &[&str]| {
+            let typed: Vec<(&str, &str)> = params.iter().map(|p| (*p, "string")).collect();
+            ToolInfo::with_params(name, &typed)
         };
         vec![
             t("ibkr_quote", &["symbols"]),

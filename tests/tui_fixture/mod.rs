@@ -269,14 +269,7 @@ pub fn seed_correlations() -> CorrPair {
 
 /// The tools the prompt knows in tests (the catalog's shape for the ones the tests use).
 pub fn tools() -> Vec<ToolInfo> {
-    let t = |name: &str, params: &[(&str, &str)]| ToolInfo {
-        name: name.into(),
-        description: String::new(),
-        params: params
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    };
+    let t = ToolInfo::with_params;
     vec![
         t("ibkr_briefing", &[("account", "string")]),
         t(
