@@ -153,12 +153,25 @@ fn ensure_newline(mut s: String) -> String {
 pub fn list_text() -> String {
     let catalog = tools::catalog();
     let width = catalog.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    // The catalogue's group order (as in tools.md), then any group it does not know yet.
+    const ORDER: [&str; 9] = [
+        "account",
+        "briefing",
+        "portfolio",
+        "market_data",
+        "live_data",
+        "risk",
+        "intelligence",
+        "monitoring",
+        "orders",
+    ];
     let mut groups: Vec<&str> = Vec::new();
     for spec in catalog {
         if !groups.contains(&spec.group) {
             groups.push(spec.group);
         }
     }
+    groups.sort_by_key(|g| ORDER.iter().position(|o| o == g).unwrap_or(ORDER.len()));
     let mut out = String::new();
     for group in groups {
         let _ = writeln!(out, "{group}");
@@ -206,7 +219,7 @@ pub fn help_text(spec: &ToolSpec) -> String {
                 let _ = writeln!(
                     out,
                     "  {name}  ({})",
-                    describe_kind(schema, prop, required.contains(&name.as_str()))
+                    describe_kind(schema, &prop, required.contains(&name.as_str()))
                 );
                 if let Some(desc) = prop.get("description").and_then(Value::as_str) {
                     let _ = writeln!(out, "      {}", desc.trim());
@@ -214,29 +227,34 @@ pub fn help_text(spec: &ToolSpec) -> String {
             }
         }
     }
-    let example: Vec<String> = required.iter().map(|r| format!("{r}=…")).collect();
-    let _ = writeln!(
-        out,
-        "\nExample: ibkr-cockpit tool {} {}",
-        spec.name,
-        example.join(" ")
-    );
+    let mut example = format!("ibkr-cockpit tool {}", spec.name);
+    for r in &required {
+        example.push_str(&format!(" {r}=…"));
+    }
+    let _ = writeln!(out, "\nExample: {example}");
     out.push_str("Lists: comma-separated (symbols=KRYX,VLTX) or JSON (symbols='[\"KRYX\",\"VLTX\"]'). Add --json for the structured answer.\n");
     out
 }
 
-/// Follows a local `$ref` (`#/$defs/X` or `#/definitions/X`) once; schemars puts enums there.
-fn resolve<'a>(root: &'a Map<String, Value>, prop: &'a Value) -> &'a Value {
+/// Follows a local `$ref` (`#/$defs/X` or `#/definitions/X`) once — schemars puts enums there —
+/// keeping the property's own keys (its `default`, its `description`) over the definition's.
+fn resolve(root: &Map<String, Value>, prop: &Value) -> Value {
     let Some(reference) = prop.get("$ref").and_then(Value::as_str) else {
-        return prop;
+        return prop.clone();
     };
     let mut path = reference.trim_start_matches("#/").split('/');
-    let (Some(section), Some(name)) = (path.next(), path.next()) else {
-        return prop;
+    let definition = match (path.next(), path.next()) {
+        (Some(section), Some(name)) => root.get(section).and_then(|defs| defs.get(name)),
+        _ => None,
     };
-    root.get(section)
-        .and_then(|defs| defs.get(name))
-        .unwrap_or(prop)
+    let (Some(Value::Object(def)), Value::Object(own)) = (definition, prop) else {
+        return prop.clone();
+    };
+    let mut merged = def.clone();
+    for (k, v) in own.iter().filter(|(k, _)| k.as_str() != "$ref") {
+        merged.insert(k.clone(), v.clone());
+    }
+    Value::Object(merged)
 }
 
 /// "string, required" / "integer 20–756, default 60" / "one of: summary | efficiency, default summary".
@@ -251,7 +269,7 @@ fn describe_kind(root: &Map<String, Value>, prop: &Value, required: bool) -> Str
             kind = "any".into();
         }
         if let Some(item) = prop.get("items").map(|i| resolve(root, i)) {
-            let item_types = type_names(root, item);
+            let item_types = type_names(root, &item);
             if !item_types.is_empty() {
                 kind = format!("{kind} of {}", item_types.join("/"));
             }
@@ -293,7 +311,7 @@ fn type_names(root: &Map<String, Value>, prop: &Value) -> Vec<String> {
     for key in ["anyOf", "oneOf"] {
         if let Some(alternatives) = prop.get(key).and_then(Value::as_array) {
             for alt in alternatives {
-                for t in type_names(root, resolve(root, alt)) {
+                for t in type_names(root, &resolve(root, alt)) {
                     if !names.contains(&t) {
                         names.push(t);
                     }
@@ -318,6 +336,7 @@ fn enum_values(root: &Map<String, Value>, prop: &Value) -> Vec<String> {
     for key in ["anyOf", "oneOf"] {
         if let Some(alternatives) = prop.get(key).and_then(Value::as_array) {
             for alt in alternatives.iter().map(|a| resolve(root, a)) {
+                let alt = &alt;
                 if let Some(c) = alt.get("const") {
                     out.push(show(c));
                 } else if let Some(values) = alt.get("enum").and_then(Value::as_array) {
