@@ -56,7 +56,9 @@ impl LiveState {
     }
 
     pub fn positions_of<'a>(&'a self, account: &'a str) -> impl Iterator<Item = &'a Position> + 'a {
-        self.positions.values().filter(move |p| p.account == account)
+        self.positions
+            .values()
+            .filter(move |p| p.account == account)
     }
 
     /// Quote for an FX pair such as ("USD", "CAD"): direct, or inverted from the reverse pair.
@@ -208,10 +210,10 @@ impl Store {
     /// Assigns and returns the call id.
     pub fn record_tool_call(&self, mut record: ToolCallRecord) -> u64 {
         record.id = self.inner.next_call_id.fetch_add(1, Ordering::Relaxed);
-        if let Some(db) = self.db() {
-            if let Err(e) = db.insert_tool_call(&record) {
-                tracing::warn!("could not journal tool call in SQLite: {e}");
-            }
+        if let Some(db) = self.db()
+            && let Err(e) = db.insert_tool_call(&record)
+        {
+            tracing::warn!("could not journal tool call in SQLite: {e}");
         }
         let id = record.id;
         self.update(|st| {
