@@ -156,3 +156,54 @@ async fn initial_sync_equals_the_simulators_book() {
     gw.shutdown();
     assert_eq!(sim.counters().real_orders, 0);
 }
+
+#[tokio::test]
+async fn finds_the_gateway_by_port_auto_detection() {
+    // 7497 is the last of the standard ports; nothing else should answer before it.
+    let Ok(sim) = ibkr_cockpit::sim::SimGateway::start_on(SimConfig::default(), 7497).await else {
+        eprintln!("port 7497 is busy on this machine; auto-detection not exercised");
+        return;
+    };
+    let store = ibkr_cockpit::store::Store::in_memory();
+    let mut cfg = config(sim.port());
+    cfg.port = None;
+    let gw = ibkr_cockpit::gateway::GatewayHandle::spawn(cfg, store.clone());
+    assert!(
+        gw.wait_synced(Duration::from_secs(30)).await,
+        "{:#?}",
+        store.snapshot().events
+    );
+    let snap = store.snapshot();
+    assert_eq!(snap.gateways[&GatewayRole::Primary].port, 7497);
+    gw.shutdown();
+    let snap = wait_for(&store, Duration::from_secs(10), "shut down", |s| {
+        state(s) == Some(ConnState::Disconnected)
+    })
+    .await;
+    assert_eq!(
+        snap.gateways[&GatewayRole::Primary].last_error.as_deref(),
+        Some("shut down")
+    );
+    // Cached values survive the shutdown.
+    assert!(!snap.positions.is_empty());
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_large_book_syncs() {
+    let sim_cfg = SimConfig {
+        positions: Some(200),
+        ..SimConfig::default()
+    };
+    let (sim, store, gw) = synced(sim_cfg, |_| {}).await;
+    let snap = store.snapshot();
+    assert_eq!(snap.positions.len(), sim.world().positions.len());
+    let unpriced: Vec<&String> = snap
+        .positions
+        .values()
+        .map(|p| &p.instrument.symbol)
+        .filter(|s| snap.quotes.get(*s).is_none_or(|q| q.price().is_none()))
+        .collect();
+    assert!(unpriced.is_empty(), "no price for {unpriced:?}");
+    gw.shutdown();
+}

@@ -7,13 +7,20 @@ use super::AUTO_DETECT_PORTS;
 use ibapi::subscriptions::NoticeStream;
 use ibapi::{Client, RateLimiter};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// How many consecutive client ids are tried when the gateway answers 326 (id in use).
 pub const CLIENT_ID_TRIES: i32 = 8;
 
-/// Messages per second we allow ourselves; IB's hard limit is 50.
-const MESSAGES_PER_SECOND: u32 = 45;
+/// Messages per second we allow ourselves; IB's limit is 50 (error 100, then a disconnect).
+static MESSAGES_PER_SECOND: AtomicU32 = AtomicU32::new(DEFAULT_MESSAGES_PER_SECOND);
+pub const DEFAULT_MESSAGES_PER_SECOND: u32 = 45;
+
+/// Changes the outbound message budget for connections opened from now on.
+pub fn set_message_rate(per_second: u32) {
+    MESSAGES_PER_SECOND.store(per_second.max(1), Ordering::Relaxed);
+}
 
 /// A live session.
 pub struct Session {
@@ -120,7 +127,9 @@ async fn attempt(host: &str, port: u16, client_id: i32, handshake_timeout: Durat
         .address(address.clone())
         .client_id(client_id)
         .max_reconnect_attempts(0)
-        .rate_limiter(RateLimiter::per_second(MESSAGES_PER_SECOND));
+        .rate_limiter(RateLimiter::per_second(
+            MESSAGES_PER_SECOND.load(Ordering::Relaxed),
+        ));
     match tokio::time::timeout(handshake_timeout, builder.connect_with_notice_stream()).await {
         Err(_) => Attempt::Failed(format!(
             "the gateway at {address} accepted the connection but did not finish the API handshake within {}s (is 'Enable ActiveX and Socket Clients' on, and this host trusted?)",

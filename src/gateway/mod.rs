@@ -26,6 +26,13 @@ mod shared;
 mod supervisor;
 
 pub use pacing::PacingLimits;
+
+/// Outbound messages per second for connections opened from now on (default 45, under IB's
+/// limit of 50). Only for gateways known to allow more, such as the simulator in benchmarks:
+/// a real IB Gateway answers a higher rate with error 100 and then disconnects.
+pub fn set_message_rate(per_second: u32) {
+    connect::set_message_rate(per_second);
+}
 pub use probe::{ProbeReport, probe};
 
 use crate::model::*;

@@ -15,7 +15,7 @@ use ibapi::contracts::Contract;
 use ibapi::market_data::MarketDataType;
 use ibapi::orders::{ExecutionFilter, Executions, Orders};
 use ibapi::subscriptions::{NoticeStream, SubscriptionItem};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -33,6 +33,10 @@ pub enum SessionEnd {
 const ORDERS_REFRESH: Duration = Duration::from_secs(30);
 /// How often NLV is sampled into SQLite.
 const NLV_EVERY: Duration = Duration::from_secs(60);
+/// P&L-single subscriptions opened immediately (enough for a typical book to sync complete).
+const PNL_SINGLE_AT_ONCE: usize = 40;
+/// P&L-single subscriptions opened per session tick (4 ticks a second → ~20 messages/s).
+const PNL_SINGLE_PER_TICK: usize = 5;
 /// Bound on one-shot reads done by the session (orders, executions).
 const ONE_SHOT_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -47,6 +51,8 @@ enum Msg {
     SummaryDone,
     UpdatesDone,
     PnlSeen(String),
+    /// A position's P&L arrived (or its subscription gave up).
+    PositionPnlSettled((String, i32)),
     /// A quote got its first price, or gave up; either way initial sync need not wait for it.
     QuoteSettled(String),
     /// No market-data subscription (354): switch to delayed data and retry this symbol.
@@ -124,6 +130,14 @@ fn is_connection_gone(e: &ibapi::Error) -> bool {
 struct Tracker {
     quotes: HashSet<String>,
     pnl_single: HashSet<(String, i32)>,
+    /// P&L-single subscriptions waiting their turn: they are opened after the quotes, a few at
+    /// a time, so a large book neither delays the first prices nor starves on-demand requests
+    /// of IB's 50-messages-per-second budget.
+    pnl_queue: VecDeque<(String, i32)>,
+    /// Position P&L subscriptions opened at once (part of the initial sync), at most
+    /// `PNL_SINGLE_AT_ONCE`; their first updates are awaited like the first quotes.
+    pnl_single_pending: HashSet<(String, i32)>,
+    pnl_single_opened: usize,
     fell_back: HashSet<String>,
     switched_to_delayed: bool,
     summary_done: bool,
@@ -216,6 +230,15 @@ pub async fn run(shared: &Arc<Shared>, session: connect::Session) -> SessionEnd 
             }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             _ = tick.tick() => {
+                // Position P&L subscriptions trail the quotes (which gate the initial sync).
+                if tracker.quotes_pending.is_empty() {
+                    for _ in 0..PNL_SINGLE_PER_TICK {
+                        let Some((account, con_id)) = tracker.pnl_queue.pop_front() else {
+                            break;
+                        };
+                        tasks.spawn(pnl_single_loop(ctx.clone(), account, con_id));
+                    }
+                }
                 if !client.is_connected() {
                     break SessionEnd::Lost("the gateway closed the connection".into());
                 }
@@ -289,8 +312,17 @@ async fn handle(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker, 
                 let contract = convert::contract_for(&inst);
                 tasks.spawn(quote_loop(ctx.clone(), key, contract, inst.clone()));
             }
-            if inst.con_id != 0 && tracker.pnl_single.insert((account.clone(), inst.con_id)) {
-                tasks.spawn(pnl_single_loop(ctx.clone(), account, inst.con_id));
+            let pnl_key = (account.clone(), inst.con_id);
+            if inst.con_id != 0 && tracker.pnl_single.insert(pnl_key.clone()) {
+                if tracker.pnl_single_opened < PNL_SINGLE_AT_ONCE {
+                    tracker.pnl_single_opened += 1;
+                    if !tracker.synced {
+                        tracker.pnl_single_pending.insert(pnl_key);
+                    }
+                    tasks.spawn(pnl_single_loop(ctx.clone(), account, inst.con_id));
+                } else {
+                    tracker.pnl_queue.push_back(pnl_key);
+                }
             }
             true
         }
@@ -308,6 +340,10 @@ async fn handle(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker, 
         }
         Msg::PnlSeen(account) => {
             tracker.pnl_pending.remove(&account);
+            false
+        }
+        Msg::PositionPnlSettled(key) => {
+            tracker.pnl_single_pending.remove(&key);
             false
         }
         Msg::QuoteSettled(key) => {
@@ -756,9 +792,17 @@ async fn pnl_loop(ctx: Arc<Ctx>, account: String) {
 }
 
 async fn pnl_single_loop(ctx: Arc<Ctx>, account: String, con_id: i32) {
+    let key = (account, con_id);
+    pnl_single_stream(&ctx, &key).await;
+    // Whatever happened, initial sync must not wait on this position any longer (a duplicate
+    // settle after the first update is harmless).
+    ctx.send(Msg::PositionPnlSettled(key));
+}
+
+async fn pnl_single_stream(ctx: &Arc<Ctx>, key: &(String, i32)) {
     let mut sub = match ctx
         .client
-        .pnl_single(&AccountId::from(account.as_str()), ContractId(con_id), None)
+        .pnl_single(&AccountId::from(key.0.as_str()), ContractId(key.1), None)
         .await
     {
         Ok(s) => s,
@@ -767,11 +811,11 @@ async fn pnl_single_loop(ctx: Arc<Ctx>, account: String, con_id: i32) {
             return;
         }
     };
-    let key = (account, con_id);
     // IB reports P&L per position in the account's base currency; the position's other figures
     // are in the instrument's currency. An update that cannot be converted yet (no FX rate) is
     // kept and retried until it can.
     let mut pending: Option<ibapi::accounts::PnLSingle> = None;
+    let mut settled = false;
     let mut retry = tokio::time::interval(Duration::from_millis(500));
     loop {
         let item = tokio::select! {
@@ -781,9 +825,13 @@ async fn pnl_single_loop(ctx: Arc<Ctx>, account: String, con_id: i32) {
             },
             _ = retry.tick(), if pending.is_some() => {
                 if let Some(p) = pending.take()
-                    && !apply_pnl_single(&ctx, &key, &p)
+                    && !apply_pnl_single(ctx, key, &p)
                 {
                     pending = Some(p);
+                }
+                if pending.is_none() && !settled {
+                    settled = true;
+                    ctx.send(Msg::PositionPnlSettled(key.clone()));
                 }
                 continue;
             }
@@ -791,11 +839,15 @@ async fn pnl_single_loop(ctx: Arc<Ctx>, account: String, con_id: i32) {
         ctx.touch();
         match item {
             Ok(SubscriptionItem::Data(p)) => {
-                pending = if apply_pnl_single(&ctx, &key, &p) {
+                pending = if apply_pnl_single(ctx, key, &p) {
                     None
                 } else {
                     Some(p)
                 };
+                if pending.is_none() && !settled {
+                    settled = true;
+                    ctx.send(Msg::PositionPnlSettled(key.clone()));
+                }
             }
             Ok(SubscriptionItem::Notice(n)) => {
                 events::notice(ctx.store(), ctx.role(), n.code, &n.message)
