@@ -300,7 +300,7 @@ pub fn dividend_dates(inst: &Instrument, series: &[DailyBar]) -> Vec<(Date, f64)
     series
         .iter()
         .enumerate()
-        .filter(|(i, _)| (i + phase) % 63 == 0)
+        .filter(|(i, _)| (i + phase).is_multiple_of(63))
         .map(|(_, b)| (b.date, amount))
         .collect()
 }
@@ -313,14 +313,12 @@ type MinuteBar = (i64, f64, f64, f64, f64, f64);
 fn minute_bars(
     m: &Market,
     inst: &Instrument,
-    date: Date,
-    open: f64,
-    close: f64,
+    day: &DailyBar,
     prev_close: f64,
-    day_volume: f64,
     minutes: i64,
     rth: bool,
 ) -> Vec<MinuteBar> {
+    let (date, open, close, day_volume) = (day.date, day.open, day.close, day.volume);
     let mut rng = ChaCha8Rng::seed_from_u64(
         m.seed ^ stable_hash(&inst.key()) ^ (date.to_julian_day() as u64).wrapping_mul(0x9e37_79b9),
     );
@@ -410,17 +408,9 @@ fn shape(what: What, inst: &Instrument, o: f64, h: f64, l: f64, c: f64) -> (f64,
     }
 }
 
-fn finish(
-    inst: &Instrument,
-    what: What,
-    date: String,
-    o: f64,
-    h: f64,
-    l: f64,
-    c: f64,
-    v: f64,
-    count: i32,
-) -> OutBar {
+/// Builds an output bar from `[open, high, low, close, volume]`.
+fn finish(inst: &Instrument, what: What, date: String, ohlcv: [f64; 5], count: i32) -> OutBar {
+    let [o, h, l, c, v] = ohlcv;
     let (o, h, l, c) = shape(what, inst, o, h, l, c);
     let r = |x: f64| inst.round(x);
     let trades = matches!(what, What::Trades | What::AdjustedLast) && inst.kind != AssetKind::Fx;
@@ -491,17 +481,7 @@ pub fn bars(m: &Market, req: &BarRequest, now: i64) -> Result<BarsOut, String> {
                 } else {
                     SESSION_MINUTES
                 };
-                minutes.extend(minute_bars(
-                    m,
-                    inst,
-                    b.date,
-                    b.open,
-                    b.close,
-                    prev_close,
-                    b.volume,
-                    n,
-                    req.use_rth,
-                ));
+                minutes.extend(minute_bars(m, inst, b, prev_close, n, req.use_rth));
             }
             minutes.retain(|b| b.0 >= start - 59 && b.0 <= end);
             aggregate_intraday(inst, req.what, &minutes, secs)
@@ -550,11 +530,7 @@ fn aggregate_days(inst: &Instrument, what: What, days: &[DailyBar], unit: BarUni
                         inst,
                         what,
                         clock::ymd(acc.date),
-                        acc.open,
-                        acc.high,
-                        acc.low,
-                        acc.close,
-                        vol,
+                        [acc.open, acc.high, acc.low, acc.close, vol],
                         (vol / 150.0) as i32,
                     ));
                 }
@@ -567,11 +543,7 @@ fn aggregate_days(inst: &Instrument, what: What, days: &[DailyBar], unit: BarUni
             inst,
             what,
             clock::ymd(acc.date),
-            acc.open,
-            acc.high,
-            acc.low,
-            acc.close,
-            vol,
+            [acc.open, acc.high, acc.low, acc.close, vol],
             (vol / 150.0) as i32,
         ));
     }
@@ -598,11 +570,7 @@ fn aggregate_intraday(
                     inst,
                     what,
                     (t + p * secs).to_string(),
-                    a,
-                    hi,
-                    lo,
-                    b,
-                    (v / parts as f64).round(),
+                    [a, hi, lo, b, (v / parts as f64).round()],
                     1,
                 ));
             }
@@ -625,11 +593,7 @@ fn aggregate_intraday(
                         inst,
                         what,
                         a.0.to_string(),
-                        a.1,
-                        a.2,
-                        a.3,
-                        a.4,
-                        a.5,
+                        [a.1, a.2, a.3, a.4, a.5],
                         (a.5 / 120.0) as i32,
                     ));
                 }
@@ -642,11 +606,7 @@ fn aggregate_intraday(
             inst,
             what,
             a.0.to_string(),
-            a.1,
-            a.2,
-            a.3,
-            a.4,
-            a.5,
+            [a.1, a.2, a.3, a.4, a.5],
             (a.5 / 120.0) as i32,
         ));
     }

@@ -86,8 +86,14 @@ impl Instrument {
     pub fn spread(&self) -> f64 {
         (self.last * self.spread_bps / 10_000.0).max(self.min_tick)
     }
+    /// Rounds to the instrument's tick and clears binary noise (94.32, not 94.32000000000001).
     pub fn round(&self, p: f64) -> f64 {
-        (p / self.min_tick).round() * self.min_tick
+        let steps = (p / self.min_tick).round();
+        let mut scale = 1.0;
+        while (self.min_tick * scale).fract().abs() > 1e-9 && scale < 1e8 {
+            scale *= 10.0;
+        }
+        (steps * self.min_tick * scale).round() / scale
     }
     pub fn bid(&self) -> f64 {
         self.round(self.last - self.spread() / 2.0)
@@ -235,10 +241,10 @@ impl Market {
         sec_type: &str,
         currency: &str,
     ) -> Option<usize> {
-        if con_id > 0 {
-            if let Some(i) = self.by_con_id(con_id) {
-                return Some(i);
-            }
+        if con_id > 0
+            && let Some(i) = self.by_con_id(con_id)
+        {
+            return Some(i);
         }
         if sec_type.eq_ignore_ascii_case("CASH") {
             let cur = if currency.is_empty() { "USD" } else { currency };

@@ -92,7 +92,7 @@ pub fn headlines(
             break;
         }
     }
-    out.sort_by(|a, b| b.time.cmp(&a.time));
+    out.sort_by_key(|h| std::cmp::Reverse(h.time));
     let more = out.len() > limit;
     out.truncate(limit);
     (out, more)

@@ -429,7 +429,7 @@ pub fn dividend_string(inst: &Instrument, now: i64) -> String {
     // Same quarterly cycle as the ADJUSTED_LAST history: the series index of today is HISTORY_DAYS.
     let phase = (stable_hash(&inst.symbol) % 63) as usize;
     let k = (1..=63)
-        .find(|k| (HISTORY_DAYS + k + phase) % 63 == 0)
+        .find(|k| (HISTORY_DAYS + k + phase).is_multiple_of(63))
         .unwrap_or(63);
     let (mut d, _) = clock::current_session(now);
     for _ in 0..k {

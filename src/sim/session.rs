@@ -937,12 +937,12 @@ impl Session {
                     self.tick_price(req_id, t(2, 67), sub.last_ask, Some(ask_sz));
                 }
                 if inst.kind != AssetKind::Fx {
-                    if inst.mark() != sub.last_last || self.tick_no % 4 == 0 {
+                    if inst.mark() != sub.last_last || self.tick_no.is_multiple_of(4) {
                         sub.last_last = inst.mark();
                         self.tick_price(req_id, t(4, 68), sub.last_last, Some(inst.last_size));
                         self.tick_string(req_id, t(45, 88), clock::now_secs().to_string());
                     }
-                    if self.tick_no % 4 == 0 {
+                    if self.tick_no.is_multiple_of(4) {
                         self.tick_size(req_id, t(8, 74), inst.volume);
                         self.tick_price(req_id, t(6, 72), inst.round(inst.high), None);
                         self.tick_price(req_id, t(7, 73), inst.round(inst.low), None);
@@ -950,7 +950,7 @@ impl Session {
                 }
             }
             MdTarget::Option(o) => {
-                if self.tick_no % 4 == 0 {
+                if self.tick_no.is_multiple_of(4) {
                     self.send_option_quote(req_id, &o, d, false);
                 }
             }
@@ -1767,7 +1767,7 @@ fn stock_details(inst: &Instrument, now: i64) -> pb::ContractDetails {
         industry: Some(inst.industry.clone()),
         category: Some(inst.category.clone()),
         subcategory: Some(inst.subcategory.clone()),
-        time_zone_id: Some(if fx { "US/Eastern".into() } else { "US/Eastern".into() }),
+        time_zone_id: Some("US/Eastern".into()),
         trading_hours: Some(session_hours(now, false, fx)),
         liquid_hours: Some(session_hours(now, true, fx)),
         under_symbol: None,

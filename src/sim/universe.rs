@@ -592,7 +592,7 @@ pub fn generated_symbol(i: usize, seed: u64) -> String {
         n /= 26;
     }
     // Prefix-free from the fixed universe: generated names start with Q or Z.
-    s[0] = if i % 2 == 0 { b'Q' } else { b'Z' };
+    s[0] = if i.is_multiple_of(2) { b'Q' } else { b'Z' };
     String::from_utf8_lossy(&s).into_owned()
 }
 
