@@ -103,7 +103,9 @@ struct ServeArgs {
 struct ToolArgs {
     /// Tool name, e.g. ibkr_quote.
     name: Option<String>,
-    /// Arguments as key=value (lists comma-separated: symbols=KRYX,VLTX).
+    /// Arguments as key=value (lists comma-separated: symbols=KRYX,VLTX); `--help` after the
+    /// name shows the tool's parameters.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
     /// Print the structured JSON instead of markdown.
     #[arg(long)]
@@ -206,8 +208,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Tool(a) => {
+        Command::Tool(mut a) => {
             app::logging::to_stderr();
+            // Flags written after the tool's arguments arrive among them (trailing args).
+            a.demo |= a.args.iter().any(|w| w == "--demo");
+            a.args.retain(|w| w != "--demo");
             let needs_gateway = !a.list
                 && a.name.is_some()
                 && !a
