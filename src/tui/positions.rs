@@ -173,7 +173,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
         Cell::from(aligned(title, *w, right_aligned(*c)))
     }))
     .style(app.theme.table_header);
-    let body = rows.iter().map(|row| {
+    // Only the rows on screen are formatted: big books (hundreds of positions) stay cheap to draw.
+    // The window scrolls just enough to keep the selection visible.
+    let visible = (table_area.height as usize).saturating_sub(1).max(1);
+    let selected = app.selected.min(rows.len() - 1);
+    let offset = (selected + 1).saturating_sub(visible);
+    let body = rows.iter().skip(offset).take(visible).map(|row| {
         Row::new(columns.iter().map(|(c, w)| {
             Cell::from(Line::from(Span::styled(
                 aligned(cell_text(row, *c), *w, right_aligned(*c)),
@@ -197,7 +202,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
         .column_spacing(1)
         .row_highlight_style(selected_style)
         .flex(Flex::SpaceBetween);
-    let mut table_state =
-        TableState::default().with_selected(Some(app.selected.min(rows.len() - 1)));
+    let mut table_state = TableState::default().with_selected(Some(selected - offset));
     frame.render_stateful_widget(table, table_area, &mut table_state);
 }

@@ -336,6 +336,29 @@ pub fn seed_app(state: &LiveState) -> App {
     app
 }
 
+/// The app for any book (correlations left loading when the holdings are not the seed's).
+pub fn seed_app_for(state: &LiveState) -> App {
+    let mut settings = Settings::default();
+    settings.mcp_url = Some("http://127.0.0.1:8787/mcp".into());
+    let mut app = App::new(Theme::default(), settings, tools(), NOW);
+    app.handle(Action::StateChanged, state);
+    app.handle(
+        Action::CorrelationLoaded {
+            symbols: {
+                let mut s: Vec<String> = ibkr_cockpit::tui::book::symbols_by_weight(state)
+                    .into_iter()
+                    .take(ibkr_cockpit::tui::app::HEATMAP_MAX_SYMBOLS)
+                    .collect();
+                s.sort();
+                s
+            },
+            result: Ok(seed_correlations()),
+        },
+        state,
+    );
+    app
+}
+
 /// Renders the whole cockpit into a `width`×`height` test terminal.
 pub fn render(app: &App, state: &LiveState, width: u16, height: u16) -> Terminal<TestBackend> {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
