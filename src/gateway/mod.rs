@@ -35,6 +35,18 @@ pub fn set_message_rate(per_second: u32) {
 }
 pub use probe::{ProbeReport, probe};
 
+static CACHE_HITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// On-demand requests (bars, contract details) answered from the cache since the process
+/// started, for `/metrics`.
+pub fn cache_hits() -> u64 {
+    CACHE_HITS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+pub(crate) fn count_cache_hit() {
+    CACHE_HITS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 use crate::model::*;
 use crate::store::Store;
 use parking_lot::Mutex;
@@ -176,6 +188,13 @@ struct HandleInner {
     requests: Requests,
     shared: Arc<shared::Shared>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for HandleInner {
+    /// The last handle gone means nobody can use or stop the connection any more: stop it.
+    fn drop(&mut self) {
+        self.shared.cancel.cancel();
+    }
 }
 
 impl GatewayHandle {

@@ -127,6 +127,7 @@ impl RequestsInner {
     pub async fn historical_bars(&self, spec: &BarSpec) -> BarsResult {
         let key = spec.cache_key();
         if let Some(bars) = self.fresh_from_cache(spec, &key) {
+            super::count_cache_hit();
             return Ok(bars);
         }
         self.bars_inflight
@@ -204,6 +205,7 @@ impl RequestsInner {
     pub async fn contract_details(&self, query: &ContractQuery) -> DetailsResult {
         let query = normalize_query(query);
         if let Some(hit) = self.details.lock().get(&query) {
+            super::count_cache_hit();
             return Ok(hit.clone());
         }
         self.details_inflight
