@@ -823,7 +823,7 @@ fn with_status(value: String, status: Option<Level>) -> String {
 fn daily_cell(r: &BriefPosition) -> String {
     format!(
         "{} ({})",
-        f::signed_money_dp(r.daily_pnl, "", 0),
+        f::signed_money_dp(r.daily_pnl, &r.currency, 0),
         f::pct(r.day_move_pct)
     )
 }

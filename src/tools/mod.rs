@@ -14,16 +14,21 @@
 
 pub mod account;
 pub mod args;
+pub mod briefing;
 pub mod format;
+pub mod geopolitical;
 pub mod intelligence;
 pub mod live_data;
 pub mod margin_math;
 pub mod market_data;
+pub mod monitoring;
+pub mod orders;
 pub mod portfolio;
 pub mod risk;
 pub mod risk_data;
 pub mod stress;
 pub mod support;
+pub mod thesis;
 pub mod what_if;
 
 use crate::config::Config;
@@ -176,6 +181,16 @@ fn registry() -> Vec<Entry> {
         entry::<market_data::OptionChain>(),
         entry::<market_data::Dividends>(),
         entry::<market_data::SearchContracts>(),
+        // Briefing
+        entry::<briefing::Briefing>(),
+        entry::<geopolitical::GeopoliticalRisk>(),
+        entry::<thesis::ThesisCheck>(),
+        // Monitoring
+        entry::<monitoring::DrawdownTracker>(),
+        entry::<monitoring::ConnectionStatus>(),
+        // Orders
+        entry::<orders::Trades>(),
+        entry::<orders::GetOrders>(),
         // Live data
         entry::<live_data::FxRate>(),
         entry::<live_data::Intraday>(),

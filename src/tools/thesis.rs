@@ -487,8 +487,13 @@ fn prepare(
             )));
         }
         let mut indicators: Vec<Keyword> = Vec::new();
+        let mut seen = BTreeSet::new();
         for item in p.key_indicators.items() {
-            indicators.extend(prose_keywords(&item));
+            indicators.extend(
+                prose_keywords(&item)
+                    .into_iter()
+                    .filter(|k| seen.insert(k.key())),
+            );
         }
         out.push(Pillar {
             id,
