@@ -47,7 +47,7 @@ fn legend<'a>(app: &App, m: Option<&CorrMatrix>) -> Line<'a> {
     Line::from(spans)
 }
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, _state: &LiveState) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     let title = format!("Correlation {}", app.corr_window.label());
     let block = pane_block(app, &title, app.focus == Pane::Heatmap);
     let inner = block.inner(area);
@@ -66,6 +66,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, _state: &LiveState) {
         }
     };
     let n = m.symbols.len();
+    // Heaviest holdings first, by today's weights (the matrix keeps the order it was fetched in).
+    let by_weight = super::book::symbols_by_weight(state);
+    let rank = |s: &String| by_weight.iter().position(|w| w == s).unwrap_or(usize::MAX);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|i| (rank(&m.symbols[*i]), *i));
     let fit_cols = (inner.width as usize).saturating_sub(LABEL_WIDTH) / CELL_WIDTH;
     let fit_rows = (inner.height as usize).saturating_sub(2);
     let start = app.heat_scroll.min(n.saturating_sub(1));
@@ -74,7 +79,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, _state: &LiveState) {
 
     let mut lines: Vec<Line> = Vec::with_capacity(fit_rows + 2);
     let mut head = vec![Span::raw(" ".repeat(LABEL_WIDTH))];
-    for j in cols.clone() {
+    for j in cols.clone().map(|j| order[j]) {
         head.push(Span::styled(
             format!(
                 "{:>w$}",
@@ -85,7 +90,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, _state: &LiveState) {
         ));
     }
     lines.push(Line::from(head));
-    for i in rows.clone() {
+    for i in rows.clone().map(|i| order[i]) {
         let mut spans = vec![Span::styled(
             format!(
                 "{:<w$}",
@@ -94,7 +99,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, _state: &LiveState) {
             ),
             t.table_header,
         )];
-        for j in cols.clone() {
+        for j in cols.clone().map(|j| order[j]) {
             let v = m.get(i, j);
             let text = if v.is_finite() {
                 format!("{v:>5.2} ")
