@@ -183,13 +183,20 @@ impl AccountSnapshot {
     pub fn gross_position_value(&self) -> Option<f64> {
         self.get(tags::GROSS_POSITION_VALUE)
     }
-    /// Margin utilisation: initial margin requirement / NLV (how much of the equity the open
-    /// positions already commit; above 100% buying power is restricted). The one definition used
-    /// by the tools and the cockpit alike. `None` when either is unknown or NLV is zero.
+    /// Margin utilisation: maintenance margin / equity with loan value (falling back to NLV).
+    /// 100% is the point of forced liquidation, so this reads as "how much of the equity the
+    /// maintenance requirement already uses". The one definition used by the tools and the
+    /// cockpit alike. `None` when either is unknown or the equity is zero.
     pub fn margin_utilization(&self) -> Option<f64> {
-        let nlv = self.net_liquidation()?;
-        let init = self.get(tags::INIT_MARGIN_REQ)?;
-        if nlv == 0.0 { None } else { Some(init / nlv) }
+        let equity = self
+            .get(tags::EQUITY_WITH_LOAN)
+            .or_else(|| self.net_liquidation())?;
+        let maint = self.get(tags::MAINT_MARGIN_REQ)?;
+        if equity == 0.0 {
+            None
+        } else {
+            Some(maint / equity)
+        }
     }
     /// GPV / NLV, `None` when either is unknown or NLV is zero.
     pub fn leverage(&self) -> Option<f64> {
