@@ -45,10 +45,11 @@ struct TuiArgs {
     /// Colour theme: dark (default), light, high-contrast, or a themes/*.toml name.
     #[arg(long)]
     theme: Option<String>,
-    /// Attach to a running daemon instead of connecting to the gateway.
+    /// Attach to a running daemon instead of connecting to the gateway (automatic when one
+    /// answers on the socket).
     #[arg(long)]
     attach: bool,
-    /// Unix socket of the MCP server.
+    /// Unix socket: attach to the daemon there, or serve it.
     #[arg(long)]
     socket: Option<PathBuf>,
 }
@@ -72,16 +73,20 @@ struct DemoArgs {
     world: SimWorld,
     #[arg(long)]
     theme: Option<String>,
+    /// Unix socket to serve (so `ibkr-cockpit mcp` bridges to this cockpit).
+    #[arg(long)]
+    socket: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
 struct McpArgs {
-    /// Use the simulated book (no account needed).
+    /// Use the simulated book (no account needed); never bridges.
     #[arg(long)]
     demo: bool,
     /// Never bridge to a running cockpit; connect to the gateway directly.
     #[arg(long)]
     standalone: bool,
+    /// Socket of the cockpit or daemon to bridge to.
     #[arg(long)]
     socket: Option<PathBuf>,
 }
@@ -95,6 +100,7 @@ struct ServeArgs {
     bind: Option<String>,
     #[arg(long)]
     port: Option<u16>,
+    /// Unix socket to serve (sidecars bridge to it, UIs attach to it).
     #[arg(long)]
     socket: Option<PathBuf>,
 }
@@ -141,7 +147,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    // A stdin read may still be parked in a blocking thread (a bridge whose host went away);
+    // do not wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -242,6 +252,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Mcp(a) => {
             app::logging::to_stderr();
+            let path = app::daemon::socket_path(&config, a.socket.as_deref());
+            // The demo book is its own world: it never bridges.
+            let plan = app::daemon::sidecar_plan(&path, a.standalone || a.demo).await;
+            if let app::daemon::SidecarPlan::Bridge(path) = plan {
+                tracing::info!("bridging stdio to {}", path.display());
+                let stream = mcp::socket::connect(&path).await?;
+                mcp::bridge_stdio(stream).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let rt = if a.demo {
                 app::demo::start_demo(config, &DemoOptions::default()).await?
             } else {
@@ -261,43 +280,64 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 config.mcp.http_port = p;
             }
             let bind = app::http_bind(&config)?;
+            let socket = app::daemon::socket_path(&config, a.socket.as_deref());
+            // Fail before connecting to the gateway if another process owns the socket.
+            mcp::socket::prepare_path(&socket).await?;
             let rt = if a.demo {
                 app::demo::start_demo(config, &DemoOptions::default()).await?
             } else {
                 app::start_live(config)?
             };
-            for w in &rt.warnings {
-                eprintln!("warning: {w}");
-            }
-            let cancel = CancellationToken::new();
-            let (addr, server) = mcp::serve_http(rt.ctx.clone(), bind, cancel.clone()).await?;
-            eprintln!(
-                "ibkr-cockpit serving MCP at http://{addr}/mcp (REST at /api/, health at /healthz); Ctrl-C to stop"
-            );
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                r = server => { r??; }
-            }
-            cancel.cancel();
-            rt.shutdown();
+            app::daemon::run_daemon(rt, bind, &socket).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(a) => {
+            let socket = app::daemon::socket_path(&config, a.socket.as_deref());
             let rt = app::demo::start_demo(config, &demo_options(&a.world)).await?;
-            run_cockpit(rt, a.theme, Some("demo".into())).await
+            run_cockpit(rt, a.theme, Some("demo".into()), &socket).await
         }
         Command::Tui(a) => {
+            let socket = app::daemon::socket_path(&config, a.socket.as_deref());
+            let daemon_answers =
+                mcp::socket::probe(&socket).await == mcp::SocketState::Answering;
+            if a.attach || daemon_answers {
+                return run_attached(config, a.theme, &socket).await;
+            }
             let rt = app::start_live(config)?;
-            run_cockpit(rt, a.theme, None).await
+            run_cockpit(rt, a.theme, None, &socket).await
         }
     }
 }
 
-/// The cockpit: UI in the foreground, MCP over HTTP on loopback in the background.
+/// The cockpit UI mirroring a running daemon: no gateway connection of its own; prompt calls
+/// run in the daemon. Quitting detaches and leaves the daemon running.
+async fn run_attached(
+    config: ibkr_cockpit::config::Config,
+    theme: Option<String>,
+    socket: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let log_path = app::logging::to_file(&ibkr_cockpit::config::data_dir());
+    let attached = mcp::attach(std::sync::Arc::new(config), socket)
+        .await
+        .map_err(|e| e.context("cannot attach (start one with `ibkr-cockpit serve`)"))?;
+    let opts = tui::TuiOptions {
+        theme,
+        log_path,
+        mcp_url: Some(format!("attached to {}", socket.display())),
+        mode_label: Some("attached".into()),
+    };
+    let result = tui::run(attached.ctx.clone(), opts).await;
+    attached.detach();
+    result.map(|_| ExitCode::SUCCESS)
+}
+
+/// The cockpit: UI in the foreground, MCP over HTTP on loopback and the Unix socket in the
+/// background.
 async fn run_cockpit(
     rt: app::Runtime,
     theme: Option<String>,
     mode_label: Option<String>,
+    socket: &std::path::Path,
 ) -> anyhow::Result<ExitCode> {
     let log_path = app::logging::to_file(&ibkr_cockpit::config::data_dir());
     for w in &rt.warnings {
@@ -316,6 +356,8 @@ async fn run_cockpit(
         .await
         .ok(),
     };
+    // Sidecars (`ibkr-cockpit mcp`) bridge to this cockpit through the socket.
+    let socket_server = app::daemon::serve_socket_or_warn(&rt, socket, &cancel).await;
     let mcp_url = served
         .as_ref()
         .map(|(addr, _)| format!("http://{addr}/mcp"));
@@ -327,6 +369,10 @@ async fn run_cockpit(
     };
     let result = tui::run(rt.ctx.clone(), opts).await;
     cancel.cancel();
+    if let Some(server) = socket_server {
+        // Let the accept loop remove the socket file, so no stale socket is left behind.
+        let _ = tokio::time::timeout(Duration::from_secs(1), server.task).await;
+    }
     rt.shutdown();
     result.map(|_| ExitCode::SUCCESS)
 }

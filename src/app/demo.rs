@@ -79,6 +79,7 @@ pub async fn start_demo(mut config: Config, opts: &DemoOptions) -> anyhow::Resul
             store,
             gateways: Some(gateways),
             config: Arc::new(config),
+            remote: None,
         },
         sims: vec![primary, secondary],
         warnings: Vec::new(),

@@ -2,6 +2,7 @@
 //! gateway supervisors (or the simulated gateways for `--demo`), and build the `ToolContext`
 //! every front door uses. `main.rs` only parses arguments and calls in here.
 
+pub mod daemon;
 pub mod demo;
 pub mod doctor;
 pub mod logging;
@@ -73,6 +74,7 @@ pub fn start_live(config: Config) -> anyhow::Result<Runtime> {
             store,
             gateways: Some(gateways),
             config: Arc::new(config),
+            remote: None,
         },
         sims: Vec::new(),
         warnings,
@@ -86,6 +88,7 @@ pub fn offline(config: Config) -> Runtime {
             store: Store::in_memory(),
             gateways: None,
             config: Arc::new(config),
+            remote: None,
         },
         sims: Vec::new(),
         warnings: Vec::new(),

@@ -4,9 +4,16 @@
 //! - `/healthz`;
 //! - read-only REST under `/api/*`, answering with exactly the JSON the tools return.
 //!
-//! Loopback by default. Binding any other address requires a bearer token.
+//! - `/metrics` (Prometheus text).
+//!
+//! Loopback by default. Binding any other address requires a bearer token. On every route:
+//! Host and Origin are checked against DNS rebinding (403), bodies are capped (413), and each
+//! request has a deadline (408) so a slow client only ever holds up itself. A wrong or missing
+//! token gets 401 and a "refused" line in the journal. Nothing here can reach the broker
+//! except the tools, which are read-only.
 
 use super::invocation::parse_args;
+use super::metrics::{Metrics, REFUSED_PREFIX};
 use super::server::CockpitMcp;
 use crate::tools::{self, ToolContext};
 use anyhow::Context;
@@ -24,6 +31,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -33,12 +41,40 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Journal name for calls made through the REST API.
 const REST_CLIENT: &str = "rest";
 
+/// Default deadline for one request, body included (tools that wait on IB's historical pacing
+/// can take tens of seconds, so this is generous).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Per-server limits (tests shorten the deadline).
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            request_timeout: REQUEST_TIMEOUT,
+        }
+    }
+}
+
 /// Binds `bind` (port 0 picks a free port) and serves until `cancel` fires.
 /// Returns the address actually bound and the server task.
 pub async fn serve_http(
     ctx: ToolContext,
     bind: SocketAddr,
     cancel: CancellationToken,
+) -> anyhow::Result<(SocketAddr, JoinHandle<std::io::Result<()>>)> {
+    serve_http_with(ctx, bind, cancel, HttpLimits::default()).await
+}
+
+/// [`serve_http`] with explicit limits.
+pub async fn serve_http_with(
+    ctx: ToolContext,
+    bind: SocketAddr,
+    cancel: CancellationToken,
+    limits: HttpLimits,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<std::io::Result<()>>)> {
     let token = ctx
         .config
@@ -52,7 +88,15 @@ pub async fn serve_http(
              file or the IBKR_COCKPIT_TOKEN environment variable, or bind 127.0.0.1"
         );
     }
-    let app = router(ctx, bind, cancel.clone());
+    let metrics = Metrics::default();
+    // Count calls as they happen, so a burst larger than the journal between scrapes is not lost.
+    let follower = tokio::spawn(metrics.clone().follow(ctx.store.clone()));
+    let stop_follower = cancel.clone();
+    tokio::spawn(async move {
+        stop_follower.cancelled().await;
+        follower.abort();
+    });
+    let app = build_router(ctx, bind, cancel.clone(), limits, metrics);
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
@@ -67,6 +111,22 @@ pub async fn serve_http(
 
 /// The whole HTTP surface as an axum router (for embedding or tests).
 pub fn router(ctx: ToolContext, bind: SocketAddr, cancel: CancellationToken) -> Router {
+    build_router(
+        ctx,
+        bind,
+        cancel,
+        HttpLimits::default(),
+        Metrics::default(),
+    )
+}
+
+fn build_router(
+    ctx: ToolContext,
+    bind: SocketAddr,
+    cancel: CancellationToken,
+    limits: HttpLimits,
+    metrics: Metrics,
+) -> Router {
     let token = ctx
         .config
         .mcp
@@ -103,14 +163,30 @@ pub fn router(ctx: ToolContext, bind: SocketAddr, cancel: CancellationToken) -> 
         .route("/api/technicals/{symbol}", get(api_technicals))
         .route("/api/history", get(api_history))
         .with_state(ctx.clone());
-    let mut guarded = mcp_routes.merge(api);
+    let metrics_route = Router::new()
+        .route("/metrics", get(metrics_text))
+        .with_state((ctx.clone(), metrics));
+    let mut guarded = mcp_routes.merge(api).merge(metrics_route);
     if let Some(token) = token {
         let expected: Arc<str> = Arc::from(format!("Bearer {token}"));
+        let store = ctx.store.clone();
         guarded = guarded.route_layer(middleware::from_fn(move |req: Request, next: Next| {
             let expected = expected.clone();
-            async move { require_bearer(&expected, req, next).await }
+            let store = store.clone();
+            async move { require_bearer(&expected, &store, req, next).await }
         }));
     }
+    let screen = Arc::new(Screen {
+        bind,
+        allowed_origins: ctx
+            .config
+            .mcp
+            .allowed_origins
+            .iter()
+            .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+            .collect(),
+    });
+    let deadline = limits.request_timeout;
     Router::new()
         .route("/healthz", get(healthz))
         .with_state(ctx)
@@ -123,10 +199,140 @@ pub fn router(ctx: ToolContext, bind: SocketAddr, cancel: CancellationToken) -> 
                 ),
             )
         })
+        // Layers run outermost-last: deadline, then Host/Origin and size, then the routes.
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            let screen = screen.clone();
+            async move { screen_request(&screen, req, next).await }
+        }))
+        .layer(middleware::from_fn(move |req: Request, next: Next| async move {
+            match tokio::time::timeout(deadline, next.run(req)).await {
+                Ok(response) => response,
+                Err(_) => (
+                    StatusCode::REQUEST_TIMEOUT,
+                    [(header::CONNECTION, "close")],
+                    axum::Json(json!({"error": format!(
+                        "request not completed within {} s", deadline.as_secs_f64()
+                    )})),
+                )
+                    .into_response(),
+            }
+        }))
+}
+
+/// What every request is checked against before it reaches a route.
+struct Screen {
+    bind: SocketAddr,
+    /// Lower-case, without a trailing slash.
+    allowed_origins: Vec<String>,
+}
+
+/// 403 for a Host that is not this server (DNS rebinding) or a browser Origin not allowed;
+/// 413 for a declared body over the cap (the MCP route also caps bodies without a length).
+async fn screen_request(screen: &Screen, req: Request, next: Next) -> Response {
+    let headers = req.headers();
+    if let Some(host) = headers.get(header::HOST) {
+        let host = host.to_str().unwrap_or("");
+        if !host_allowed(host, screen.bind) {
+            return forbidden(&format!(
+                "Host {host:?} is not this server; use 127.0.0.1 or localhost"
+            ));
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if !origin_allowed(origin, &screen.allowed_origins) {
+            return forbidden(&format!(
+                "Origin {origin:?} is not allowed; add it to [mcp] allowed_origins in the config"
+            ));
+        }
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            [(header::CONNECTION, "close")],
+            axum::Json(json!({"error": format!("request body larger than {MAX_BODY_BYTES} bytes")})),
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+fn forbidden(message: &str) -> Response {
+    (StatusCode::FORBIDDEN, axum::Json(json!({"error": message}))).into_response()
+}
+
+/// Loopback names, or the address the server is bound to. A wildcard bind (0.0.0.0, ::) is
+/// reached by whatever name the network gives the box; the required token guards it.
+pub fn host_allowed(host: &str, bind: SocketAddr) -> bool {
+    if bind.ip().is_unspecified() {
+        return true;
+    }
+    let name = host_name(host).to_ascii_lowercase();
+    if is_loopback_name(&name) {
+        return true;
+    }
+    name.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip == bind.ip())
+}
+
+/// A browser origin is allowed when listed in the config or when it is a loopback page.
+pub fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
+    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+    if allowed.iter().any(|a| a == &origin) {
+        return true;
+    }
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https") && is_loopback_name(host_name(rest))
+}
+
+/// `host[:port]` or `[v6][:port]` → the host part.
+fn host_name(authority: &str) -> &str {
+    let authority = authority.trim();
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    match authority.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => authority,
+    }
+}
+
+fn is_loopback_name(name: &str) -> bool {
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn metrics_text(State((ctx, metrics)): State<(ToolContext, Metrics)>) -> Response {
+    let text = metrics.render(&ctx.store.snapshot(), crate::gateway::cache_hits());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 /// 401 unless the Authorization header is exactly `Bearer <token>` (compared in constant time).
-async fn require_bearer(expected: &str, req: Request, next: Next) -> Response {
+/// A refusal is journaled, so the prompt pane shows someone knocking.
+async fn require_bearer(
+    expected: &str,
+    store: &crate::store::Store,
+    req: Request,
+    next: Next,
+) -> Response {
     let given = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -135,6 +341,27 @@ async fn require_bearer(expected: &str, req: Request, next: Next) -> Response {
     if constant_time_eq(given, expected.as_bytes()) {
         next.run(req).await
     } else {
+        let client = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|ua| ua.split(['/', ' ']).next())
+            .filter(|s| !s.is_empty())
+            .unwrap_or("http")
+            .to_string();
+        let what = if given.is_empty() { "missing" } else { "wrong" };
+        store.record_tool_call(crate::model::ToolCallRecord {
+            id: 0,
+            time: store.now(),
+            client,
+            tool: format!("{} {}", req.method(), req.uri().path()),
+            arguments: Value::Null,
+            duration_ms: 0.0,
+            ok: false,
+            error: Some(format!("{REFUSED_PREFIX} {what} bearer token")),
+            result_bytes: 0,
+            markdown: String::new(),
+        });
         (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
@@ -348,7 +575,26 @@ async fn api_history(
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::{constant_time_eq, host_allowed, origin_allowed};
+
+    #[test]
+    fn hosts_and_origins() {
+        let lo: std::net::SocketAddr = "127.0.0.1:8765".parse().unwrap();
+        assert!(host_allowed("127.0.0.1:8765", lo));
+        assert!(host_allowed("localhost", lo));
+        assert!(host_allowed("[::1]:8765", lo));
+        assert!(!host_allowed("evil.example:8765", lo));
+        let lan: std::net::SocketAddr = "192.168.1.5:8765".parse().unwrap();
+        assert!(host_allowed("192.168.1.5:8765", lan));
+        assert!(!host_allowed("attacker.example", lan));
+        let any: std::net::SocketAddr = "0.0.0.0:8765".parse().unwrap();
+        assert!(host_allowed("box.lan:8765", any));
+        let allowed = vec!["https://app.example".to_string()];
+        assert!(origin_allowed("http://localhost:3000", &allowed));
+        assert!(origin_allowed("https://app.example/", &allowed));
+        assert!(!origin_allowed("https://evil.example", &allowed));
+        assert!(!origin_allowed("null", &allowed));
+    }
 
     #[test]
     fn token_comparison() {

@@ -5,17 +5,28 @@
 //! - `run_stdio(ctx)` — `ibkr-cockpit mcp`: protocol only on stdout.
 //! - `serve_http(ctx, bind, cancel)` — `/mcp`, `/healthz`, `/api/*`; returns the bound address.
 //! - `run_tool_cli(ctx, name, args, json, list)` — `ibkr-cockpit tool …`.
+//! - `serve_socket(ctx, path, cancel)` — the user-only Unix socket: MCP for sidecars, attach
+//!   for UIs; `socket::probe(path)` says whether something answers there.
+//! - `bridge_stdio(stream)` — `ibkr-cockpit mcp` when a cockpit or daemon is running.
+//! - `attach(config, path)` — a UI mirroring a daemon's state, its tool calls run there.
 //! - `parse_invocation(line)` — `ibkr_quote symbols=KRYX,VLTX` → (name, JSON args), for the
 //!   cockpit's prompt line.
 
+pub mod attach;
+pub mod bridge;
 pub mod cli_tool;
 pub mod http;
 pub mod invocation;
+pub mod metrics;
 pub mod server;
+pub mod socket;
 pub mod stdio;
 
 pub use cli_tool::{ToolCliOutput, run_tool_cli, tool_cli};
-pub use http::{router as http_router, serve_http};
+pub use attach::{Attached, attach};
+pub use bridge::bridge_stdio;
+pub use http::{HttpLimits, router as http_router, serve_http, serve_http_with};
+pub use socket::{SocketServer, SocketState, serve_socket};
 pub use invocation::{parse_invocation, parse_invocation_with_schema, parse_value};
 pub use server::CockpitMcp;
 pub use stdio::{run_stdio, serve_lines};

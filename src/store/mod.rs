@@ -5,6 +5,7 @@
 //! No lock is ever held across an `.await`: `update` takes a closure.
 
 pub mod db;
+pub mod wire;
 
 use crate::model::*;
 use parking_lot::RwLock;

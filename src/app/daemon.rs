@@ -1,0 +1,108 @@
+//! One gateway connection for everyone: how each command finds (or becomes) the process that
+//! owns it.
+//! - `serve`: the headless daemon — HTTP (MCP, REST, `/metrics`, `/healthz`) plus the socket.
+//! - the cockpit (`tui`, `demo`): serves the socket too, so a sidecar bridges to it.
+//! - `mcp`: bridges to whatever answers on the socket, else runs standalone.
+//! - `tui` with a daemon running (or `--attach`): mirrors the daemon instead of connecting.
+
+use super::Runtime;
+use crate::config::Config;
+use crate::mcp::{self, SocketServer, SocketState};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+/// The socket to use: the `--socket` flag, else `[mcp] socket`, else the runtime default.
+pub fn socket_path(config: &Config, flag: Option<&Path>) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .unwrap_or_else(|| config.socket_path())
+}
+
+/// What `ibkr-cockpit mcp` will do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SidecarPlan {
+    /// A cockpit or daemon answers on this socket: bridge to it.
+    Bridge(PathBuf),
+    /// Run with an own gateway connection, and why.
+    Standalone(String),
+}
+
+/// Decides between bridging and standalone without changing anything.
+pub async fn sidecar_plan(path: &Path, force_standalone: bool) -> SidecarPlan {
+    if force_standalone {
+        return SidecarPlan::Standalone("--standalone given".into());
+    }
+    match mcp::socket::probe(path).await {
+        SocketState::Answering => SidecarPlan::Bridge(path.to_path_buf()),
+        SocketState::Stale => SidecarPlan::Standalone(format!(
+            "{} is left over from a crash (nothing answers)",
+            path.display()
+        )),
+        SocketState::Absent => SidecarPlan::Standalone(format!(
+            "no cockpit or daemon socket at {}",
+            path.display()
+        )),
+    }
+}
+
+/// Serves the socket for a cockpit; a problem (another cockpit already serving, a foreign
+/// socket) is logged and the cockpit runs on without it.
+pub async fn serve_socket_or_warn(
+    rt: &Runtime,
+    path: &Path,
+    cancel: &CancellationToken,
+) -> Option<SocketServer> {
+    match mcp::serve_socket(rt.ctx.clone(), path, cancel.clone()).await {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!("not serving the Unix socket: {e:#}");
+            None
+        }
+    }
+}
+
+/// The headless daemon: runs until Ctrl-C / SIGTERM or until the HTTP server fails.
+pub async fn run_daemon(rt: Runtime, bind: SocketAddr, socket: &Path) -> anyhow::Result<()> {
+    for w in &rt.warnings {
+        eprintln!("warning: {w}");
+    }
+    let cancel = CancellationToken::new();
+    let (addr, server) = mcp::serve_http(rt.ctx.clone(), bind, cancel.clone()).await?;
+    let sock = match mcp::serve_socket(rt.ctx.clone(), socket, cancel.clone()).await {
+        Ok(s) => s,
+        Err(e) => {
+            cancel.cancel();
+            rt.shutdown();
+            return Err(e.context("cannot serve the Unix socket"));
+        }
+    };
+    eprintln!(
+        "ibkr-cockpit serving MCP at http://{addr}/mcp (REST at /api/, /metrics, /healthz) \
+         and on {}; Ctrl-C or SIGTERM to stop",
+        sock.path.display()
+    );
+    let result = tokio::select! {
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = terminate() => Ok(()),
+        r = server => match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(anyhow::anyhow!("HTTP server failed: {e}")),
+            Err(e) => Err(anyhow::anyhow!("HTTP server task failed: {e}")),
+        },
+    };
+    cancel.cancel();
+    // The accept loop removes the socket file on its way out.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), sock.task).await;
+    rt.shutdown();
+    result
+}
+
+/// SIGTERM (systemd's stop); never fires where it cannot be installed.
+async fn terminate() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
+    }
+}
