@@ -77,6 +77,7 @@ async fn setup() -> Bench {
             secondary: None,
         }),
         config: Arc::new(config),
+        remote: None,
     };
 
     let (server_io, client_io) = tokio::io::duplex(1 << 20);

@@ -52,6 +52,20 @@ pub struct ToolContext {
     /// `None` when running without any gateway (answers come from cache only).
     pub gateways: Option<Gateways>,
     pub config: Arc<Config>,
+    /// `Some` in a UI attached to a daemon: `call_journaled` forwards every call there, so the
+    /// daemon runs and journals it against the one shared gateway connection.
+    pub remote: Option<Arc<dyn RemoteTools>>,
+}
+
+/// Runs tools in another process (an attached UI forwards its prompt calls to the daemon).
+/// Implemented by a front door (the Unix-socket client); `tools/` only knows this trait.
+pub trait RemoteTools: Send + Sync {
+    fn call<'a>(
+        &'a self,
+        client: &'a str,
+        name: &'a str,
+        args: Value,
+    ) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
 }
 
 /// A tool's answer: markdown for people and LLMs, JSON (`structuredContent`) with the same numbers.
@@ -258,6 +272,10 @@ pub async fn call_journaled(
     name: &str,
     args: Value,
 ) -> Result<ToolOutput, ToolError> {
+    if let Some(remote) = &ctx.remote {
+        // The daemon journals the call; the record comes back with its state stream.
+        return remote.call(client, name, args).await;
+    }
     let time = ctx.store.now();
     let started = Instant::now();
     let result = call(ctx, name, args.clone()).await;

@@ -103,6 +103,7 @@ fn filled_context() -> ToolContext {
         store,
         gateways: None,
         config: config(),
+        remote: None,
     }
 }
 
@@ -111,6 +112,7 @@ fn empty_context() -> ToolContext {
         store: Store::new(Clock::fixed(NOW), None),
         gateways: None,
         config: config(),
+        remote: None,
     }
 }
 

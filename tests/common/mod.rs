@@ -78,6 +78,7 @@ pub async fn start_with(sim: SimConfig, config: Config) -> Harness {
             secondary: None,
         }),
         config: Arc::new(config),
+        remote: None,
     };
     Harness { ctx, sim, gateway }
 }

@@ -85,6 +85,7 @@ pub async fn start_world_with(config: Config) -> World {
             secondary: None,
         }),
         config: Arc::new(config),
+        remote: None,
     };
     World { ctx, sim, gateway }
 }
