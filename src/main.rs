@@ -298,8 +298,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Tui(a) => {
             let socket = app::daemon::socket_path(&config, a.socket.as_deref());
-            let daemon_answers =
-                mcp::socket::probe(&socket).await == mcp::SocketState::Answering;
+            let daemon_answers = mcp::socket::probe(&socket).await == mcp::SocketState::Answering;
             if a.attach || daemon_answers {
                 return run_attached(config, a.theme, &socket).await;
             }

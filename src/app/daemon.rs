@@ -38,10 +38,9 @@ pub async fn sidecar_plan(path: &Path, force_standalone: bool) -> SidecarPlan {
             "{} is left over from a crash (nothing answers)",
             path.display()
         )),
-        SocketState::Absent => SidecarPlan::Standalone(format!(
-            "no cockpit or daemon socket at {}",
-            path.display()
-        )),
+        SocketState::Absent => {
+            SidecarPlan::Standalone(format!("no cockpit or daemon socket at {}", path.display()))
+        }
     }
 }
 

@@ -111,13 +111,7 @@ pub async fn serve_http_with(
 
 /// The whole HTTP surface as an axum router (for embedding or tests).
 pub fn router(ctx: ToolContext, bind: SocketAddr, cancel: CancellationToken) -> Router {
-    build_router(
-        ctx,
-        bind,
-        cancel,
-        HttpLimits::default(),
-        Metrics::default(),
-    )
+    build_router(ctx, bind, cancel, HttpLimits::default(), Metrics::default())
 }
 
 fn build_router(
@@ -204,19 +198,21 @@ fn build_router(
             let screen = screen.clone();
             async move { screen_request(&screen, req, next).await }
         }))
-        .layer(middleware::from_fn(move |req: Request, next: Next| async move {
-            match tokio::time::timeout(deadline, next.run(req)).await {
-                Ok(response) => response,
-                Err(_) => (
-                    StatusCode::REQUEST_TIMEOUT,
-                    [(header::CONNECTION, "close")],
-                    axum::Json(json!({"error": format!(
-                        "request not completed within {} s", deadline.as_secs_f64()
-                    )})),
-                )
-                    .into_response(),
-            }
-        }))
+        .layer(middleware::from_fn(
+            move |req: Request, next: Next| async move {
+                match tokio::time::timeout(deadline, next.run(req)).await {
+                    Ok(response) => response,
+                    Err(_) => (
+                        StatusCode::REQUEST_TIMEOUT,
+                        [(header::CONNECTION, "close")],
+                        axum::Json(json!({"error": format!(
+                            "request not completed within {} s", deadline.as_secs_f64()
+                        )})),
+                    )
+                        .into_response(),
+                }
+            },
+        ))
 }
 
 /// What every request is checked against before it reaches a route.
@@ -254,7 +250,9 @@ async fn screen_request(screen: &Screen, req: Request, next: Next) -> Response {
         return (
             StatusCode::PAYLOAD_TOO_LARGE,
             [(header::CONNECTION, "close")],
-            axum::Json(json!({"error": format!("request body larger than {MAX_BODY_BYTES} bytes")})),
+            axum::Json(
+                json!({"error": format!("request body larger than {MAX_BODY_BYTES} bytes")}),
+            ),
         )
             .into_response();
     }

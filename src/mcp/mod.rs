@@ -22,13 +22,13 @@ pub mod server;
 pub mod socket;
 pub mod stdio;
 
-pub use cli_tool::{ToolCliOutput, run_tool_cli, tool_cli};
 pub use attach::{Attached, attach};
 pub use bridge::bridge_stdio;
+pub use cli_tool::{ToolCliOutput, run_tool_cli, tool_cli};
 pub use http::{HttpLimits, router as http_router, serve_http, serve_http_with};
-pub use socket::{SocketServer, SocketState, serve_socket};
 pub use invocation::{parse_invocation, parse_invocation_with_schema, parse_value};
 pub use server::CockpitMcp;
+pub use socket::{SocketServer, SocketState, serve_socket};
 pub use stdio::{run_stdio, serve_lines};
 
 /// Catalogue names closest to `name` (for "unknown tool" messages), best first, at most five.

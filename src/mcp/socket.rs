@@ -145,8 +145,8 @@ pub async fn serve_socket(
     cancel: CancellationToken,
 ) -> anyhow::Result<SocketServer> {
     prepare_path(path).await?;
-    let listener = UnixListener::bind(path)
-        .with_context(|| format!("cannot listen on {}", path.display()))?;
+    let listener =
+        UnixListener::bind(path).with_context(|| format!("cannot listen on {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("cannot make {} user-only (0600)", path.display()))?;
     tracing::info!("MCP and attach on unix socket {}", path.display());
