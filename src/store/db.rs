@@ -421,6 +421,21 @@ impl Db {
             }
         }
     }
+
+    /// Keeps only the `keep` most recent briefing snapshots of the account (each briefing saves
+    /// one; only the latest is ever compared, so the table must not grow without bound).
+    /// Returns how many were deleted.
+    pub fn prune_briefings(&self, account: &str, keep: usize) -> Result<usize, DbError> {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let conn = self.conn.lock();
+        let deleted = conn.execute(
+            "DELETE FROM briefings WHERE account = ?1 AND seq NOT IN (
+                 SELECT seq FROM briefings WHERE account = ?1
+                 ORDER BY time DESC, seq DESC LIMIT ?2)",
+            params![account, keep],
+        )?;
+        Ok(deleted)
+    }
 }
 
 /// Opens the file, sets WAL and applies pending migrations. Any failure here on an existing
