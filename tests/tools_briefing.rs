@@ -54,9 +54,27 @@ fn num(v: &Value, what: &str) -> f64 {
         .unwrap_or_else(|| panic!("{what}: expected a number, got {v}"))
 }
 
+/// Per-position P&L subscriptions answer after the initial sync; wait until every position has
+/// its daily P&L so the comparison is with a complete book.
+async fn wait_for_position_pnl(h: &common::Harness) {
+    let done = tokio::time::timeout(STEP, async {
+        loop {
+            let snap = h.ctx.store.snapshot();
+            if !snap.positions.is_empty() && snap.positions.values().all(|p| p.daily_pnl.is_some())
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(done.is_ok(), "every position got its daily P&L");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn briefing_equals_the_simulated_book_without_a_single_request() {
     let h = start().await;
+    wait_for_position_pnl(&h).await;
     let sim = h.sim_account();
     let before = h.sim.counters();
     let out = h.ok("ibkr_briefing", json!({})).await;
@@ -266,6 +284,18 @@ async fn since_last_shows_what_the_market_changed() {
     assert!(terse.markdown.contains("**NLV**"));
     assert!(terse.markdown.contains("**Since last**"));
     assert_eq!(terse.json["health"], second.json["health"], "same numbers");
+
+    // Only the latest snapshot is compared; old ones are pruned (20 kept per account).
+    let db = h.ctx.store.db().expect("harness database");
+    for i in 0..25 {
+        db.save_briefing("U0000001", i, &json!({"n": i}))
+            .expect("save");
+    }
+    assert_eq!(db.prune_briefings("U0000001", 20).expect("prune"), 5);
+    assert_eq!(
+        db.last_briefing("U0000001").expect("read").map(|(t, _)| t),
+        Some(24)
+    );
 
     let e = h.err("ibkr_briefing", json!({"format": "long"})).await;
     assert!(

@@ -27,6 +27,9 @@ pub const ORDER_ROWS: usize = 20;
 const WEIGHT_CHANGES: usize = 10;
 /// Weight changes smaller than this (percentage points) are noise, not news.
 const WEIGHT_CHANGE_MIN_PP: f64 = 0.05;
+/// Briefing snapshots kept per account in SQLite (only the latest is compared; a few more help
+/// when debugging a surprising delta).
+const BRIEFINGS_KEPT: usize = 20;
 /// Symbols named in one alert before "and N more".
 const ALERT_NAMES: usize = 10;
 
@@ -699,6 +702,8 @@ fn persist(ctx: &ToolContext, account: &str, now: Millis, saved: &Saved) {
         Ok(json) => {
             if let Err(e) = db.save_briefing(account, now, &json) {
                 tracing::warn!("could not save the briefing snapshot: {e}");
+            } else if let Err(e) = db.prune_briefings(account, BRIEFINGS_KEPT) {
+                tracing::warn!("could not prune old briefing snapshots: {e}");
             }
         }
         Err(e) => tracing::warn!("could not encode the briefing snapshot: {e}"),
