@@ -293,10 +293,10 @@ fn correlation(
     let summary = stats::pair_summary(&m);
     let k = r.symbols.len();
     let mut all_pairs: Vec<(usize, usize, f64)> = Vec::with_capacity(k * (k - 1) / 2);
-    for i in 0..k {
-        for j in i + 1..k {
-            if m[i][j].is_finite() {
-                all_pairs.push((i, j, m[i][j]));
+    for (i, row) in m.iter().enumerate() {
+        for (j, v) in row.iter().enumerate().skip(i + 1) {
+            if v.is_finite() {
+                all_pairs.push((i, j, *v));
             }
         }
     }
@@ -422,10 +422,19 @@ impl Tool for PortfolioBeta {
         let bench_hist =
             risk_data::history(ctx, &[(benchmark.clone(), "USD".into())], lookback as usize).await;
         if bench_hist.series.is_empty() {
+            let unknown = bench_hist
+                .missing
+                .iter()
+                .any(|m| m.reason.starts_with("unknown symbol"));
             return Err(ToolError::new(format!(
-                "{}: no daily history for the benchmark {benchmark}: {}. Try another benchmark such as SPY or QQQ.",
+                "{}: no daily history for the benchmark {}.{}",
                 Self::NAME,
-                risk_data::missing_words(&bench_hist.missing, 1)
+                risk_data::missing_words(&bench_hist.missing, 1),
+                if unknown {
+                    " Try a benchmark IB knows, such as SPY or QQQ."
+                } else {
+                    ""
+                }
             )));
         }
         let items: Vec<(String, String)> = held_items(&book)

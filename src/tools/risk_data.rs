@@ -228,18 +228,17 @@ const CONCURRENCY: usize = 16;
 pub async fn history(ctx: &ToolContext, items: &[(String, String)], lookback: usize) -> History {
     let req = ctx.requests().ok();
     let now = ctx.now();
-    let results: Vec<(String, Result<(Vec<(i64, f64)>, Option<Millis>), String>)> =
-        futures::stream::iter(items.iter().cloned())
-            .map(|(symbol, ccy)| {
-                let spec = daily_spec(&symbol, &ccy, lookback);
-                async move {
-                    let got = fetch(ctx, req, &spec).await;
-                    (symbol, got)
-                }
-            })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
+    let results: Vec<(String, Fetched)> = futures::stream::iter(items.iter().cloned())
+        .map(|(symbol, ccy)| {
+            let spec = daily_spec(&symbol, &ccy, lookback);
+            async move {
+                let got = fetch(ctx, req, &spec).await;
+                (symbol, got)
+            }
+        })
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
     let mut out = History::default();
     let mut oldest: Option<Millis> = None;
     let mut stale_reason: Option<String> = None;

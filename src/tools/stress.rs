@@ -642,21 +642,21 @@ fn render(
     if let Some(s) = &out.stressed
         && out.scenario != Scenario::Preflight
     {
-        let what = match out.scenario {
-            Scenario::Drawdown => format!("a {:.0}% drawdown", s.drawdown_pct),
-            _ => "these gaps".to_string(),
+        let (what, breach) = match out.scenario {
+            Scenario::Drawdown => (format!("a {:.0}% drawdown", s.drawdown_pct), "breaches"),
+            _ => ("these gaps".to_string(), "breach"),
         };
         if s.buying_power_restricted {
             let _ = writeln!(
                 md,
-                "\n⚠️ BUYING POWER RESTRICTED: {what} breaches initial margin by {}.",
+                "\n⚠️ BUYING POWER RESTRICTED: {what} {breach} initial margin by {}.",
                 money(-s.excess_init)
             );
         }
         if s.forced_liquidation {
             let _ = writeln!(
                 md,
-                "\n🚨 FORCED LIQUIDATION: {what} breaches maintenance margin by {}.",
+                "\n🚨 FORCED LIQUIDATION: {what} {breach} maintenance margin by {}.",
                 money(-s.excess_maint)
             );
         }
