@@ -8,8 +8,8 @@ mod common;
 use common::{STEP, assert_close, default_config, redact_dates, start, start_with};
 use ibkr_cockpit::config::Config;
 use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle, Gateways};
-use ibkr_cockpit::model::GatewayRole;
-use ibkr_cockpit::sim::{SimConfig, SimCounters, SimGateway};
+use ibkr_cockpit::model::{ConnState, GatewayRole};
+use ibkr_cockpit::sim::{Fault, FaultPlan, SimConfig, SimCounters, SimGateway};
 use ibkr_cockpit::store::db::Db;
 use ibkr_cockpit::store::{Clock, Store};
 use ibkr_cockpit::tools::{self, ToolContext};
@@ -304,6 +304,95 @@ async fn since_last_shows_what_the_market_changed() {
     );
     let e = h.err("ibkr_briefing", json!({"account": "U0000000"})).await;
     assert!(e.message.contains("Unknown account"), "{e}");
+    assert_eq!(h.sim.counters().real_orders, 0);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn briefing_labels_delayed_and_stale_data() {
+    let h = start_with(
+        SimConfig {
+            seed: 7,
+            tick_interval: None,
+            faults: FaultPlan {
+                at_start: vec![Fault::NoSubscription(vec!["HDRX".into()])],
+                scheduled: vec![],
+            },
+            ..SimConfig::default()
+        },
+        default_config(),
+    )
+    .await;
+    let delayed = tokio::time::timeout(STEP, async {
+        loop {
+            let snap = h.ctx.store.snapshot();
+            if snap.quotes.get("HDRX").is_some_and(|q| q.mode.is_delayed()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(delayed.is_ok(), "HDRX falls back to delayed data");
+    let out = h.ok("ibkr_briefing", json!({})).await;
+    let hdrx = out.json["positions"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["symbol"] == json!("HDRX"))
+        .cloned()
+        .expect("HDRX row");
+    assert_eq!(hdrx["delayed"], json!(true));
+    let alert = out.json["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .find(|a| a["key"] == json!("delayed"))
+        .cloned()
+        .expect("delayed alert");
+    assert!(
+        alert["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("HDRX"))
+    );
+    assert!(out.markdown.contains("(delayed)"), "{}", out.markdown);
+
+    // The gateway goes away: the briefing answers from the cache, saying how stale it is.
+    h.sim.stop_accepting();
+    let down = tokio::time::timeout(STEP, async {
+        loop {
+            let snap = h.ctx.store.snapshot();
+            if snap
+                .gateways
+                .values()
+                .all(|g| g.state != ConnState::Connected)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(down.is_ok(), "the adapter noticed the gateway is gone");
+    let stale = h.ok("ibkr_briefing", json!({})).await;
+    assert!(stale.json["stale"].is_object(), "{}", stale.json["stale"]);
+    assert!(
+        stale.json["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .any(|a| a["key"] == json!("stale") && a["level"] == json!("danger"))
+    );
+    assert!(
+        stale.markdown.contains("**Stale data**"),
+        "{}",
+        stale.markdown
+    );
+    assert_close(
+        &stale.json["health"]["net_liquidation"],
+        h.sim_account().net_liquidation,
+        "cached NLV",
+    );
     assert_eq!(h.sim.counters().real_orders, 0);
     h.shutdown().await;
 }
