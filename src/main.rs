@@ -357,6 +357,7 @@ async fn run_cockpit(
     };
     // Sidecars (`ibkr-cockpit mcp`) bridge to this cockpit through the socket.
     let socket_server = app::daemon::serve_socket_or_warn(&rt, socket, &cancel).await;
+    rt.spawn_intraday_backfill();
     let mcp_url = served
         .as_ref()
         .map(|(addr, _)| format!("http://{addr}/mcp"));

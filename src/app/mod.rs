@@ -35,6 +35,20 @@ impl Runtime {
         }
     }
 
+    /// Background work the cockpit wants once the first sync is in: today's one-minute prices
+    /// of the largest positions, for the movers' sparklines.
+    pub fn spawn_intraday_backfill(&self) {
+        let Some(gateways) = self.ctx.gateways.clone() else {
+            return;
+        };
+        let store = self.ctx.store.clone();
+        tokio::spawn(async move {
+            if gateways.primary.wait_synced(Duration::from_secs(60)).await {
+                crate::gateway::intraday::backfill(gateways.primary.requests(), &store, 20).await;
+            }
+        });
+    }
+
     pub fn shutdown(&self) {
         if let Some(g) = &self.ctx.gateways {
             for h in g.all() {

@@ -17,6 +17,7 @@ mod coalesce;
 mod connect;
 mod convert;
 mod events;
+pub mod intraday;
 pub mod pacing;
 mod probe;
 mod quotes;

@@ -4,6 +4,7 @@
 use super::cleaning;
 use crate::model::{DataMode, Quote};
 use ibapi::market_data::realtime::TickTypes;
+use std::sync::Arc;
 
 /// Applies one tick; returns true when a field changed.
 pub fn apply_tick(q: &mut Quote, tick: &TickTypes) -> bool {
@@ -74,6 +75,32 @@ fn apply_size(q: &mut Quote, t: i32, v: f64) -> bool {
 }
 
 /// Store key for a quote: the symbol for stocks, `BASE.QUOTE` for FX, a readable option name.
+/// One trading day of one-minute points (6.5 h regular session plus pre-market).
+pub const INTRADAY_POINTS: usize = 480;
+
+/// Appends a one-minute price point to the symbol's intraday series, keeping the last day.
+pub fn push_intraday(st: &mut crate::store::LiveState, key: &str, price: f64) {
+    let series = Arc::make_mut(&mut st.intraday)
+        .entry(key.to_string())
+        .or_default();
+    if series.len() >= INTRADAY_POINTS {
+        series.remove(0);
+    }
+    series.push(price);
+}
+
+/// Replaces a symbol's intraday series with backfilled one-minute closes (oldest first),
+/// keeping any points sampled since.
+pub fn backfill_intraday(st: &mut crate::store::LiveState, key: &str, closes: &[f64]) {
+    let series = Arc::make_mut(&mut st.intraday)
+        .entry(key.to_string())
+        .or_default();
+    let mut merged: Vec<f64> = closes.to_vec();
+    merged.append(series);
+    let skip = merged.len().saturating_sub(INTRADAY_POINTS);
+    *series = merged.split_off(skip);
+}
+
 pub fn quote_key(
     symbol: &str,
     sec_type: &str,

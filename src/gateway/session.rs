@@ -924,18 +924,31 @@ async fn quote_loop(ctx: Arc<Ctx>, key: String, contract: Contract, inst: Instru
         }
     };
     let mut settled = false;
+    // Minute of the last intraday sample: the movers' sparklines get one point per minute.
+    let mut sampled_minute = i64::MIN;
+    let samples_intraday = inst.sec_type != "CASH";
     while let Some(item) = sub.next().await {
         ctx.touch();
         match item {
             Ok(SubscriptionItem::Data(tick)) => {
                 let now = ctx.store().now();
+                let minute = now.div_euclid(60_000);
                 let (became_delayed, has_price) = ctx.store().update(|st| {
                     let q = quote_entry(st, &key, &inst);
                     let was_delayed = q.mode.is_delayed();
                     if quotes::apply_tick(q, &tick) {
                         q.updated = now;
                     }
-                    (!was_delayed && q.mode.is_delayed(), q.price().is_some())
+                    let price = q.price();
+                    let became_delayed = !was_delayed && q.mode.is_delayed();
+                    if samples_intraday
+                        && minute != sampled_minute
+                        && let Some(p) = price
+                    {
+                        sampled_minute = minute;
+                        quotes::push_intraday(st, &key, p);
+                    }
+                    (became_delayed, price.is_some())
                 });
                 if became_delayed {
                     ctx.mark_gateway_delayed();
