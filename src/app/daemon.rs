@@ -105,3 +105,59 @@ async fn terminate() {
         Err(_) => std::future::pending::<()>().await,
     }
 }
+
+/// `doctor`'s account of what is running: the socket, the HTTP port, and what a sidecar would
+/// do. Reads only; changes nothing.
+pub async fn running_report(config: &Config) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("running:\n");
+    let path = config.socket_path();
+    let socket = match mcp::socket::probe(&path).await {
+        SocketState::Answering => "answering (a cockpit or daemon is running)",
+        SocketState::Stale => "stale (left by a crash; the next cockpit or daemon replaces it)",
+        SocketState::Absent => "absent (no cockpit or daemon running)",
+    };
+    let _ = writeln!(out, "  socket {}: {socket}", path.display());
+    match super::http_bind(config) {
+        Ok(bind) => {
+            let _ = writeln!(out, "  HTTP {bind}: {}", http_status(bind).await);
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  HTTP: {e}");
+        }
+    }
+    let plan = match sidecar_plan(&path, false).await {
+        SidecarPlan::Bridge(p) => format!("would bridge to {}", p.display()),
+        SidecarPlan::Standalone(why) => {
+            format!("would run standalone with its own gateway connection ({why})")
+        }
+    };
+    let _ = writeln!(out, "  sidecar (`ibkr-cockpit mcp`): {plan}");
+    out
+}
+
+/// Who answers on the HTTP port, from `/healthz`.
+async fn http_status(bind: SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let target = if bind.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), bind.port())
+    } else {
+        bind
+    };
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect(target).await.ok()?;
+        let request =
+            format!("GET /healthz HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut answer = Vec::new();
+        let _ = stream.take(64 * 1024).read_to_end(&mut answer).await;
+        Some(String::from_utf8_lossy(&answer).into_owned())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(2), probe).await {
+        Ok(Some(answer)) if answer.contains("\"ibkr-cockpit\"") => {
+            "answering (an ibkr-cockpit serves MCP, REST and /metrics here)".into()
+        }
+        Ok(Some(_)) => "in use by another program (set [mcp] http_port or --port)".into(),
+        _ => "free".into(),
+    }
+}

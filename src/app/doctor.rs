@@ -117,6 +117,9 @@ pub async fn run(config: &Config, config_source: &str) -> DoctorReport {
     let mut out = String::new();
     let mut problems = Vec::new();
     let _ = writeln!(out, "config: {config_source}");
+    // What is already running decides whether a sidecar bridges or connects on its own.
+    let running = super::daemon::running_report(config).await;
+    out.push_str(&running);
     let (primary, secondary) = config.gateway_configs();
     let primary_ok = check_gateway(primary, &mut out, &mut problems).await;
     if let Some(sec) = secondary {
@@ -134,7 +137,7 @@ pub async fn run(config: &Config, config_source: &str) -> DoctorReport {
     if !primary_ok && !out.contains("API session") {
         let line = problems.first().cloned().unwrap_or_default();
         return DoctorReport {
-            text: line,
+            text: format!("{running}{line}"),
             ok: false,
         };
     }
