@@ -744,7 +744,7 @@ async fn geopolitical_risk_scores_factors_with_news_and_exposure() {
         )
         .await;
     let kept = filtered.json["factors"].as_array().expect("factors").len();
-    assert!(kept >= 1 && kept < 5, "min_severity filters: {kept}");
+    assert!((1..5).contains(&kept), "min_severity filters: {kept}");
     assert_eq!(
         num(&filtered.json["filtered_out"], "filtered") as usize,
         5 - kept
