@@ -1,9 +1,12 @@
 //! Full-frame render time of the cockpit at 200×50 (targets in BENCHMARKS.md: under 2 ms for the
-//! seed book, under 5 ms for 500 positions). Renders into ratatui's TestBackend, so this measures
-//! our view code (rows, sorting, FX weights, layout, widgets), not the terminal.
+//! seed book, under 5 ms for 500 positions). The book comes from the simulator (seed 7, frozen
+//! prices, real adapter over TCP, correlations loaded); frames render into ratatui's TestBackend,
+//! so this measures our view code (rows, sorting, FX weights, layout, widgets), not the terminal.
 
-#[path = "../tests/tui_fixture/mod.rs"]
-mod tui_fixture;
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "../tests/tui_support/mod.rs"]
+mod tui_support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
@@ -11,23 +14,23 @@ use ratatui::backend::TestBackend;
 use std::hint::black_box;
 
 fn render_frames(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     let mut group = c.benchmark_group("render_200x50");
-    for (name, store) in [
-        ("seed_book", tui_fixture::seed_store()),
-        ("500_positions", tui_fixture::big_store(500)),
-    ] {
-        let state = store.snapshot();
-        let app = tui_fixture::seed_app_for(&state);
+    for (name, positions) in [("seed_book", None), ("500_positions", Some(500))] {
+        let cockpit = rt.block_on(tui_support::start_with(
+            tui_support::frozen_sim(positions),
+            common::default_config(),
+        ));
+        let (app, state) = (&cockpit.app, &cockpit.state);
         let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("test terminal");
         group.bench_function(name, |b| {
             b.iter(|| {
                 terminal
-                    .draw(|f| {
-                        ibkr_cockpit::tui::screen::draw(f, black_box(&app), black_box(&state))
-                    })
+                    .draw(|f| ibkr_cockpit::tui::screen::draw(f, black_box(app), black_box(state)))
                     .expect("draw");
             })
         });
+        rt.block_on(cockpit.shutdown());
     }
     group.finish();
 }

@@ -2,13 +2,12 @@
 //! must be bound in the keymap in the state the cockpit is in at that point, every command typed
 //! at the prompt must parse and name a tool in the catalog, and the script must end by quitting.
 
-mod tui_fixture;
+mod common;
+mod tui_support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ibkr_cockpit::tui::app::{Action, App, Effect};
+use ibkr_cockpit::tui::app::{Action, Effect};
 use ibkr_cockpit::tui::keymap;
-use ibkr_cockpit::tui::theme::Theme;
-use tui_fixture::*;
 
 /// The tape's key events after the line that starts the cockpit, with their line numbers.
 fn tape_keys(tape: &str) -> Vec<(usize, KeyEvent)> {
@@ -67,16 +66,15 @@ fn tape_keys(tape: &str) -> Vec<(usize, KeyEvent)> {
     keys
 }
 
-#[test]
-fn every_key_in_demo_tape_is_bound_and_every_command_exists() {
+#[tokio::test]
+async fn every_key_in_demo_tape_is_bound_and_every_command_exists() {
     let tape = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/demo.tape"))
         .expect("demo.tape at the repository root");
     let catalog = ibkr_cockpit::tui::tool_infos();
     assert!(!catalog.is_empty(), "the tool catalog is empty");
 
-    let state = seed_store().snapshot();
-    let mut app = App::new(Theme::default(), Default::default(), catalog.clone(), NOW);
-    app.handle(Action::StateChanged, &state);
+    // The demo's book, from the simulator; the reducer runs without it afterwards.
+    let (mut app, state) = tui_support::start().await.into_parts().await;
 
     let mut ran: Vec<String> = Vec::new();
     let mut seen: Vec<Action> = Vec::new();

@@ -2,14 +2,14 @@
 //! what a user would see change (focus, sort order, selected row, the detail view, the prompt
 //! line, completion, history).
 
-mod tui_fixture;
+mod common;
+mod tui_support;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ibkr_cockpit::store::LiveState;
 use ibkr_cockpit::tui::app::{Action, App, Effect, Fetch, Pane, View};
 use ibkr_cockpit::tui::book::SortColumn;
 use ibkr_cockpit::tui::keymap;
-use tui_fixture::*;
 
 fn press(app: &mut App, state: &LiveState, code: KeyCode) -> Vec<Effect> {
     press_mod(app, state, code, KeyModifiers::NONE)
@@ -33,14 +33,21 @@ fn symbols_in_order(app: &App, state: &LiveState) -> Vec<String> {
     app.rows(state).into_iter().map(|r| r.symbol).collect()
 }
 
-fn setup() -> (App, LiveState) {
-    let state = seed_store().snapshot();
-    (seed_app(&state), state)
+/// The cockpit on the simulator's seed book with three journaled tool calls; the reducer needs
+/// nothing from the network after that, so the simulator is shut down before the keys are sent.
+async fn setup() -> (App, LiveState) {
+    let mut c = tui_support::start().await;
+    tui_support::journal_some_calls(&mut c).await;
+    c.into_parts().await
 }
 
-#[test]
-fn tab_and_digits_move_focus_and_shift_tab_goes_back() {
-    let (mut app, state) = setup();
+/// A what-if answer as the tool would send it back to the prompt.
+const WHAT_IF_MD: &str =
+    "# What-If: BUY 100 KRYX\n\n## Margin Impact\n**Init Margin Additional**: $0.00 CAD\n";
+
+#[tokio::test]
+async fn tab_and_digits_move_focus_and_shift_tab_goes_back() {
+    let (mut app, state) = setup().await;
     assert_eq!(app.focus, Pane::Positions);
     press(&mut app, &state, KeyCode::Tab);
     assert_eq!(app.focus, Pane::Margin);
@@ -57,9 +64,9 @@ fn tab_and_digits_move_focus_and_shift_tab_goes_back() {
     assert_eq!(app.secondary, Pane::Prompt);
 }
 
-#[test]
-fn sorting_cycles_columns_and_reverses() {
-    let (mut app, state) = setup();
+#[tokio::test]
+async fn sorting_cycles_columns_and_reverses() {
+    let (mut app, state) = setup().await;
     assert_eq!(
         symbols_in_order(&app, &state),
         ["KRYX", "OMRA", "VLTX", "FELN", "HDRX"]
@@ -89,9 +96,9 @@ fn sorting_cycles_columns_and_reverses() {
     );
 }
 
-#[test]
-fn selection_scrolls_within_the_book_and_enter_opens_the_selected_position() {
-    let (mut app, state) = setup();
+#[tokio::test]
+async fn selection_scrolls_within_the_book_and_enter_opens_the_selected_position() {
+    let (mut app, state) = setup().await;
     press(&mut app, &state, KeyCode::Down);
     press(&mut app, &state, KeyCode::Char('j'));
     assert_eq!(app.selected, 2);
@@ -122,9 +129,9 @@ fn selection_scrolls_within_the_book_and_enter_opens_the_selected_position() {
     assert!(app.view.is_none());
 }
 
-#[test]
-fn bars_for_another_symbol_do_not_land_in_the_open_detail() {
-    let (mut app, state) = setup();
+#[tokio::test]
+async fn bars_for_another_symbol_do_not_land_in_the_open_detail() {
+    let (mut app, state) = setup().await;
     press(&mut app, &state, KeyCode::Enter);
     app.handle(
         Action::BarsLoaded {
@@ -150,9 +157,9 @@ fn bars_for_another_symbol_do_not_land_in_the_open_detail() {
     assert_eq!(d.bars, Fetch::Failed("no gateway connection".into()));
 }
 
-#[test]
-fn prompt_input_completion_submit_and_history() {
-    let (mut app, state) = setup();
+#[tokio::test]
+async fn prompt_input_completion_submit_and_history() {
+    let (mut app, state) = setup().await;
     press(&mut app, &state, KeyCode::Char(':'));
     assert!(app.input_active);
     assert_eq!(app.focus, Pane::Prompt);
@@ -167,7 +174,7 @@ fn prompt_input_completion_submit_and_history() {
     press(&mut app, &state, KeyCode::Tab);
     assert_eq!(
         app.input_hint.as_deref(),
-        Some("action=  quantity=  order_type=  limit_price=")
+        Some("account=  action=  limit_price=  order_type=  quantity=")
     );
     type_text(&mut app, &state, "action=BUY quantity=100");
     let effects = press(&mut app, &state, KeyCode::Enter);
@@ -212,9 +219,9 @@ fn prompt_input_completion_submit_and_history() {
     assert!(!app.should_quit);
 }
 
-#[test]
-fn a_bad_command_is_explained_and_nothing_runs() {
-    let (mut app, state) = setup();
+#[tokio::test]
+async fn a_bad_command_is_explained_and_nothing_runs() {
+    let (mut app, state) = setup().await;
     press(&mut app, &state, KeyCode::Char(':'));
     type_text(&mut app, &state, "ibkr_what_if colour=red");
     let effects = press(&mut app, &state, KeyCode::Enter);
@@ -222,15 +229,15 @@ fn a_bad_command_is_explained_and_nothing_runs() {
     assert!(app.input_error);
     let hint = app.input_hint.clone().unwrap_or_default();
     assert!(
-        hint.contains("no parameter 'colour'") && hint.contains("accepted: symbol"),
+        hint.contains("no parameter 'colour'") && hint.contains("accepted: account, action"),
         "{hint}"
     );
     assert!(app.input_active, "the line stays open to fix");
 }
 
-#[test]
-fn enter_on_a_journal_entry_opens_its_answer() {
-    let (mut app, state) = setup();
+#[tokio::test]
+async fn enter_on_a_journal_entry_opens_its_answer() {
+    let (mut app, state) = setup().await;
     press(&mut app, &state, KeyCode::Char('5'));
     press(&mut app, &state, KeyCode::Down);
     press(&mut app, &state, KeyCode::Enter);
@@ -250,15 +257,15 @@ fn enter_on_a_journal_entry_opens_its_answer() {
     let Some(View::Answer(a)) = &app.view else {
         panic!()
     };
-    assert_eq!(
-        a.body,
-        Fetch::Failed("unknown symbol 'ZZZZ': no security definition".into())
-    );
+    let Fetch::Failed(why) = &a.body else {
+        panic!("the failed call shows its error: {:?}", a.body)
+    };
+    assert!(why.contains("ZZZZ"), "{why}");
 }
 
-#[test]
-fn heatmap_toggles_window_and_help_and_quit_work_everywhere() {
-    let (mut app, state) = setup();
+#[tokio::test]
+async fn heatmap_toggles_window_and_help_and_quit_work_everywhere() {
+    let (mut app, state) = setup().await;
     press(&mut app, &state, KeyCode::Char('4'));
     press(&mut app, &state, KeyCode::Char('w'));
     assert_eq!(app.corr_window.label(), "252D");
@@ -275,9 +282,9 @@ fn heatmap_toggles_window_and_help_and_quit_work_everywhere() {
     assert!(app.should_quit);
 }
 
-#[test]
-fn the_help_lists_every_binding_of_the_keymap() {
-    let (app, _) = setup();
+#[tokio::test]
+async fn the_help_lists_every_binding_of_the_keymap() {
+    let (app, _) = setup().await;
     let text: String = ibkr_cockpit::tui::help::lines(&app)
         .iter()
         .map(|l| {

@@ -1,9 +1,11 @@
 //! Snapshots of every pane and of the whole cockpit at 80×24 and 200×50, rendered with
-//! ratatui's TestBackend from a deterministic store (fixed clock, the seed book).
+//! ratatui's TestBackend from the simulator (seed 7, frozen prices, real adapter over TCP, fixed
+//! clock): what a user of `demo` sees, minus the ticking.
 
-mod tui_fixture;
+mod common;
+mod tui_support;
 
-use ibkr_cockpit::model::{Bar, ConnState, GatewayRole};
+use ibkr_cockpit::model::{ConnState, GatewayRole};
 use ibkr_cockpit::store::LiveState;
 use ibkr_cockpit::tui::app::{Action, App, Pane};
 use ibkr_cockpit::tui::{header, heatmap, margin, movers, positions, prompt};
@@ -12,7 +14,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use std::sync::Arc;
-use tui_fixture::*;
+use tui_support::*;
 
 type PaneFn = fn(&mut ratatui::Frame, Rect, &App, &LiveState);
 
@@ -28,53 +30,59 @@ fn pane(
     terminal
 }
 
-fn seed() -> (App, LiveState) {
-    let state = seed_store().snapshot();
-    (seed_app(&state), state)
+/// The seed book with a few journaled tool calls, as the cockpit shows it after an LLM asked.
+async fn seed() -> Cockpit {
+    let mut c = start().await;
+    journal_some_calls(&mut c).await;
+    c
 }
 
-#[test]
-fn whole_screen_200x50() {
-    let (app, state) = seed();
-    assert_snapshot!("screen_200x50", render(&app, &state, 200, 50).backend());
+#[tokio::test]
+async fn whole_screen_200x50() {
+    let c = seed().await;
+    assert_snapshot!("screen_200x50", c.render(200, 50).backend());
+    c.shutdown().await;
 }
 
-#[test]
-fn whole_screen_80x24() {
-    let (app, state) = seed();
-    assert_snapshot!("screen_80x24", render(&app, &state, 80, 24).backend());
+#[tokio::test]
+async fn whole_screen_80x24() {
+    let c = seed().await;
+    assert_snapshot!("screen_80x24", c.render(80, 24).backend());
+    c.shutdown().await;
 }
 
-#[test]
-fn whole_screen_80x24_prompt_card() {
-    let (mut app, state) = seed();
-    app.handle(Action::Focus(Pane::Prompt), &state);
-    assert_snapshot!(
-        "screen_80x24_prompt",
-        render(&app, &state, 80, 24).backend()
-    );
+#[tokio::test]
+async fn whole_screen_80x24_prompt_card() {
+    let mut c = seed().await;
+    c.act(Action::Focus(Pane::Prompt)).await;
+    assert_snapshot!("screen_80x24_prompt", c.render(80, 24).backend());
+    c.shutdown().await;
 }
 
-#[test]
-fn too_small_says_so() {
-    let (app, state) = seed();
-    let t = render(&app, &state, 60, 20);
-    assert_snapshot!("screen_too_small", t.backend());
+#[tokio::test]
+async fn too_small_says_so() {
+    let c = seed().await;
+    assert_snapshot!("screen_too_small", c.render(60, 20).backend());
+    c.shutdown().await;
 }
 
-#[test]
-fn header_pane() {
-    let (app, state) = seed();
+#[tokio::test]
+async fn header_pane() {
+    let c = seed().await;
     assert_snapshot!(
         "pane_header",
-        pane(header::render, &app, &state, 160, 2).backend()
+        pane(header::render, &c.app, &c.state, 160, 2).backend()
     );
+    c.shutdown().await;
 }
 
-#[test]
-fn header_during_outage_keeps_values_and_says_why() {
-    let store = seed_store();
-    store.update(|st| {
+/// The one hand-set case: an outage with a known number of reconnection attempts and a known
+/// age cannot be produced deterministically by killing the simulator (attempts depend on
+/// timing), so the sim-fed gateway status is overwritten with one.
+#[tokio::test]
+async fn header_during_outage_keeps_values_and_says_why() {
+    let mut c = seed().await;
+    c.h.ctx.store.update(|st| {
         let gw = Arc::make_mut(&mut st.gateways);
         if let Some(p) = gw.get_mut(&GatewayRole::Primary) {
             p.state = ConnState::Reconnecting;
@@ -84,85 +92,90 @@ fn header_during_outage_keeps_values_and_says_why() {
             p.last_error = Some("connection refused".into());
         }
     });
-    let state = store.snapshot();
-    let app = seed_app(&state);
+    c.settle().await;
     assert_snapshot!(
         "pane_header_outage",
-        pane(header::render, &app, &state, 160, 2).backend()
+        pane(header::render, &c.app, &c.state, 160, 2).backend()
     );
+    c.shutdown().await;
 }
 
-#[test]
-fn positions_pane_sorted_by_weight_and_by_daily() {
-    let (mut app, state) = seed();
+#[tokio::test]
+async fn positions_pane_sorted_by_weight_and_by_daily() {
+    let mut c = seed().await;
     assert_snapshot!(
         "pane_positions_weight",
-        pane(positions::render, &app, &state, 110, 9).backend()
+        pane(positions::render, &c.app, &c.state, 110, 9).backend()
     );
-    while app.sort != ibkr_cockpit::tui::book::SortColumn::Daily {
-        app.handle(Action::SortNext, &state);
+    while c.app.sort != ibkr_cockpit::tui::book::SortColumn::Daily {
+        c.act(Action::SortNext).await;
     }
-    app.handle(Action::Down, &state);
+    c.act(Action::Down).await;
     assert_snapshot!(
         "pane_positions_daily",
-        pane(positions::render, &app, &state, 110, 9).backend()
+        pane(positions::render, &c.app, &c.state, 110, 9).backend()
     );
     assert_snapshot!(
         "pane_positions_narrow",
-        pane(positions::render, &app, &state, 60, 9).backend()
+        pane(positions::render, &c.app, &c.state, 60, 9).backend()
     );
+    c.shutdown().await;
 }
 
-#[test]
-fn margin_pane() {
-    let (app, state) = seed();
+#[tokio::test]
+async fn margin_pane() {
+    let c = seed().await;
     assert_snapshot!(
         "pane_margin",
-        pane(margin::render, &app, &state, 72, 7).backend()
+        pane(margin::render, &c.app, &c.state, 72, 7).backend()
     );
+    c.shutdown().await;
 }
 
-#[test]
-fn movers_pane() {
-    let (app, state) = seed();
+#[tokio::test]
+async fn movers_pane() {
+    let c = seed().await;
     assert_snapshot!(
         "pane_movers",
-        pane(movers::render, &app, &state, 60, 10).backend()
+        pane(movers::render, &c.app, &c.state, 60, 10).backend()
     );
+    c.shutdown().await;
 }
 
-#[test]
-fn heatmap_pane_both_windows() {
-    let (mut app, state) = seed();
+#[tokio::test]
+async fn heatmap_pane_both_windows() {
+    let mut c = seed().await;
     assert_snapshot!(
         "pane_heatmap_60d",
-        pane(heatmap::render, &app, &state, 60, 9).backend()
+        pane(heatmap::render, &c.app, &c.state, 60, 9).backend()
     );
-    app.handle(Action::Focus(Pane::Heatmap), &state);
-    app.handle(Action::ToggleCorrWindow, &state);
+    c.act(Action::Focus(Pane::Heatmap)).await;
+    c.act(Action::ToggleCorrWindow).await;
     assert_snapshot!(
         "pane_heatmap_252d",
-        pane(heatmap::render, &app, &state, 60, 9).backend()
+        pane(heatmap::render, &c.app, &c.state, 60, 9).backend()
     );
+    c.shutdown().await;
 }
 
-#[test]
-fn prompt_pane_with_input_and_completion() {
-    let (mut app, state) = seed();
-    app.handle(Action::Focus(Pane::Prompt), &state);
+#[tokio::test]
+async fn prompt_pane_with_input_and_completion() {
+    let mut c = seed().await;
+    c.act(Action::Focus(Pane::Prompt)).await;
     assert_snapshot!(
         "pane_prompt",
-        pane(prompt::render, &app, &state, 110, 9).backend()
+        pane(prompt::render, &c.app, &c.state, 110, 9).backend()
     );
-    app.handle(Action::StartInput, &state);
-    for c in "ibkr_what_if s".chars() {
-        app.handle(key_action(c), &state);
+    c.act(Action::StartInput).await;
+    for ch in "ibkr_what_if s".chars() {
+        c.act(key_action(ch)).await;
     }
-    app.handle(Action::Complete, &state);
+    c.act(Action::Complete).await;
     assert_snapshot!(
         "pane_prompt_input",
-        pane(prompt::render, &app, &state, 110, 9).backend()
+        pane(prompt::render, &c.app, &c.state, 110, 9).backend()
     );
+    c.shutdown().await;
 }
 
 fn key_action(c: char) -> Action {
@@ -172,61 +185,54 @@ fn key_action(c: char) -> Action {
     ))
 }
 
-#[test]
-fn detail_view_with_chart() {
-    let (mut app, state) = seed();
-    let effects = app.handle(Action::Open, &state);
-    assert_eq!(effects.len(), 1);
-    let bars: Vec<Bar> = (0..60)
-        .map(|i| Bar {
-            time: 1_772_000_000 + i * 86_400,
-            close: 50.0 + (i as f64 / 6.0).sin() * 4.0 + i as f64 * 0.05,
-            ..Bar::default()
-        })
+/// Enter on the top position fetches its daily bars from the simulator for the chart. The
+/// simulator's history ends on the real today, so the chart (its dates, and how many weekdays
+/// "1 Y" spans) changes from day to day: the facts column is snapshotted, the chart is checked
+/// for what a user relies on.
+#[tokio::test]
+async fn detail_view_with_chart() {
+    let mut c = seed().await;
+    c.act(Action::Open).await;
+    let text = c.render(120, 30).backend().to_string();
+    assert!(text.contains("KRYX · position detail"), "{text}");
+    assert!(text.contains("Daily closes · 26"), "a year of bars: {text}");
+    assert!(
+        text.chars()
+            .any(|ch| ('\u{2801}'..='\u{28ff}').contains(&ch)),
+        "a drawn (braille) line: {text}"
+    );
+    let facts: Vec<String> = text
+        .lines()
+        .map(|l| l.chars().take(42).collect::<String>())
         .collect();
-    app.handle(
-        Action::BarsLoaded {
-            symbol: "KRYX".into(),
-            result: Ok(Arc::new(bars)),
-        },
-        &state,
-    );
-    assert_snapshot!("view_detail", render(&app, &state, 120, 30).backend());
+    assert_snapshot!("view_detail_facts", facts.join("\n"));
+    c.shutdown().await;
 }
 
-#[test]
-fn answer_view_renders_markdown() {
-    let (mut app, state) = seed();
-    app.handle(Action::Focus(Pane::Prompt), &state);
-    app.handle(Action::Down, &state);
-    app.handle(Action::Open, &state);
-    assert_snapshot!("view_answer", render(&app, &state, 100, 30).backend());
+#[tokio::test]
+async fn answer_view_renders_markdown() {
+    let mut c = seed().await;
+    c.act(Action::Focus(Pane::Prompt)).await;
+    c.act(Action::Down).await;
+    c.act(Action::Open).await;
+    assert_snapshot!("view_answer", c.render(100, 30).backend());
+    c.shutdown().await;
 }
 
-#[test]
-fn help_overlay() {
-    let (mut app, state) = seed();
-    app.handle(Action::ToggleHelp, &state);
-    assert_snapshot!("view_help", render(&app, &state, 200, 50).backend());
+#[tokio::test]
+async fn help_overlay() {
+    let mut c = seed().await;
+    c.act(Action::ToggleHelp).await;
+    assert_snapshot!("view_help", c.render(200, 50).backend());
+    c.shutdown().await;
 }
 
-#[test]
-fn big_book_renders_and_heatmap_scrolls() {
-    let state = big_store(500).snapshot();
-    let app = seed_app_any(&state);
-    let t = render(&app, &state, 200, 50);
-    let text = t.backend().to_string();
-    assert!(text.contains("Positions (505)"), "{text}");
-}
-
-/// Like `seed_app`, for books whose correlation symbols are not the seed's.
-fn seed_app_any(state: &LiveState) -> App {
-    let mut app = App::new(
-        ibkr_cockpit::tui::theme::Theme::default(),
-        ibkr_cockpit::tui::app::Settings::default(),
-        tools(),
-        NOW,
-    );
-    app.handle(Action::StateChanged, state);
-    app
+#[tokio::test]
+async fn big_book_renders_and_heatmap_scrolls() {
+    let c = start_big(500).await;
+    let text = c.render(200, 50).backend().to_string();
+    let held = c.state.positions.len();
+    assert!(held >= 500, "{held} positions");
+    assert!(text.contains(&format!("Positions ({held})")), "{text}");
+    c.shutdown().await;
 }

@@ -17,7 +17,8 @@ const TICKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'
 /// on the right), scaled between its own min and max.
 pub fn sparkline(values: &[f64], width: usize) -> String {
     let values: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    if values.is_empty() || width == 0 {
+    // One point is no line: a lone mid-height tick would read as "flat all day".
+    if values.len() < 2 || width == 0 {
         return String::new();
     }
     let points: Vec<f64> = if values.len() <= width {
