@@ -236,3 +236,44 @@ async fn big_book_renders_and_heatmap_scrolls() {
     assert!(text.contains(&format!("Positions ({held})")), "{text}");
     c.shutdown().await;
 }
+
+/// Both demo accounts in one store: KRYX is held in each, so the table gets an Account column
+/// (masked by default) and the title says the weights are of the combined gross.
+#[tokio::test]
+async fn two_accounts_show_an_account_column() {
+    let c = start_two_accounts(common::default_config()).await;
+    let kryx_rows = c
+        .app
+        .rows(&c.state)
+        .iter()
+        .filter(|r| r.symbol == "KRYX")
+        .count();
+    assert_eq!(kryx_rows, 2, "KRYX is held in both accounts");
+    let weights: f64 = c.app.rows(&c.state).iter().filter_map(|r| r.weight).sum();
+    assert!(
+        (weights - 1.0).abs() < 1e-9,
+        "weights add up across accounts: {weights}"
+    );
+    let t = pane(positions::render, &c.app, &c.state, 120, 12);
+    let text = t.backend().to_string();
+    assert!(
+        text.contains("U****4321") && text.contains("U****2334"),
+        "{text}"
+    );
+    assert_snapshot!("pane_positions_two_accounts", t.backend());
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_accounts_unmasked_when_config_says_so() {
+    let mut config = common::default_config();
+    config.display.mask_accounts = false;
+    let c = start_two_accounts(config).await;
+    let t = pane(positions::render, &c.app, &c.state, 120, 12);
+    let text = t.backend().to_string();
+    assert!(
+        text.contains("U7654321") && text.contains("U1122334"),
+        "{text}"
+    );
+    c.shutdown().await;
+}

@@ -139,15 +139,34 @@ fn totals_line<'a>(app: &App, state: &LiveState, rows: &[PositionRow]) -> Line<'
     ])
 }
 
+/// Width of the Account column (a masked id is 9 characters: `U****4321`).
+const ACCOUNT_WIDTH: u16 = 10;
+
+/// The pane title: row count, how many accounts, what the weights are a share of, the sort.
+/// Weights are always of the gross value of every row in the table, in the primary account's
+/// base currency, so with two accounts they add up across both.
+fn title(app: &App, state: &LiveState, rows: usize, accounts: usize, arrow: &str) -> String {
+    let base = super::book::base_currency(state);
+    let basis = if accounts > 1 {
+        format!("{accounts} accounts · weight of combined gross {base}")
+    } else {
+        format!("weight of gross {base}")
+    };
+    format!(
+        "Positions ({rows}) · {basis} · by {} {arrow}",
+        app.sort.title()
+    )
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     let focused = app.focus == Pane::Positions;
     let rows = app.rows(state);
     let arrow = if app.descending { "▼" } else { "▲" };
-    let title = format!(
-        "Positions ({}) · by {} {arrow}",
-        rows.len(),
-        app.sort.title()
-    );
+    // With several accounts a symbol can be held twice (KRYX in both demo accounts): the
+    // Account column tells the rows apart.
+    let accounts = state.accounts.len();
+    let show_account = accounts > 1;
+    let title = title(app, state, rows.len(), accounts, arrow);
     let block = pane_block(app, &title, focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -164,14 +183,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     let [table_area, totals_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
     frame.render_widget(Paragraph::new(totals_line(app, state, &rows)), totals_area);
-    let columns = visible_columns(inner.width);
-    let header = Row::new(columns.iter().map(|(c, w)| {
-        let mut title = c.title().to_string();
-        if *c == app.sort {
-            title = format!("{title}{arrow}");
-        }
-        Cell::from(aligned(title, *w, right_aligned(*c)))
-    }))
+    let account_width = if show_account { ACCOUNT_WIDTH + 1 } else { 0 };
+    let columns = visible_columns(inner.width.saturating_sub(account_width));
+    let account_header = show_account.then(|| Cell::from("Account"));
+    let header = Row::new(
+        account_header
+            .into_iter()
+            .chain(columns.iter().map(|(c, w)| {
+                let mut title = c.title().to_string();
+                if *c == app.sort {
+                    title = format!("{title}{arrow}");
+                }
+                Cell::from(aligned(title, *w, right_aligned(*c)))
+            })),
+    )
     .style(app.theme.table_header);
     // Only the rows on screen are formatted: big books (hundreds of positions) stay cheap to draw.
     // The window scrolls just enough to keep the selection visible.
@@ -179,16 +204,23 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     let selected = app.selected.min(rows.len() - 1);
     let offset = (selected + 1).saturating_sub(visible);
     let body = rows.iter().skip(offset).take(visible).map(|row| {
-        Row::new(columns.iter().map(|(c, w)| {
+        let account = show_account.then(|| {
+            Cell::from(Span::styled(
+                format::mask_account(&row.account, app.settings.mask_accounts),
+                app.theme.dim,
+            ))
+        });
+        Row::new(account.into_iter().chain(columns.iter().map(|(c, w)| {
             Cell::from(Line::from(Span::styled(
                 aligned(cell_text(row, *c), *w, right_aligned(*c)),
                 cell_style(app, row, *c),
             )))
-        }))
+        })))
     });
-    let widths: Vec<Constraint> = columns
-        .iter()
-        .map(|(_, w)| Constraint::Length(*w))
+    let widths: Vec<Constraint> = show_account
+        .then_some(Constraint::Length(ACCOUNT_WIDTH))
+        .into_iter()
+        .chain(columns.iter().map(|(_, w)| Constraint::Length(*w)))
         .collect();
     let selected_style = if focused {
         app.theme.selected
