@@ -1,5 +1,6 @@
-//! Margin gauges per account: cushion, margin utilisation (maint / equity with loan), leverage
-//! (GPV / NLV) and excess liquidity, coloured OK / watch / danger by `config.thresholds`. Each
+//! Margin gauges per account: cushion, margin utilisation (`AccountSnapshot::margin_utilization`,
+//! the model's one definition, so the cockpit cannot drift from it), leverage (GPV / NLV) and
+//! excess liquidity, coloured OK / watch / danger by `config.thresholds`. Each
 //! gauge also says its level in words, so it reads without colour (NO_COLOR).
 
 use super::app::{App, Pane};
@@ -81,23 +82,24 @@ pub fn gauges(acct: &AccountSnapshot, th: &Thresholds) -> Vec<Gauge> {
         },
         None => unknown("Cushion"),
     });
-    let equity = acct
-        .get(tags::EQUITY_WITH_LOAN)
-        .or_else(|| acct.net_liquidation());
-    out.push(match (acct.get(tags::MAINT_MARGIN_REQ), equity) {
-        (Some(m), Some(e)) if e > 0.0 => {
-            let u = m / e;
-            Gauge {
-                label: "Margin used",
-                fill: u,
-                text: format::frac_pct(u, 1),
-                level: Some(level_high_is_bad(
-                    u,
-                    th.margin_util_watch,
-                    th.margin_util_danger,
-                )),
-            }
-        }
+    out.push(match acct.margin_utilization().filter(|u| u.is_finite()) {
+        // Requirement over a negative equity: past any threshold, whatever the ratio says.
+        Some(u) if u < 0.0 => Gauge {
+            label: "Margin used",
+            fill: 1.0,
+            text: "equity < 0".into(),
+            level: Some(Level::Danger),
+        },
+        Some(u) => Gauge {
+            label: "Margin used",
+            fill: u,
+            text: format::frac_pct(u, 1),
+            level: Some(level_high_is_bad(
+                u,
+                th.margin_util_watch,
+                th.margin_util_danger,
+            )),
+        },
         _ => unknown("Margin used"),
     });
     out.push(match acct.leverage() {
