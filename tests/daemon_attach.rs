@@ -5,14 +5,19 @@
 
 mod daemon_support;
 mod mcp_support;
-#[path = "tui_fixture/mod.rs"]
-mod tui_fixture;
 
 use daemon_support::{Daemon, Dirs, STEP, eventually, start_sim};
 use ibkr_cockpit::mcp::{self, Attached};
 use ibkr_cockpit::model::ConnState;
 use ibkr_cockpit::store::LiveState;
 use ibkr_cockpit::tools;
+use ibkr_cockpit::tui::{
+    self,
+    app::{Action, App, Settings},
+    theme::Theme,
+};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
 use serde_json::json;
 use std::sync::Arc;
 use tokio::time::timeout;
@@ -25,10 +30,16 @@ async fn attach_ui(daemon: &Daemon) -> Attached {
         .expect("attach")
 }
 
-/// The cockpit screen for `state`, as text.
-fn screen(state: &LiveState) -> String {
-    let app = tui_fixture::seed_app_for(state);
-    let terminal = tui_fixture::render(&app, state, 160, 48);
+/// The cockpit screen for `state`, as text: the app as it starts, rendered on a TestBackend
+/// (both UIs at the same instant, so the clock in the header agrees).
+fn screen(state: &LiveState, now: i64) -> String {
+    let theme = Theme::built_in("dark").expect("dark theme");
+    let mut app = App::new(theme, Settings::default(), tui::tool_infos(), now);
+    app.handle(Action::StateChanged, state);
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("test terminal");
+    terminal
+        .draw(|f| tui::screen::draw(f, &app, state))
+        .expect("draw");
     let buffer = terminal.backend().buffer();
     let mut text = String::new();
     for y in 0..buffer.area.height {
@@ -86,7 +97,8 @@ async fn two_attached_uis_render_the_daemons_book() {
         .expect("sim account")
         .net_liquidation;
     assert!((nlv - sim_nlv).abs() < 0.01, "NLV {nlv} vs sim {sim_nlv}");
-    let (screen1, screen2) = (screen(&s1), screen(&s2));
+    let now = ui1.ctx.store.now();
+    let (screen1, screen2) = (screen(&s1, now), screen(&s2, now));
     assert_eq!(screen1, screen2, "both UIs draw the same cockpit");
     for p in &held {
         assert!(screen1.contains(&p.symbol), "{} on screen", p.symbol);
@@ -117,6 +129,20 @@ async fn two_attached_uis_render_the_daemons_book() {
     })
     .await;
     assert_eq!(seen.markdown, answer.markdown);
+
+    // Chart bars come through the daemon's gateway handle too.
+    let bars = timeout(
+        STEP,
+        ui1.ctx
+            .historical_bars(&ibkr_cockpit::gateway::BarSpec::daily(
+                &held[0].symbol,
+                "1 Y",
+            )),
+    )
+    .await
+    .expect("bars in time")
+    .expect("bars from the daemon");
+    assert!(bars.len() > 200, "a year of daily bars: {}", bars.len());
 
     // UI 1 goes away; UI 2 and the daemon carry on, and a new UI can still attach.
     drop(ui1);

@@ -4,14 +4,17 @@
 //! - server → UI: `{"type":"state","state":WireState}` — the full state first, then only what
 //!   changed, at most [`MAX_UPDATES_PER_SECOND`] times a second; and `{"type":"result",…}`
 //!   answers to calls.
-//! - UI → server: `{"type":"call","id":N,"client":"cockpit","tool":"ibkr_quote","args":{…}}`.
+//! - UI → server: `{"type":"call","id":N,"client":"cockpit","tool":"ibkr_quote","args":{…}}`,
+//!   and `{"type":"bars","id":N,"spec":{…}}` for the charts (answered by `{"type":"bars",…}`),
+//!   so the heatmap and detail chart use the daemon's cached, paced gateway handle.
 //!
 //! The UI keeps a local `Store` fed from the stream, so its panes render exactly as they do in
 //! a cockpit that owns the gateway, and its prompt calls run (and are journaled) in the daemon.
 //! The daemon keeps running when a UI goes away; any number of UIs may attach.
 
 use super::socket::{self, ATTACH_HELLO};
-use crate::model::{ConnState, GatewayEvent, GatewayRole};
+use crate::gateway::BarSpec;
+use crate::model::{Bar, ConnState, GatewayEvent, GatewayRole};
 use crate::store::Store;
 use crate::store::wire::WireState;
 use crate::tools::{self, RemoteTools, ToolContext, ToolError, ToolOutput};
@@ -50,6 +53,56 @@ enum ServerMessage {
         #[serde(default)]
         error: Option<String>,
     },
+    Bars {
+        id: u64,
+        #[serde(default)]
+        bars: Vec<Bar>,
+        #[serde(default)]
+        error: Option<String>,
+    },
+}
+
+/// `BarSpec` on the wire (the gateway type itself is not serializable).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WireBarSpec {
+    symbol: String,
+    sec_type: String,
+    exchange: String,
+    currency: String,
+    duration: String,
+    bar_size: String,
+    what_to_show: String,
+    use_rth: bool,
+}
+
+impl From<&BarSpec> for WireBarSpec {
+    fn from(s: &BarSpec) -> Self {
+        WireBarSpec {
+            symbol: s.symbol.clone(),
+            sec_type: s.sec_type.clone(),
+            exchange: s.exchange.clone(),
+            currency: s.currency.clone(),
+            duration: s.duration.clone(),
+            bar_size: s.bar_size.clone(),
+            what_to_show: s.what_to_show.clone(),
+            use_rth: s.use_rth,
+        }
+    }
+}
+
+impl From<WireBarSpec> for BarSpec {
+    fn from(s: WireBarSpec) -> Self {
+        BarSpec {
+            symbol: s.symbol,
+            sec_type: s.sec_type,
+            exchange: s.exchange,
+            currency: s.currency,
+            duration: s.duration,
+            bar_size: s.bar_size,
+            what_to_show: s.what_to_show,
+            use_rth: s.use_rth,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -61,6 +114,10 @@ enum ClientMessage {
         tool: String,
         #[serde(default)]
         args: Value,
+    },
+    Bars {
+        id: u64,
+        spec: WireBarSpec,
     },
 }
 
@@ -153,12 +210,36 @@ async fn read_calls<R: AsyncBufRead + Unpin>(
                 continue;
             }
         };
-        let ClientMessage::Call {
-            id,
-            client,
-            tool,
-            args,
-        } = msg;
+        let (id, client, tool, args) = match msg {
+            ClientMessage::Call {
+                id,
+                client,
+                tool,
+                args,
+            } => (id, client, tool, args),
+            ClientMessage::Bars { id, spec } => {
+                let ctx = ctx.clone();
+                let out = out.clone();
+                tokio::spawn(async move {
+                    let answer = match ctx.historical_bars(&spec.into()).await {
+                        Ok(bars) => ServerMessage::Bars {
+                            id,
+                            bars: bars.as_ref().clone(),
+                            error: None,
+                        },
+                        Err(e) => ServerMessage::Bars {
+                            id,
+                            bars: Vec::new(),
+                            error: Some(e),
+                        },
+                    };
+                    if let Ok(line) = serde_json::to_string(&answer) {
+                        let _ = out.send(line).await;
+                    }
+                });
+                continue;
+            }
+        };
         let ctx = ctx.clone();
         let out = out.clone();
         tokio::spawn(async move {
@@ -189,11 +270,13 @@ async fn read_calls<R: AsyncBufRead + Unpin>(
 // Client side (an attached UI)
 
 type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<ToolOutput, ToolError>>>>>;
+type PendingBars = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Vec<Bar>, String>>>>>;
 
 /// Forwards tool calls to the daemon over the attach connection.
 pub struct RemoteClient {
     out: mpsc::Sender<String>,
     pending: Pending,
+    pending_bars: PendingBars,
     next_id: AtomicU64,
 }
 
@@ -235,6 +318,31 @@ impl RemoteTools for RemoteClient {
             }
         })
     }
+
+    fn historical_bars<'a>(&'a self, spec: &'a BarSpec) -> BoxFuture<'a, Result<Vec<Bar>, String>> {
+        Box::pin(async move {
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let (tx, rx) = oneshot::channel();
+            self.pending_bars.lock().insert(id, tx);
+            let msg = ClientMessage::Bars {
+                id,
+                spec: spec.into(),
+            };
+            let line = serde_json::to_string(&msg).map_err(|e| e.to_string())?;
+            if self.out.send(line).await.is_err() {
+                self.pending_bars.lock().remove(&id);
+                return Err("the daemon connection is closed".into());
+            }
+            match tokio::time::timeout(CALL_TIMEOUT, rx).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(_)) => Err("the daemon went away before answering".into()),
+                Err(_) => {
+                    self.pending_bars.lock().remove(&id);
+                    Err("the daemon did not answer in time".into())
+                }
+            }
+        })
+    }
 }
 
 /// A UI attached to a daemon: a local store mirroring the daemon's, and a context whose tool
@@ -269,18 +377,20 @@ pub async fn attach(config: Arc<crate::config::Config>, path: &Path) -> anyhow::
         .await?;
     let store = Store::in_memory();
     let pending: Pending = Arc::default();
+    let pending_bars: PendingBars = Arc::default();
     let (out_tx, out_rx) = mpsc::channel::<String>(64);
     let writer = tokio::spawn(write_lines(out_rx, write));
     let (first_tx, first_rx) = oneshot::channel();
     let reader = tokio::spawn(read_updates(
         BufReader::new(read),
         store.clone(),
-        pending.clone(),
+        (pending.clone(), pending_bars.clone()),
         first_tx,
     ));
     let remote = Arc::new(RemoteClient {
         out: out_tx,
         pending,
+        pending_bars,
         next_id: AtomicU64::new(1),
     });
     let attached = Attached {
@@ -306,7 +416,7 @@ pub async fn attach(config: Arc<crate::config::Config>, path: &Path) -> anyhow::
 async fn read_updates<R: AsyncBufRead + Unpin>(
     mut reader: R,
     store: Store,
-    pending: Pending,
+    (pending, pending_bars): (Pending, PendingBars),
     first: oneshot::Sender<()>,
 ) {
     let mut first = Some(first);
@@ -340,11 +450,21 @@ async fn read_updates<R: AsyncBufRead + Unpin>(
                     let _ = tx.send(answer);
                 }
             }
+            Ok(ServerMessage::Bars { id, bars, error }) => {
+                let answer = match error {
+                    Some(e) => Err(e),
+                    None => Ok(bars),
+                };
+                if let Some(tx) = pending_bars.lock().remove(&id) {
+                    let _ = tx.send(answer);
+                }
+            }
             Err(e) => tracing::debug!("unreadable message from the daemon: {e}"),
         }
     }
     // The daemon is gone: say so in the panes instead of showing a frozen book as live.
     pending.lock().clear();
+    pending_bars.lock().clear();
     let now = store.now();
     store.update(|st| {
         let gateways = Arc::make_mut(&mut st.gateways);

@@ -66,6 +66,38 @@ pub trait RemoteTools: Send + Sync {
         name: &'a str,
         args: Value,
     ) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
+
+    /// Historical bars through the remote's gateway handle (cached and paced there), for the
+    /// cockpit's charts and correlation heatmap.
+    fn historical_bars<'a>(
+        &'a self,
+        spec: &'a crate::gateway::BarSpec,
+    ) -> BoxFuture<'a, Result<Vec<crate::model::Bar>, String>> {
+        let _ = spec;
+        Box::pin(async { Err("bars are not available through this connection".to_string()) })
+    }
+}
+
+impl ToolContext {
+    /// Historical bars from this process's gateway, else from the daemon an attached UI
+    /// mirrors; an error in words when neither is there.
+    pub async fn historical_bars(
+        &self,
+        spec: &crate::gateway::BarSpec,
+    ) -> Result<Arc<Vec<crate::model::Bar>>, String> {
+        if let Some(g) = &self.gateways {
+            return g
+                .primary
+                .requests()
+                .historical_bars(spec)
+                .await
+                .map_err(|e| e.to_string());
+        }
+        match &self.remote {
+            Some(remote) => remote.historical_bars(spec).await.map(Arc::new),
+            None => Err("no gateway connection".into()),
+        }
+    }
 }
 
 /// A tool's answer: markdown for people and LLMs, JSON (`structuredContent`) with the same numbers.

@@ -166,23 +166,13 @@ pub fn start_effects(effects: Vec<Effect>, ctx: &ToolContext, tx: &UnboundedSend
     for effect in effects {
         match effect {
             Effect::FetchBars { symbol, currency } => {
-                let Some(gateways) = ctx.gateways.clone() else {
-                    let _ = tx.send(Action::BarsLoaded {
-                        symbol,
-                        result: Err("no gateway connection".into()),
-                    });
-                    continue;
-                };
+                // Through the context: this process's gateway, or the daemon when attached.
+                let ctx = ctx.clone();
                 let sym = symbol.clone();
                 spawn_reporting(
                     tx,
                     async move {
-                        let result = gateways
-                            .primary
-                            .requests()
-                            .historical_bars(&daily_spec(&symbol, &currency))
-                            .await
-                            .map_err(|e| e.to_string());
+                        let result = ctx.historical_bars(&daily_spec(&symbol, &currency)).await;
                         Action::BarsLoaded { symbol, result }
                     },
                     move |e| Action::BarsLoaded {
@@ -193,22 +183,15 @@ pub fn start_effects(effects: Vec<Effect>, ctx: &ToolContext, tx: &UnboundedSend
             }
             Effect::FetchCorrelation { symbols } => {
                 let names: Vec<String> = symbols.iter().map(|(s, _)| s.clone()).collect();
-                let Some(gateways) = ctx.gateways.clone() else {
-                    let _ = tx.send(Action::CorrelationLoaded {
-                        symbols: names,
-                        result: Err("no gateway connection".into()),
-                    });
-                    continue;
-                };
                 let names_on_failure = names.clone();
+                let ctx = ctx.clone();
                 spawn_reporting(
                     tx,
                     async move {
-                        let requests = gateways.primary.requests().clone();
                         let fetches = symbols.iter().map(|(s, c)| {
-                            let requests = requests.clone();
+                            let ctx = ctx.clone();
                             let spec = daily_spec(s, c);
-                            async move { requests.historical_bars(&spec).await }
+                            async move { ctx.historical_bars(&spec).await }
                         });
                         let results = futures::future::join_all(fetches).await;
                         let first_error = results
