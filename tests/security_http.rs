@@ -73,8 +73,7 @@ async fn non_loopback_bind_without_token_refuses_to_start() {
         CancellationToken::new(),
     )
     .await
-    .err()
-    .expect("refused")
+    .expect_err("refused")
     .to_string();
     assert!(err.contains("token"), "{err}");
     assert!(

@@ -135,8 +135,7 @@ async fn foreign_owned_socket_or_directory_is_refused() {
     assert!(path.exists(), "a foreign socket is left alone");
     let err = mcp::socket::connect(&path)
         .await
-        .err()
-        .expect("clients refuse it too")
+        .expect_err("clients refuse it too")
         .to_string();
     assert!(err.contains("another user"), "{err}");
 
