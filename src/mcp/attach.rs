@@ -459,7 +459,8 @@ async fn read_updates<R: AsyncBufRead + Unpin>(
                     let _ = tx.send(answer);
                 }
             }
-            Err(e) => tracing::debug!("unreadable message from the daemon: {e}"),
+            // A daemon of another version, most likely: say so in the log, keep the rest.
+            Err(e) => tracing::warn!("unreadable message from the daemon: {e}"),
         }
     }
     // The daemon is gone: say so in the panes instead of showing a frozen book as live.
