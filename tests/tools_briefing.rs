@@ -400,7 +400,7 @@ async fn briefing_labels_delayed_and_stale_data() {
 /// The harness for a book of `positions` generated symbols. Subscribing 2,000 quotes inside
 /// IB's 50 messages/s takes the adapter about 40 s, longer than the harness's per-step bound,
 /// so the initial sync gets its own (still finite) bound.
-async fn start_big(positions: usize) -> common::Harness {
+async fn start_big(positions: usize, config: Config) -> common::Harness {
     const BIG_SYNC: Duration = Duration::from_secs(240);
     let sim = tokio::time::timeout(
         STEP,
@@ -440,7 +440,7 @@ async fn start_big(positions: usize) -> common::Harness {
             primary: gateway.clone(),
             secondary: None,
         }),
-        config: Arc::new(default_config()),
+        config: Arc::new(config),
         remote: None,
     };
     common::Harness { ctx, sim, gateway }
@@ -448,7 +448,13 @@ async fn start_big(positions: usize) -> common::Harness {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn briefing_and_monitoring_work_at_two_thousand_positions() {
-    let h = start_big(2000).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("risk_factors.json"),
+        example("risk_factors.json"),
+    )
+    .expect("write factors");
+    let h = start_big(2000, config_with_files(dir.path())).await;
     // Big books arrive in pushes; wait until every position is in the store.
     let all = tokio::time::timeout(STEP, async {
         loop {
@@ -497,6 +503,7 @@ async fn briefing_and_monitoring_work_at_two_thousand_positions() {
         ("ibkr_trades", json!({"view": "realized"})),
         ("ibkr_drawdown_tracker", json!({})),
         ("ibkr_connection_status", json!({})),
+        ("ibkr_geopolitical_risk", json!({})),
     ] {
         h.ok(tool, args).await;
     }
