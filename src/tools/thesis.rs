@@ -187,7 +187,8 @@ pub fn stem(word: &str) -> String {
     for suffix in ["ing", "ed"] {
         if w.len() >= suffix.len() + 4 && w.ends_with(suffix) {
             w.truncate(w.len() - suffix.len());
-            break;
+            // `raised` → `rais`, the same as `raise` below: nothing more to strip.
+            return w;
         }
     }
     if w.len() >= 4 && w.ends_with('s') && !w.ends_with("ss") {
