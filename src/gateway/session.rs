@@ -878,7 +878,12 @@ fn apply_pnl_single(ctx: &Ctx, key: &(String, i32), p: &ibapi::accounts::PnLSing
             .unwrap_or_default();
         let value_base = cleaning::amount(p.value).filter(|v| *v != 0.0);
         // Base → instrument currency: the live FX quote, else the ratio of the two market values.
-        let rate = if base.is_empty() || ccy.is_empty() || base.eq_ignore_ascii_case(&ccy) {
+        // Until the account's base currency is known the amounts cannot be converted: keep the
+        // update pending (the caller retries) rather than store base-currency figures as USD.
+        if base.is_empty() {
+            return false;
+        }
+        let rate = if ccy.is_empty() || base.eq_ignore_ascii_case(&ccy) {
             Some(1.0)
         } else {
             st.fx_rate(&base, &ccy)
