@@ -7,7 +7,7 @@ use super::format::{self as f, Align};
 use super::risk_data;
 use super::support::{self, FxUsed, Meta};
 use super::{Answer, Tool, ToolContext, ToolError};
-use crate::analytics::{concentration, rebalance, technicals};
+use crate::analytics::{concentration, rebalance};
 use crate::gateway::{ContractQuery, WhatIfOrder};
 use crate::model::tags;
 use futures::StreamExt;
@@ -521,58 +521,24 @@ fn round4(v: Option<f64>) -> Option<f64> {
     f::json_num(v).map(|x| f::round(x, 4))
 }
 
+/// The same indicators and signals as `ibkr_technicals` (one computation, so the two tools can
+/// never disagree), summarised for the position view.
 fn technical_summary(bars: &[crate::model::Bar]) -> TechnicalSummary {
-    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
-    let last = closes.last().copied();
-    let sma20 = technicals::sma(&closes, 20);
-    let sma50 = technicals::sma(&closes, 50);
-    let sma200 = technicals::sma(&closes, 200);
-    let rsi = technicals::rsi(&closes, 14);
-    let macd = technicals::macd(&closes, 12, 26, 9);
-    let boll = technicals::bollinger(&closes, 20, 2.0);
-    let tail = &bars[bars.len().saturating_sub(252)..];
-    let high = tail.iter().map(|b| b.high).reduce(f64::max);
-    let low = tail.iter().map(|b| b.low).reduce(f64::min);
-    let mut signals = Vec::new();
-    if let (Some(p), Some(s)) = (last, sma50) {
-        signals.push(if p >= s {
-            "Price above its 50-day average.".to_string()
-        } else {
-            "Price below its 50-day average.".to_string()
-        });
-    }
-    if let (Some(a), Some(b)) = (sma50, sma200) {
-        signals.push(if a >= b {
-            "50-day above 200-day average (uptrend).".to_string()
-        } else {
-            "50-day below 200-day average (downtrend).".to_string()
-        });
-    }
-    match rsi {
-        Some(r) if r >= 70.0 => signals.push(format!("RSI {r:.0}: overbought.")),
-        Some(r) if r <= 30.0 => signals.push(format!("RSI {r:.0}: oversold.")),
-        _ => {}
-    }
-    if let Some(m) = macd {
-        signals.push(if m.histogram >= 0.0 {
-            "MACD above signal: momentum positive.".to_string()
-        } else {
-            "MACD below signal: momentum negative.".to_string()
-        });
-    }
+    let (trend, momentum, vol, levels) = super::live_data::compute_technicals(bars);
+    let price = bars.last().map(|b| b.close);
     TechnicalSummary {
-        sma20: round4(sma20),
-        sma50: round4(sma50),
-        sma200: round4(sma200),
-        rsi14: round4(rsi),
-        macd: round4(macd.map(|m| m.macd)),
-        macd_signal: round4(macd.map(|m| m.signal)),
-        bollinger_upper: round4(boll.map(|b| b.upper)),
-        bollinger_lower: round4(boll.map(|b| b.lower)),
-        atr14: round4(technicals::atr(bars, 14)),
-        high_52w: high,
-        low_52w: low,
-        signals,
+        sma20: round4(trend.sma20),
+        sma50: round4(trend.sma50),
+        sma200: round4(trend.sma200),
+        rsi14: round4(momentum.rsi14),
+        macd: round4(momentum.macd),
+        macd_signal: round4(momentum.macd_signal),
+        bollinger_upper: round4(vol.bollinger_upper),
+        bollinger_lower: round4(vol.bollinger_lower),
+        atr14: round4(vol.atr14),
+        high_52w: levels.high_52w,
+        low_52w: levels.low_52w,
+        signals: super::live_data::signals(price, &trend, &momentum, &vol),
         bars_used: bars.len(),
     }
 }
