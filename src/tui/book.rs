@@ -250,9 +250,11 @@ pub struct Mover {
 /// Top gainers (best first) and losers (worst first) among held symbols, by daily %.
 pub fn movers(state: &LiveState, per_side: usize) -> (Vec<Mover>, Vec<Mover>) {
     let mut all: Vec<Mover> = Vec::new();
+    // A symbol held in several accounts is one mover; a set keeps this linear for big books.
+    let mut seen = std::collections::HashSet::new();
     for p in state.positions.values() {
         let sym = &p.instrument.symbol;
-        if all.iter().any(|m| &m.symbol == sym) {
+        if !seen.insert(sym.as_str()) {
             continue;
         }
         let Some(q) = state.quotes.get(sym) else {
