@@ -394,10 +394,8 @@ pub fn margin_summary(acct: &AccountSnapshot) -> MarginSummary {
         available_funds: f::json_num(acct.get(tags::AVAILABLE_FUNDS)),
         excess_liquidity: f::json_num(acct.get(tags::EXCESS_LIQUIDITY)),
         cushion_pct: f::json_num(acct.get(tags::CUSHION).map(|c| f::round(c * 100.0, 4))),
-        margin_utilization_pct: match (maint, elv) {
-            (Some(m), Some(e)) if e != 0.0 => Some(f::round(m / e * 100.0, 4)),
-            _ => None,
-        },
+        margin_utilization_pct: f::json_num(acct.margin_utilization())
+            .map(|u| f::round(u * 100.0, 4)),
         drawdown_to_restriction_pct: restrict,
         drawdown_to_liquidation_pct: liq,
     }

@@ -363,13 +363,8 @@ fn status_above(v: Option<f64>, watch: f64, danger: f64) -> Option<Level> {
 
 fn health(acct: &AccountSnapshot, t: &Thresholds) -> Health {
     let nlv = f::json_num(acct.net_liquidation());
-    let equity = acct.get(tags::EQUITY_WITH_LOAN).or(nlv);
-    let maint = acct.get(tags::MAINT_MARGIN_REQ);
     let cushion = f::json_num(acct.get(tags::CUSHION));
-    let utilization = match (maint, equity) {
-        (Some(m), Some(e)) if e != 0.0 => f::json_num(Some(m / e)),
-        _ => None,
-    };
+    let utilization = f::json_num(acct.margin_utilization());
     let leverage = f::json_num(acct.leverage());
     Health {
         net_liquidation: nlv,
