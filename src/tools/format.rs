@@ -246,6 +246,33 @@ pub enum Align {
 }
 
 /// A markdown table; `aligns` may be shorter than `headers` (the rest are left-aligned).
+/// One OHLCV bar as a table row: its label (date or time), open, high, low, close, volume.
+pub type OhlcvRow<'a> = (&'a str, f64, f64, f64, f64, f64);
+
+/// The bars table every bar-showing tool prints: `first_header` names the label column
+/// ("Date", "Time (UTC)"); prices to two decimals, volume with separators.
+pub fn ohlcv_table<'a>(first_header: &str, bars: impl Iterator<Item = OhlcvRow<'a>>) -> String {
+    let rows: Vec<Vec<String>> = bars
+        .map(|(label, open, high, low, close, vol)| {
+            vec![
+                label.to_string(),
+                number(Some(open), 2),
+                number(Some(high), 2),
+                number(Some(low), 2),
+                number(Some(close), 2),
+                volume(Some(vol)),
+            ]
+        })
+        .collect();
+    let mut aligns = vec![Align::Right; 6];
+    aligns[0] = Align::Left;
+    table(
+        &[first_header, "Open", "High", "Low", "Close", "Volume"],
+        &aligns,
+        &rows,
+    )
+}
+
 pub fn table(headers: &[&str], aligns: &[Align], rows: &[Vec<String>]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "| {} |", headers.join(" | "));

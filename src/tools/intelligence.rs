@@ -717,31 +717,11 @@ impl Tool for PositionDetail {
         }
         if !out.recent_bars.is_empty() {
             md.push_str("\n## Recent Daily Bars\n");
-            let rows: Vec<Vec<String>> = out
-                .recent_bars
-                .iter()
-                .map(|b| {
-                    vec![
-                        b.date.clone(),
-                        f::number(Some(b.open), 2),
-                        f::number(Some(b.high), 2),
-                        f::number(Some(b.low), 2),
-                        f::number(Some(b.close), 2),
-                        f::volume(Some(b.volume)),
-                    ]
-                })
-                .collect();
-            md.push_str(&f::table(
-                &["Date", "Open", "High", "Low", "Close", "Volume"],
-                &[
-                    Align::Left,
-                    Align::Right,
-                    Align::Right,
-                    Align::Right,
-                    Align::Right,
-                    Align::Right,
-                ],
-                &rows,
+            md.push_str(&f::ohlcv_table(
+                "Date",
+                out.recent_bars
+                    .iter()
+                    .map(|b| (b.date.as_str(), b.open, b.high, b.low, b.close, b.volume)),
             ));
         }
         if out.delayed {

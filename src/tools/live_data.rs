@@ -334,32 +334,12 @@ impl Tool for Intraday {
             md.push_str("\nNo one-minute bars today yet.\n");
         } else {
             let _ = writeln!(md, "\n## One-Minute Bars ({} shown)", out.bars.len());
-            let rows: Vec<Vec<String>> = out
-                .bars
-                .iter()
-                .rev()
-                .map(|b| {
-                    vec![
-                        b.time.clone(),
-                        f::number(Some(b.open), 2),
-                        f::number(Some(b.high), 2),
-                        f::number(Some(b.low), 2),
-                        f::number(Some(b.close), 2),
-                        f::volume(Some(b.volume)),
-                    ]
-                })
-                .collect();
-            md.push_str(&f::table(
-                &["Time (UTC)", "Open", "High", "Low", "Close", "Volume"],
-                &[
-                    Align::Left,
-                    Align::Right,
-                    Align::Right,
-                    Align::Right,
-                    Align::Right,
-                    Align::Right,
-                ],
-                &rows,
+            md.push_str(&f::ohlcv_table(
+                "Time (UTC)",
+                out.bars
+                    .iter()
+                    .rev()
+                    .map(|b| (b.time.as_str(), b.open, b.high, b.low, b.close, b.volume)),
             ));
         }
         Ok(Answer {

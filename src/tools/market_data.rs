@@ -755,30 +755,11 @@ impl Tool for HistoricalBars {
                 SHOWN.min(out.bars.len()),
                 out.bars.len()
             );
-            let rows: Vec<Vec<String>> = out.bars[out.bars.len().saturating_sub(SHOWN)..]
-                .iter()
-                .map(|b| {
-                    vec![
-                        b.time.clone(),
-                        f::number(Some(b.open), 2),
-                        f::number(Some(b.high), 2),
-                        f::number(Some(b.low), 2),
-                        f::number(Some(b.close), 2),
-                        f::volume(Some(b.volume)),
-                    ]
-                })
-                .collect();
-            md.push_str(&f::table(
-                &["Time", "Open", "High", "Low", "Close", "Volume"],
-                &[
-                    Align::Left,
-                    Align::Right,
-                    Align::Right,
-                    Align::Right,
-                    Align::Right,
-                    Align::Right,
-                ],
-                &rows,
+            md.push_str(&f::ohlcv_table(
+                "Time",
+                out.bars[out.bars.len().saturating_sub(SHOWN)..]
+                    .iter()
+                    .map(|b| (b.time.as_str(), b.open, b.high, b.low, b.close, b.volume)),
             ));
         } else {
             md.push_str("\nNo bars returned for this period.\n");
