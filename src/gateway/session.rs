@@ -39,6 +39,10 @@ const PNL_SINGLE_AT_ONCE: usize = 40;
 const PNL_SINGLE_PER_TICK: usize = 5;
 /// Bound on one-shot reads done by the session (orders, executions).
 const ONE_SHOT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Initial sync waits for every first quote and position P&L; when none of them has arrived for
+/// this long, the sync is declared complete anyway (naming what is missing) so that one silent
+/// subscription cannot hold the whole cockpit in "syncing".
+const SYNC_NO_PROGRESS: Duration = Duration::from_secs(10);
 
 /// Messages from subscription tasks to the session loop.
 enum Msg {
@@ -146,15 +150,33 @@ struct Tracker {
     pnl_pending: HashSet<String>,
     quotes_pending: HashSet<String>,
     synced: bool,
+    /// When the initial sync last moved forward (a first quote, P&L or account answer).
+    last_progress: Option<tokio::time::Instant>,
 }
 
 impl Tracker {
+    fn progressed(&mut self) {
+        self.last_progress = Some(tokio::time::Instant::now());
+    }
+
+    /// True when the account data is in and only first quotes or position P&L are missing,
+    /// and none of those has arrived for `SYNC_NO_PROGRESS`.
+    fn stuck(&self) -> bool {
+        self.summary_done
+            && self.positions_done
+            && self.updates_done
+            && self
+                .last_progress
+                .is_some_and(|t| t.elapsed() >= SYNC_NO_PROGRESS)
+    }
+
     fn complete(&self) -> bool {
         self.summary_done
             && self.positions_done
             && self.updates_done
             && self.pnl_pending.is_empty()
             && self.quotes_pending.is_empty()
+            && self.pnl_single_pending.is_empty()
     }
 }
 
@@ -239,6 +261,7 @@ pub async fn run(shared: &Arc<Shared>, session: connect::Session) -> SessionEnd 
                         tasks.spawn(pnl_single_loop(ctx.clone(), account, con_id));
                     }
                 }
+                check_synced(&ctx, &mut tracker);
                 if !client.is_connected() {
                     break SessionEnd::Lost("the gateway closed the connection".into());
                 }
@@ -328,26 +351,32 @@ async fn handle(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker, 
         }
         Msg::PositionsDone => {
             tracker.positions_done = true;
+            tracker.progressed();
             true
         }
         Msg::SummaryDone => {
             tracker.summary_done = true;
+            tracker.progressed();
             true
         }
         Msg::UpdatesDone => {
             tracker.updates_done = true;
+            tracker.progressed();
             false
         }
         Msg::PnlSeen(account) => {
             tracker.pnl_pending.remove(&account);
+            tracker.progressed();
             false
         }
         Msg::PositionPnlSettled(key) => {
             tracker.pnl_single_pending.remove(&key);
+            tracker.progressed();
             false
         }
         Msg::QuoteSettled(key) => {
             tracker.quotes_pending.remove(&key);
+            tracker.progressed();
             false
         }
         Msg::Fallback { key, contract } => {
@@ -424,8 +453,23 @@ fn ensure_fx_quotes(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Track
 }
 
 fn check_synced(ctx: &Ctx, tracker: &mut Tracker) {
-    if tracker.synced || !tracker.complete() {
+    if tracker.synced {
         return;
+    }
+    if !tracker.complete() {
+        if !tracker.stuck() {
+            return;
+        }
+        events::supervisor(
+            ctx.store(),
+            ctx.role(),
+            format!(
+                "initial sync: no answer for {}s from {} quote(s) and {} position P&L subscription(s); continuing without them",
+                SYNC_NO_PROGRESS.as_secs(),
+                tracker.quotes_pending.len(),
+                tracker.pnl_single_pending.len() + tracker.pnl_pending.len()
+            ),
+        );
     }
     tracker.synced = true;
     let snap = ctx.store().snapshot();
