@@ -54,6 +54,15 @@ pub struct GatewaySection {
     pub account: Option<String>,
     /// 1 live, 2 frozen, 3 delayed, 4 delayed-frozen (live where subscribed, delayed otherwise).
     pub market_data_type: i32,
+    /// Market-data lines of the IB account (100 unless it bought more). The largest positions
+    /// get streaming quotes within this budget; the rest are priced from portfolio updates.
+    #[serde(default = "default_quote_lines")]
+    pub quote_lines: usize,
+}
+
+/// IB's default number of market-data lines per account.
+fn default_quote_lines() -> usize {
+    crate::gateway::DEFAULT_QUOTE_LINES
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +80,33 @@ pub struct McpSection {
     /// Browser origins allowed to call the HTTP server (DNS-rebinding protection).
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Seconds a client may take to send a request's headers (also how long an idle
+    /// keep-alive connection stays open); slower connections are closed.
+    #[serde(default = "default_http_header_timeout_secs")]
+    pub http_header_timeout_secs: u64,
+    /// Seconds a client may take to send a request's body once its headers are in (408 after).
+    #[serde(default = "default_http_body_timeout_secs")]
+    pub http_body_timeout_secs: u64,
+    /// Seconds one HTTP request may take from headers to answer, tools included (408 after).
+    #[serde(default = "default_http_request_timeout_secs")]
+    pub http_request_timeout_secs: u64,
+    /// Open HTTP connections served at once; more are answered 503 and closed.
+    #[serde(default = "default_http_max_connections")]
+    pub http_max_connections: u32,
+}
+
+// Fallbacks for files written before these keys existed (default.toml sets the same values).
+fn default_http_header_timeout_secs() -> u64 {
+    15
+}
+fn default_http_body_timeout_secs() -> u64 {
+    30
+}
+fn default_http_request_timeout_secs() -> u64 {
+    90
+}
+fn default_http_max_connections() -> u32 {
+    256
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,11 +213,18 @@ pub fn accepted(key: &str) -> Option<&'static str> {
         "gateway.market_data_type" => {
             "an integer 1–4 (1 live, 2 frozen, 3 delayed, 4 delayed-frozen)"
         }
+        "gateway.quote_lines" => {
+            "a whole number of market-data lines, 1–10000 (your IB account's lines; 100 by default)"
+        }
         "mcp.bind" => "an IP address in quotes, e.g. \"127.0.0.1\"",
         "mcp.http_port" => "an integer 0–65535 (0 = any free port)",
         "mcp.token" => "a string",
         "mcp.socket" => "a file path in quotes",
         "mcp.allowed_origins" => "a list of origins, e.g. [\"http://localhost:6274\"]",
+        "mcp.http_header_timeout_secs"
+        | "mcp.http_body_timeout_secs"
+        | "mcp.http_request_timeout_secs" => "a whole number of seconds, at least 1",
+        "mcp.http_max_connections" => "a whole number of connections, at least 1",
         "data.db_path" | "data.config_dir" => "a path in quotes",
         "data.cache_max_age_secs" | "data.stale_after_secs" => "a whole number of seconds",
         "display.mask_accounts" => "true or false",
@@ -285,6 +328,7 @@ impl Config {
             account: g.account.clone(),
             market_data_type: g.market_data_type,
             stall_timeout: STALL_TIMEOUT,
+            quote_lines: g.quote_lines,
         };
         (
             convert(GatewayRole::Primary, &self.gateway),

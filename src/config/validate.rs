@@ -74,6 +74,13 @@ fn gateway(section: &str, g: &GatewaySection) -> Result<(), Problem> {
             g.market_data_type,
         ));
     }
+    if !(1..=10_000).contains(&g.quote_lines) {
+        return Err(problem(
+            &key("quote_lines"),
+            super::accepted_or("gateway.quote_lines"),
+            g.quote_lines,
+        ));
+    }
     if let Some(a) = &g.account
         && a.trim().is_empty()
     {
@@ -119,6 +126,36 @@ fn mcp(cfg: &Config) -> Result<(), Problem> {
             "mcp.allowed_origins",
             super::accepted_or("mcp.allowed_origins"),
             format!("{o:?}"),
+        ));
+    }
+    http_limits(cfg)
+}
+
+/// A zero timeout would cut off every client; a body deadline past the request deadline would
+/// never fire.
+fn http_limits(cfg: &Config) -> Result<(), Problem> {
+    let m = &cfg.mcp;
+    for (key, v) in [
+        ("mcp.http_header_timeout_secs", m.http_header_timeout_secs),
+        ("mcp.http_body_timeout_secs", m.http_body_timeout_secs),
+        ("mcp.http_request_timeout_secs", m.http_request_timeout_secs),
+        (
+            "mcp.http_max_connections",
+            u64::from(m.http_max_connections),
+        ),
+    ] {
+        if v == 0 {
+            return Err(problem(key, super::accepted_or(key), 0));
+        }
+    }
+    if m.http_body_timeout_secs > m.http_request_timeout_secs {
+        return Err(problem(
+            "mcp.http_body_timeout_secs",
+            format!(
+                "a whole number of seconds, at most mcp.http_request_timeout_secs ({})",
+                m.http_request_timeout_secs
+            ),
+            m.http_body_timeout_secs,
         ));
     }
     Ok(())
