@@ -6,6 +6,8 @@
 mod common;
 
 use common::{assert_close, start};
+use ibkr_cockpit::analytics::technicals;
+use ibkr_cockpit::model::Bar;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,6 +157,66 @@ async fn technicals_on_a_year_of_daily_bars() {
         "Bollinger middle is the 20-day SMA",
     );
     assert!(j["levels"]["high_52w"].as_f64() >= j["price"].as_f64());
+
+    // Every indicator equals the hand-written reference (Wilder's RSI and ATR, as charting
+    // platforms draw them) over the same year of the simulator's bars. The tool's JSON is rounded
+    // to 4 decimals, hence the half-unit allowance.
+    let bars = h
+        .ok(
+            "ibkr_get_historical_bars",
+            json!({"symbol": "KRYX", "duration": "1 Y", "bar_size": "1 day"}),
+        )
+        .await;
+    let bars: Vec<Bar> = bars.json["bars"]
+        .as_array()
+        .expect("bars")
+        .iter()
+        .map(|b| Bar {
+            open: b["open"].as_f64().expect("open"),
+            high: b["high"].as_f64().expect("high"),
+            low: b["low"].as_f64().expect("low"),
+            close: b["close"].as_f64().expect("close"),
+            ..Bar::default()
+        })
+        .collect();
+    assert_eq!(j["bars_used"], json!(bars.len()), "same bars");
+    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    let near = |got: &serde_json::Value, want: Option<f64>, what: &str| {
+        let (got, want) = (got.as_f64().expect(what), want.expect(what));
+        assert!(
+            (got - want).abs() <= 5e-5 + 1e-9 * want.abs(),
+            "{what}: tool {got} vs reference {want}"
+        );
+    };
+    near(&j["trend"]["sma50"], technicals::sma(&closes, 50), "SMA 50");
+    near(&j["trend"]["ema26"], technicals::ema(&closes, 26), "EMA 26");
+    near(
+        &j["momentum"]["rsi14"],
+        technicals::rsi(&closes, 14),
+        "RSI 14",
+    );
+    let macd = technicals::macd(&closes, 12, 26, 9);
+    near(
+        &j["momentum"]["macd"],
+        macd.as_ref().map(|m| m.macd),
+        "MACD",
+    );
+    near(
+        &j["momentum"]["macd_signal"],
+        macd.as_ref().map(|m| m.signal),
+        "MACD signal",
+    );
+    near(
+        &j["volatility"]["bollinger_upper"],
+        technicals::bollinger(&closes, 20, 2.0).map(|b| b.upper),
+        "Bollinger upper",
+    );
+    near(
+        &j["volatility"]["atr14"],
+        technicals::atr(&bars, 14),
+        "ATR 14",
+    );
+
     for section in [
         "## Trend",
         "## Momentum",

@@ -686,6 +686,15 @@ fn last_of<I: Next<f64, Output = f64>>(
         .filter(|v| v.is_finite())
 }
 
+/// `ta` smooths RSI and ATR with an EMA of α = 2 / (period + 1); charting platforms (and IB's
+/// own charts) use Wilder's smoothing, α = 1 / n. An EMA of period 2n − 1 *is* Wilder's n, so we
+/// hand `ta` that period and the numbers match what a trader sees (the seeding differs, which
+/// fades out well within a year of bars; `tests/tools_live.rs` checks against
+/// `analytics::technicals`, the hand-written Wilder reference).
+const fn wilder(n: usize) -> usize {
+    2 * n - 1
+}
+
 /// Computes every indicator over daily bars (oldest first).
 pub fn compute_technicals(bars: &[Bar]) -> (Trend, Momentum, Volatility, Levels) {
     let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
@@ -698,7 +707,7 @@ pub fn compute_technicals(bars: &[Bar]) -> (Trend, Momentum, Volatility, Levels)
         ema26: last_of(ExponentialMovingAverage::new(26).ok(), &closes, 26),
     };
     let mut momentum = Momentum {
-        rsi14: last_of(RelativeStrengthIndex::new(14).ok(), &closes, 15),
+        rsi14: last_of(RelativeStrengthIndex::new(wilder(14)).ok(), &closes, 15),
         ..Default::default()
     };
     if closes.len() >= 35
@@ -719,7 +728,7 @@ pub fn compute_technicals(bars: &[Bar]) -> (Trend, Momentum, Volatility, Levels)
         vol.bollinger_lower = Some(o.lower);
     }
     if bars.len() >= 15
-        && let Ok(mut atr) = AverageTrueRange::new(14)
+        && let Ok(mut atr) = AverageTrueRange::new(wilder(14))
     {
         let items: Vec<ta::DataItem> = bars
             .iter()
