@@ -47,6 +47,7 @@ async fn setup(positions: Option<usize>) -> Setup {
             account: None,
             market_data_type: 4,
             stall_timeout: Duration::from_secs(600),
+            quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
         },
         store.clone(),
     );

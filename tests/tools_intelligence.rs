@@ -42,6 +42,7 @@ async fn start_big(positions: usize) -> Harness {
             account: None,
             market_data_type: 4,
             stall_timeout: Duration::from_secs(60),
+            quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
         },
         store.clone(),
     );

@@ -45,6 +45,7 @@ pub async fn start_demo(mut config: Config, opts: &DemoOptions) -> anyhow::Resul
         faults,
         book: SimBookKind::Primary,
         tick_interval: opts.tick_interval,
+        ..SimConfig::default()
     })
     .await?;
     let secondary = SimGateway::start(SimConfig {
@@ -53,6 +54,7 @@ pub async fn start_demo(mut config: Config, opts: &DemoOptions) -> anyhow::Resul
         faults: FaultPlan::default(),
         book: SimBookKind::Secondary,
         tick_interval: opts.tick_interval,
+        ..SimConfig::default()
     })
     .await?;
 
@@ -65,6 +67,7 @@ pub async fn start_demo(mut config: Config, opts: &DemoOptions) -> anyhow::Resul
         client_id: config.gateway.client_id + 1,
         account: None,
         market_data_type: config.gateway.market_data_type,
+        quote_lines: config.gateway.quote_lines,
     });
 
     let db = Db::in_memory().map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -89,6 +89,7 @@ pub(super) fn apply(
             client_id: primary.client_id.saturating_add(1),
             account: None,
             market_data_type: primary.market_data_type,
+            quote_lines: primary.quote_lines,
         });
         if let Some((var, v)) = lookup("secondary.host") {
             secondary.host = v;

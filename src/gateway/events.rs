@@ -47,6 +47,7 @@ pub fn describe(code: i32, text: &str) -> String {
         2107 | 2108 => Some("a data farm is inactive but available on demand"),
         2158 => Some("security definition data farm connection is OK"),
         2119 => Some("market data farm is connecting"),
+        101 => Some("market-data lines exhausted: no streaming quote line free"),
         162 => Some("historical data request refused (pacing violation or no data)"),
         200 => Some("no security definition found for the request"),
         321 => Some("the request was invalid"),

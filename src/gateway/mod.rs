@@ -18,6 +18,7 @@ mod connect;
 mod convert;
 mod events;
 pub mod intraday;
+pub mod lines;
 pub mod pacing;
 mod probe;
 mod quotes;
@@ -68,7 +69,15 @@ pub struct GatewayConfig {
     pub market_data_type: i32,
     /// A connection with no data at all for this long is considered stalled and recycled.
     pub stall_timeout: Duration,
+    /// The account's market-data lines (IB: 100 by default; a subscription beyond them gets
+    /// error 101). Streaming quotes go to the FX pairs and the largest positions within this
+    /// budget, minus a small reserve for on-demand requests; the rest are priced from
+    /// portfolio updates. `DEFAULT_QUOTE_LINES` unless the account has more.
+    pub quote_lines: usize,
 }
+
+/// Market-data lines of an IB account without booster packs.
+pub const DEFAULT_QUOTE_LINES: usize = 100;
 
 /// Ports tried in turn when none is configured.
 pub const AUTO_DETECT_PORTS: [u16; 4] = [4001, 4002, 7496, 7497];

@@ -1,8 +1,14 @@
 //! One live API session: subscribes everything (account summary, account updates, positions,
-//! P&L, P&L per position, quotes for held symbols and the FX pairs to each base currency, open
-//! orders, today's executions), writes the cleaned data into the store, and watches the session
-//! for death or a stall. Every (re)connect runs this from scratch: ibapi never resubscribes.
+//! P&L, P&L per position, quotes for the FX pairs to each base currency and for the largest held
+//! instruments within the account's market-data lines, open orders, today's executions), writes
+//! the cleaned data into the store, and watches the session for death or a stall. Every
+//! (re)connect runs this from scratch: ibapi never resubscribes.
+//!
+//! Initial sync = account summary, positions, portfolio values, account P&L, plus the first
+//! quotes and position P&L of the largest positions (`lines::SYNC_QUOTES` each). Everything else
+//! (the other streamed quotes, the other position P&L) trails within the message budget.
 
+use super::lines::{self, LineBudget};
 use super::shared::Shared;
 use super::{cleaning, connect, convert, events, quotes};
 use crate::model::*;
@@ -34,15 +40,19 @@ const ORDERS_REFRESH: Duration = Duration::from_secs(30);
 /// How often NLV is sampled into SQLite.
 const NLV_EVERY: Duration = Duration::from_secs(60);
 /// P&L-single subscriptions opened immediately (enough for a typical book to sync complete).
-const PNL_SINGLE_AT_ONCE: usize = 40;
-/// P&L-single subscriptions opened per session tick (4 ticks a second → ~20 messages/s).
-const PNL_SINGLE_PER_TICK: usize = 5;
+const PNL_SINGLE_AT_ONCE: usize = lines::SYNC_QUOTES;
+/// Trailing subscriptions (quotes first, then position P&L) opened per session tick (4 ticks a
+/// second → ~20 messages/s, leaving the rest of IB's budget to on-demand requests).
+const TRAILING_PER_TICK: usize = 5;
 /// Bound on one-shot reads done by the session (orders, executions).
 const ONE_SHOT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Initial sync waits for every first quote and position P&L; when none of them has arrived for
 /// this long, the sync is declared complete anyway (naming what is missing) so that one silent
 /// subscription cannot hold the whole cockpit in "syncing".
 const SYNC_NO_PROGRESS: Duration = Duration::from_secs(10);
+
+/// IB's "Max number of tickers has been reached": every market-data line is in use.
+const MAX_TICKERS: i32 = 101;
 
 /// Messages from subscription tasks to the session loop.
 enum Msg {
@@ -59,6 +69,8 @@ enum Msg {
     PositionPnlSettled((String, i32)),
     /// A quote got its first price, or gave up; either way initial sync need not wait for it.
     QuoteSettled(String),
+    /// The gateway refused a quote: no market-data line free (error 101).
+    LineRefused(String),
     /// No market-data subscription (354): switch to delayed data and retry this symbol.
     Fallback {
         key: String,
@@ -132,7 +144,18 @@ fn is_connection_gone(e: &ibapi::Error) -> bool {
 /// Subscriptions already open and initial-sync bookkeeping, owned by the session loop.
 #[derive(Default)]
 struct Tracker {
+    /// Quote keys with a streaming subscription (open or queued).
     quotes: HashSet<String>,
+    /// Market-data lines: who holds one, how many are left.
+    lines: Option<LineBudget>,
+    /// Positions seen before the book could be ranked (held until account data is in).
+    unranked: Vec<(String, Instrument)>,
+    /// True once the initial book has been ranked and its subscriptions handed out.
+    ranked: bool,
+    /// Streamed quotes waiting their turn after the initial sync's, largest first.
+    quote_queue: VecDeque<(String, Instrument)>,
+    /// Quote keys without a line: priced from portfolio updates.
+    unstreamed: HashSet<String>,
     pnl_single: HashSet<(String, i32)>,
     /// P&L-single subscriptions waiting their turn: they are opened after the quotes, a few at
     /// a time, so a large book neither delays the first prices nor starves on-demand requests
@@ -155,6 +178,22 @@ struct Tracker {
 }
 
 impl Tracker {
+    fn new(quote_lines: usize) -> Self {
+        Tracker {
+            lines: Some(LineBudget::new(quote_lines)),
+            ..Tracker::default()
+        }
+    }
+
+    fn lines(&mut self) -> &mut LineBudget {
+        self.lines.get_or_insert_with(|| LineBudget::new(0))
+    }
+
+    /// The account data needed to rank the book by size has arrived.
+    fn ready_to_rank(&self) -> bool {
+        !self.ranked && self.summary_done && self.positions_done && self.updates_done
+    }
+
     fn progressed(&mut self) {
         self.last_progress = Some(tokio::time::Instant::now());
     }
@@ -216,7 +255,7 @@ pub async fn run(shared: &Arc<Shared>, session: connect::Session) -> SessionEnd 
     }
 
     let mut tasks = JoinSet::new();
-    let mut tracker = Tracker::default();
+    let mut tracker = Tracker::new(shared.cfg.quote_lines);
     spawn_all(&ctx, &mut tasks, &mut tracker);
     let notice_task = tokio::spawn(notice_loop(ctx.clone(), notices));
 
@@ -239,7 +278,7 @@ pub async fn run(shared: &Arc<Shared>, session: connect::Session) -> SessionEnd 
                         Msg::Resubscribe(reason) => {
                             events::supervisor(&shared.store, shared.role, format!("resubscribing everything: {reason}"));
                             tasks.abort_all();
-                            tracker = Tracker::default();
+                            tracker = Tracker::new(shared.cfg.quote_lines);
                             spawn_all(&ctx, &mut tasks, &mut tracker);
                         }
                         other => fx_dirty |= handle(&ctx, &mut tasks, &mut tracker, other).await,
@@ -248,18 +287,18 @@ pub async fn run(shared: &Arc<Shared>, session: connect::Session) -> SessionEnd 
                 if fx_dirty {
                     ensure_fx_quotes(&ctx, &mut tasks, &mut tracker);
                 }
+                if tracker.ready_to_rank() {
+                    ensure_fx_quotes(&ctx, &mut tasks, &mut tracker);
+                    rank_and_subscribe(&ctx, &mut tasks, &mut tracker);
+                }
                 check_synced(&ctx, &mut tracker);
             }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             _ = tick.tick() => {
-                // Position P&L subscriptions trail the quotes (which gate the initial sync).
-                if tracker.quotes_pending.is_empty() {
-                    for _ in 0..PNL_SINGLE_PER_TICK {
-                        let Some((account, con_id)) = tracker.pnl_queue.pop_front() else {
-                            break;
-                        };
-                        tasks.spawn(pnl_single_loop(ctx.clone(), account, con_id));
-                    }
+                // The other quotes, then the other position P&L, trail the ones that gate the
+                // initial sync.
+                if tracker.ranked && tracker.quotes_pending.is_empty() {
+                    open_trailing(&ctx, &mut tasks, &mut tracker);
                 }
                 check_synced(&ctx, &mut tracker);
                 if !client.is_connected() {
@@ -320,20 +359,25 @@ fn spawn_all(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker) {
 async fn handle(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker, msg: Msg) -> bool {
     match msg {
         Msg::Held { account, inst } => {
-            let key = quotes::quote_key(
-                &inst.symbol,
-                &inst.sec_type,
-                &inst.currency,
-                &inst.expiry,
-                inst.strike,
-                &inst.right,
-            );
-            if tracker.quotes.insert(key.clone()) {
-                if !tracker.synced {
-                    tracker.quotes_pending.insert(key.clone());
+            if !tracker.ranked {
+                // Quotes and position P&L go to the largest positions first: wait until the
+                // whole book (and its values) is in.
+                tracker.unranked.push((account, inst));
+                return true;
+            }
+            // A position that appeared after the initial sync: a line if one is free.
+            let key = quote_key_of(&inst);
+            if !tracker.quotes.contains(&key) {
+                if tracker.lines().take(&key) {
+                    tracker.quotes.insert(key.clone());
+                    tracker.unstreamed.remove(&key);
+                    set_price_source(ctx, &key, PriceSource::Quote);
+                    let contract = convert::contract_for(&inst);
+                    tasks.spawn(quote_loop(ctx.clone(), key, contract, inst.clone()));
+                } else {
+                    tracker.unstreamed.insert(key.clone());
+                    set_price_source(ctx, &key, PriceSource::Portfolio);
                 }
-                let contract = convert::contract_for(&inst);
-                tasks.spawn(quote_loop(ctx.clone(), key, contract, inst.clone()));
             }
             let pnl_key = (account.clone(), inst.con_id);
             if inst.con_id != 0 && tracker.pnl_single.insert(pnl_key.clone()) {
@@ -376,6 +420,26 @@ async fn handle(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker, 
         }
         Msg::QuoteSettled(key) => {
             tracker.quotes_pending.remove(&key);
+            tracker.progressed();
+            false
+        }
+        Msg::LineRefused(key) => {
+            tracker.quotes_pending.remove(&key);
+            tracker.quotes.remove(&key);
+            tracker.unstreamed.insert(key.clone());
+            let first = tracker.lines().refused(&key);
+            let held = tracker.lines().in_use();
+            if first {
+                events::supervisor(
+                    ctx.store(),
+                    ctx.role(),
+                    format!(
+                        "market-data lines exhausted (101) — raise gateway.quote_lines only if your IB account has more lines (configured {}, the gateway took {held}); {key} and the holdings beyond are priced from portfolio updates",
+                        tracker.lines().configured()
+                    ),
+                );
+            }
+            set_price_source(ctx, &key, PriceSource::Portfolio);
             tracker.progressed();
             false
         }
@@ -441,7 +505,9 @@ fn ensure_fx_quotes(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Track
     }
     for (b, q) in pairs {
         let key = format!("{b}.{q}");
-        if tracker.quotes.insert(key.clone()) {
+        // FX pairs convert every amount into the base currency: they take lines first.
+        if !tracker.quotes.contains(&key) && tracker.lines().take(&key) {
+            tracker.quotes.insert(key.clone());
             if !tracker.synced {
                 tracker.quotes_pending.insert(key.clone());
             }
@@ -450,6 +516,201 @@ fn ensure_fx_quotes(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Track
             tasks.spawn(quote_loop(ctx.clone(), key, contract, inst));
         }
     }
+}
+
+/// The quote store key of an instrument (`KRYX`, `USD.CAD`, `KRYX 20250620 30C`).
+fn quote_key_of(inst: &Instrument) -> String {
+    quotes::quote_key(
+        &inst.symbol,
+        &inst.sec_type,
+        &inst.currency,
+        &inst.expiry,
+        inst.strike,
+        &inst.right,
+    )
+}
+
+/// Hands out the initial book's subscriptions, largest positions first: quote lines (within
+/// the budget left after the FX pairs) and position P&L. The largest `SYNC_QUOTES` of each are
+/// opened now and gate the initial sync; the other streamed quotes and P&L are queued; the
+/// positions beyond the lines are marked as priced from portfolio updates.
+fn rank_and_subscribe(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker) {
+    tracker.ranked = true;
+    let unranked = std::mem::take(&mut tracker.unranked);
+    let snap = ctx.store().snapshot();
+    // Weights in each account's base currency, so a EUR and a USD position compare fairly.
+    let weight = |account: &str, inst: &Instrument| -> f64 {
+        let Some(p) = snap.positions.get(&(account.to_string(), inst.con_id)) else {
+            return 0.0;
+        };
+        let w = lines::position_weight(
+            p.market_value,
+            p.quantity,
+            p.avg_cost,
+            p.instrument.multiplier,
+        );
+        let base = snap
+            .accounts
+            .get(account)
+            .map(|a| a.base_currency.as_str())
+            .unwrap_or("");
+        let rate = if base.is_empty() {
+            None
+        } else {
+            snap.fx_rate(&p.instrument.currency, base)
+        };
+        w * rate.unwrap_or(1.0)
+    };
+    let mut instruments: HashMap<String, Instrument> = HashMap::new();
+    let mut quote_weights: Vec<(String, f64)> = Vec::with_capacity(unranked.len());
+    let mut pnl_weights: Vec<((String, i32), f64)> = Vec::with_capacity(unranked.len());
+    let mut seen_pnl: HashSet<(String, i32)> = HashSet::new();
+    for (account, inst) in &unranked {
+        let key = quote_key_of(inst);
+        let w = weight(account, inst);
+        quote_weights.push((key.clone(), w));
+        instruments.entry(key).or_insert_with(|| inst.clone());
+        let pnl_key = (account.clone(), inst.con_id);
+        if inst.con_id != 0 && seen_pnl.insert(pnl_key.clone()) {
+            pnl_weights.push((pnl_key, w));
+        }
+    }
+
+    let mut streamed_now = 0;
+    for key in lines::rank(quote_weights) {
+        let Some(inst) = instruments.remove(&key) else {
+            continue;
+        };
+        if tracker.quotes.contains(&key) {
+            continue;
+        }
+        if !tracker.lines().take(&key) {
+            tracker.unstreamed.insert(key);
+            continue;
+        }
+        tracker.quotes.insert(key.clone());
+        if streamed_now < lines::SYNC_QUOTES {
+            streamed_now += 1;
+            if !tracker.synced {
+                tracker.quotes_pending.insert(key.clone());
+            }
+            let contract = convert::contract_for(&inst);
+            tasks.spawn(quote_loop(ctx.clone(), key, contract, inst));
+        } else {
+            tracker.quote_queue.push_back((key, inst));
+        }
+    }
+
+    pnl_weights.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    for (pnl_key, _) in pnl_weights {
+        if !tracker.pnl_single.insert(pnl_key.clone()) {
+            continue;
+        }
+        if tracker.pnl_single_opened < PNL_SINGLE_AT_ONCE {
+            tracker.pnl_single_opened += 1;
+            if !tracker.synced {
+                tracker.pnl_single_pending.insert(pnl_key.clone());
+            }
+            tasks.spawn(pnl_single_loop(ctx.clone(), pnl_key.0, pnl_key.1));
+        } else {
+            tracker.pnl_queue.push_back(pnl_key);
+        }
+    }
+    mark_price_sources(ctx, &tracker.unstreamed);
+    if !tracker.unstreamed.is_empty() {
+        events::supervisor(
+            ctx.store(),
+            ctx.role(),
+            format!(
+                "streaming quotes for the {} largest holding(s) and FX pair(s) within {} market-data lines ({} kept free for on-demand quotes); {} smaller holding(s) priced from portfolio updates",
+                tracker.quotes.len(),
+                tracker.lines().configured(),
+                tracker.lines().configured() - tracker.lines().capacity(),
+                tracker.unstreamed.len()
+            ),
+        );
+    }
+}
+
+/// Opens a few trailing subscriptions: queued quotes first (a line each, while the gateway
+/// has them), then queued position P&L.
+fn open_trailing(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker) {
+    let mut budget = TRAILING_PER_TICK;
+    while budget > 0 {
+        let Some((key, inst)) = tracker.quote_queue.pop_front() else {
+            break;
+        };
+        if !tracker.lines().take(&key) {
+            // The gateway turned out to have fewer lines (101): price it from the portfolio.
+            tracker.quotes.remove(&key);
+            tracker.unstreamed.insert(key.clone());
+            set_price_source(ctx, &key, PriceSource::Portfolio);
+            continue;
+        }
+        budget -= 1;
+        let contract = convert::contract_for(&inst);
+        tasks.spawn(quote_loop(ctx.clone(), key, contract, inst));
+    }
+    while budget > 0 {
+        let Some((account, con_id)) = tracker.pnl_queue.pop_front() else {
+            break;
+        };
+        budget -= 1;
+        tasks.spawn(pnl_single_loop(ctx.clone(), account, con_id));
+    }
+}
+
+/// Marks every position of this gateway: portfolio-priced when its quote key has no line,
+/// quote-priced otherwise.
+fn mark_price_sources(ctx: &Ctx, unstreamed: &HashSet<String>) {
+    ctx.store().update(|st| {
+        let wrong: Vec<(String, i32)> = st
+            .positions
+            .iter()
+            .filter(|(k, p)| {
+                ctx.wants(&k.0)
+                    && (p.price_source == PriceSource::Portfolio)
+                        != unstreamed.contains(&quote_key_of(&p.instrument))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        if wrong.is_empty() {
+            return;
+        }
+        let positions = Arc::make_mut(&mut st.positions);
+        for k in wrong {
+            if let Some(p) = positions.get_mut(&k) {
+                p.price_source = if unstreamed.contains(&quote_key_of(&p.instrument)) {
+                    PriceSource::Portfolio
+                } else {
+                    PriceSource::Quote
+                };
+            }
+        }
+    });
+}
+
+/// Sets the price source of every position of this gateway whose quote key is `key`.
+fn set_price_source(ctx: &Ctx, key: &str, source: PriceSource) {
+    ctx.store().update(|st| {
+        let wrong: Vec<(String, i32)> = st
+            .positions
+            .iter()
+            .filter(|(k, p)| {
+                ctx.wants(&k.0) && p.price_source != source && quote_key_of(&p.instrument) == key
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        if wrong.is_empty() {
+            return;
+        }
+        let positions = Arc::make_mut(&mut st.positions);
+        for k in wrong {
+            if let Some(p) = positions.get_mut(&k) {
+                p.price_source = source;
+            }
+        }
+    });
 }
 
 fn check_synced(ctx: &Ctx, tracker: &mut Tracker) {
@@ -479,11 +740,18 @@ fn check_synced(ctx: &Ctx, tracker: &mut Tracker) {
         .filter(|p| ctx.wants(&p.account))
         .count();
     let was_synced = ctx.shared.synced.send_replace(true);
-    let what = format!(
+    let mut what = format!(
         "{} account(s), {positions} position(s), {} quote(s)",
         ctx.accounts.len(),
         tracker.quotes.len()
     );
+    if !tracker.quote_queue.is_empty() || !tracker.unstreamed.is_empty() {
+        what.push_str(&format!(
+            " ({} more trailing, {} priced from portfolio updates)",
+            tracker.quote_queue.len(),
+            tracker.unstreamed.len()
+        ));
+    }
     let message = if was_synced {
         format!("resubscribed after reconnect: {what}")
     } else {
@@ -966,6 +1234,10 @@ fn apply_pnl_single(ctx: &Ctx, key: &(String, i32), p: &ibapi::accounts::PnLSing
 async fn quote_loop(ctx: Arc<Ctx>, key: String, contract: Contract, inst: Instrument) {
     let mut sub = match ctx.client.market_data(&contract).subscribe().await {
         Ok(s) => s,
+        Err(ibapi::Error::Notice(n)) if n.code == MAX_TICKERS => {
+            ctx.send(Msg::LineRefused(key));
+            return;
+        }
         Err(e) => {
             ctx.report(&format!("quotes for {key}"), &e);
             ctx.send(Msg::QuoteSettled(key));
@@ -1017,6 +1289,11 @@ async fn quote_loop(ctx: Arc<Ctx>, key: String, contract: Contract, inst: Instru
                 if events::is_delayed_notice(n.code) {
                     mark_quote_delayed(&ctx, &key, &inst);
                 }
+            }
+            Err(ibapi::Error::Notice(n)) if n.code == MAX_TICKERS => {
+                // No line free at the gateway: not worth retrying, price it from the portfolio.
+                ctx.send(Msg::LineRefused(key));
+                return;
             }
             Err(ibapi::Error::Notice(n)) if events::is_delayed_notice(n.code) => {
                 events::notice(

@@ -62,6 +62,34 @@ pub struct Position {
     /// From the PnL-single subscription; `None` until the first update arrives.
     pub daily_pnl: Option<f64>,
     pub updated: Millis,
+    /// Where `market_price` comes from: a streaming quote, or (beyond the account's
+    /// market-data lines) IB's portfolio updates, which refresh every few minutes.
+    #[serde(default, skip_serializing_if = "PriceSource::is_quote")]
+    pub price_source: PriceSource,
+}
+
+/// Where a position's price comes from. IB accounts have a limited number of market-data lines
+/// (100 by default); positions beyond them are priced from the portfolio updates instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceSource {
+    /// A streaming quote (`LiveState::quotes`) holds the live price.
+    #[default]
+    Quote,
+    /// No quote line: the price is the portfolio update's mark (account updates or P&L).
+    Portfolio,
+}
+
+impl PriceSource {
+    pub fn is_quote(&self) -> bool {
+        *self == PriceSource::Quote
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            PriceSource::Quote => "quote",
+            PriceSource::Portfolio => "portfolio",
+        }
+    }
 }
 
 /// Whether a price is live, delayed, or frozen (IB market-data types 1–4).

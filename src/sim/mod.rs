@@ -34,6 +34,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
+/// Market-data lines of an IB account without booster packs.
+pub const DEFAULT_MARKET_DATA_LINES: usize = 100;
+
 /// How to build a simulator.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -45,6 +48,11 @@ pub struct SimConfig {
     pub book: SimBookKind,
     /// How often prices tick; `None` freezes prices (snapshot tests).
     pub tick_interval: Option<Duration>,
+    /// Market-data lines, as IB counts them for an account: streaming subscriptions open at
+    /// once, across every connection. One more is refused with error 101 ("Max number of
+    /// tickers has been reached"); a cancel (or a closed connection) frees its lines, and
+    /// snapshots hold none. `None`: unlimited. Default 100, IB's default.
+    pub market_data_lines: Option<usize>,
 }
 
 impl Default for SimConfig {
@@ -55,6 +63,7 @@ impl Default for SimConfig {
             faults: FaultPlan::none(),
             book: SimBookKind::Primary,
             tick_interval: Some(Duration::from_millis(250)),
+            market_data_lines: Some(DEFAULT_MARKET_DATA_LINES),
         }
     }
 }
@@ -71,6 +80,10 @@ pub struct SimCounters {
     /// Non-what-if orders received (always rejected with 201). Must stay 0.
     pub real_orders: u64,
     pub what_if_orders: u64,
+    /// Streaming market-data subscriptions refused with error 101 (no line free).
+    pub market_data_lines_refused: u64,
+    /// Most market-data lines (streaming subscriptions) held at once.
+    pub market_data_lines_peak: u64,
 }
 
 impl SimCounters {
@@ -175,9 +188,34 @@ pub(crate) struct Shared {
     pub events: broadcast::Sender<SessionEvent>,
     pub cancel: CancellationToken,
     listener_ctl: mpsc::UnboundedSender<ListenerCmd>,
+    /// `SimConfig::market_data_lines`.
+    pub line_limit: Option<usize>,
+    /// Streaming subscriptions open now, across every session.
+    lines_in_use: Mutex<usize>,
 }
 
 impl Shared {
+    /// Takes a market-data line for a new streaming subscription; false (and counted) when
+    /// every line is in use.
+    pub fn take_line(&self) -> bool {
+        let mut used = self.lines_in_use.lock();
+        if self.line_limit.is_some_and(|limit| *used >= limit) {
+            drop(used);
+            self.counters.lock().market_data_lines_refused += 1;
+            return false;
+        }
+        *used += 1;
+        let now = *used as u64;
+        drop(used);
+        let mut c = self.counters.lock();
+        c.market_data_lines_peak = c.market_data_lines_peak.max(now);
+        true
+    }
+    /// Frees `n` lines (cancelled subscriptions, a closed connection).
+    pub fn release_lines(&self, n: usize) {
+        let mut used = self.lines_in_use.lock();
+        *used = used.saturating_sub(n);
+    }
     pub fn count_request(&self, name: String) {
         *self
             .counters
@@ -215,6 +253,8 @@ impl SimGateway {
             events,
             cancel: CancellationToken::new(),
             listener_ctl: ctl_tx,
+            line_limit: cfg.market_data_lines,
+            lines_in_use: Mutex::new(0),
         });
         let handle = SimHandle {
             shared: shared.clone(),
@@ -333,6 +373,10 @@ impl SimHandle {
     }
     pub fn counters(&self) -> SimCounters {
         self.shared.counters.lock().clone()
+    }
+    /// Market-data lines held right now by streaming subscriptions (every connection).
+    pub fn market_data_lines_in_use(&self) -> usize {
+        *self.shared.lines_in_use.lock()
     }
 
     pub fn inject(&self, fault: Fault) {

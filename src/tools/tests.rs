@@ -42,6 +42,7 @@ fn position(symbol: &str, con_id: i32, qty: f64, avg: f64, price: f64, daily: f6
         realized_pnl: Some(0.0),
         daily_pnl: Some(daily),
         updated: NOW - 5_000,
+        price_source: Default::default(),
     }
 }
 

@@ -64,6 +64,7 @@ pub async fn start_with(sim: SimConfig, config: Config) -> Harness {
             account: None,
             market_data_type: 4,
             stall_timeout: Duration::from_secs(60),
+            quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
         },
         store.clone(),
     );

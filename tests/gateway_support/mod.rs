@@ -17,6 +17,7 @@ pub fn config(port: u16) -> GatewayConfig {
         account: None,
         market_data_type: 4,
         stall_timeout: Duration::from_secs(3),
+        quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
     }
 }
 

@@ -90,6 +90,7 @@ pub async fn start_two_accounts(config: Config) -> Cockpit {
             account: None,
             market_data_type: 4,
             stall_timeout: Duration::from_secs(60),
+            quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
         },
         h.ctx.store.clone(),
     );

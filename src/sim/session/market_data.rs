@@ -40,6 +40,13 @@ impl Session {
             );
             return;
         };
+        // A streaming subscription holds one of the account's market-data lines until it is
+        // cancelled; a snapshot holds none (a re-request on a live id keeps its line).
+        let snapshot = r.snapshot.unwrap_or(false) || r.regulatory_snapshot.unwrap_or(false);
+        if !snapshot && !self.md.contains_key(&req_id) && !self.shared.take_line() {
+            self.error(req_id, 101, "Max number of tickers has been reached.");
+            return;
+        }
         let underlying_key = {
             let w = self.shared.world.lock();
             match &target {
@@ -62,6 +69,9 @@ impl Session {
                     354,
                     "Requested market data is not subscribed. Check API status by selecting the Account menu then under Management choose Market Data Subscription Manager and/or Delayed Market Data.",
                 );
+                if !snapshot && !self.md.contains_key(&req_id) {
+                    self.shared.release_lines(1);
+                }
                 return;
             }
         };
@@ -111,7 +121,7 @@ impl Session {
             last_last: f64::NAN,
         };
         self.send_full_quote(req_id, &mut sub);
-        if r.snapshot.unwrap_or(false) || r.regulatory_snapshot.unwrap_or(false) {
+        if snapshot {
             self.send(
                 In::TickSnapshotEnd,
                 &pb::ReqIdOnly {

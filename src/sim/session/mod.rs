@@ -224,6 +224,8 @@ struct Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        // A closed connection frees its market-data lines, as at IB.
+        self.shared.release_lines(self.md.len());
         // Keep-up-to-date bar streams count against the gateway's open-request limit.
         if !self.hist_streams.is_empty() {
             let mut p = self.shared.pacing.lock();
@@ -354,7 +356,9 @@ impl Session {
             Out::RequestMarketData => self.req_market_data(wire::decode(b)),
             Out::CancelMarketData => {
                 let id = wire::decode::<pb::ReqIdOnly>(b).req_id.unwrap_or(0);
-                self.md.remove(&id);
+                if self.md.remove(&id).is_some() {
+                    self.shared.release_lines(1);
+                }
             }
             Out::RequestHistoricalData => self.req_historical(wire::decode(b)),
             Out::CancelHistoricalData => {
