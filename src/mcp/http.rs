@@ -7,14 +7,20 @@
 //! - `/metrics` (Prometheus text).
 //!
 //! Loopback by default. Binding any other address requires a bearer token. On every route:
-//! Host and Origin are checked against DNS rebinding (403), bodies are capped (413), and each
-//! request has a deadline (408) so a slow client only ever holds up itself. A wrong or missing
-//! token gets 401 and a "refused" line in the journal. Nothing here can reach the broker
-//! except the tools, which are read-only.
+//! Host and Origin are checked against DNS rebinding (403), bodies are capped (413), and a slow
+//! client only ever holds up itself: headers must arrive within a deadline (else the connection
+//! is closed, see `http_conn`), a body within another (408, see `http_body`), and each request
+//! has an overall deadline (408); connections beyond a cap get 503. A wrong or missing token
+//! (401), an oversized body and a stalled request get a "refused" line in the journal. Nothing
+//! here can reach the broker except the tools, which are read-only.
 
+use super::http_body::{closing, read_body_within};
+use super::http_conn::{ConnectionLimits, serve_connections};
 use super::invocation::parse_args;
-use super::metrics::{Metrics, REFUSED_PREFIX};
+use super::metrics::Metrics;
+use super::refusal::{client_name, record_refusal};
 use super::server::CockpitMcp;
+use crate::config::McpSection;
 use crate::tools::{self, ToolContext};
 use anyhow::Context;
 use axum::Router;
@@ -45,7 +51,8 @@ const REST_CLIENT: &str = "rest";
 /// can take tens of seconds, so this is generous).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// Per-server limits (tests shorten the deadline).
+/// Per-server limits (tests shorten the deadline). The header and body deadlines and the
+/// connection cap come from the `[mcp]` config (see [`SlowClientLimits`]).
 #[derive(Debug, Clone, Copy)]
 pub struct HttpLimits {
     pub request_timeout: Duration,
@@ -59,6 +66,44 @@ impl Default for HttpLimits {
     }
 }
 
+impl HttpLimits {
+    /// The request deadline the config asks for (`mcp.http_request_timeout_secs`).
+    pub fn from_config(mcp: &McpSection) -> Self {
+        HttpLimits {
+            request_timeout: secs(mcp.http_request_timeout_secs),
+        }
+    }
+}
+
+/// Every deadline and cap that keeps a slow or greedy client from holding up the others.
+#[derive(Debug, Clone, Copy)]
+pub struct SlowClientLimits {
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl SlowClientLimits {
+    /// From the `[mcp]` config, with `limits` overriding the request deadline. The body deadline
+    /// never exceeds the request deadline (it would never fire).
+    pub fn new(mcp: &McpSection, limits: HttpLimits) -> Self {
+        SlowClientLimits {
+            header_read_timeout: secs(mcp.http_header_timeout_secs),
+            body_read_timeout: secs(mcp.http_body_timeout_secs).min(limits.request_timeout),
+            request_timeout: limits.request_timeout,
+            max_connections: usize::try_from(mcp.http_max_connections)
+                .unwrap_or(usize::MAX)
+                .max(1),
+        }
+    }
+}
+
+/// Whole seconds from the config; 0 (rejected by validation) is read as 1 rather than "never".
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n.max(1))
+}
+
 /// Binds `bind` (port 0 picks a free port) and serves until `cancel` fires.
 /// Returns the address actually bound and the server task.
 pub async fn serve_http(
@@ -66,7 +111,8 @@ pub async fn serve_http(
     bind: SocketAddr,
     cancel: CancellationToken,
 ) -> anyhow::Result<(SocketAddr, JoinHandle<std::io::Result<()>>)> {
-    serve_http_with(ctx, bind, cancel, HttpLimits::default()).await
+    let limits = HttpLimits::from_config(&ctx.config.mcp);
+    serve_http_with(ctx, bind, cancel, limits).await
 }
 
 /// [`serve_http`] with explicit limits.
@@ -96,6 +142,8 @@ pub async fn serve_http_with(
         stop_follower.cancelled().await;
         follower.abort();
     });
+    let limits = SlowClientLimits::new(&ctx.config.mcp, limits);
+    let store = ctx.store.clone();
     let app = build_router(ctx, bind, cancel.clone(), limits, metrics);
     let listener = tokio::net::TcpListener::bind(bind)
         .await
@@ -103,22 +151,33 @@ pub async fn serve_http_with(
     let local = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    let server = axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned());
-    let handle = tokio::spawn(async move { server.await });
+    let connection_limits = ConnectionLimits {
+        header_read_timeout: limits.header_read_timeout,
+        max_connections: limits.max_connections,
+    };
+    let handle = tokio::spawn(serve_connections(
+        listener,
+        app,
+        connection_limits,
+        store,
+        cancel,
+    ));
     tracing::info!("MCP over HTTP at http://{local}/mcp, REST at http://{local}/api/");
     Ok((local, handle))
 }
 
 /// The whole HTTP surface as an axum router (for embedding or tests).
+/// Header deadlines and the connection cap belong to the server ([`serve_http`]), not the router.
 pub fn router(ctx: ToolContext, bind: SocketAddr, cancel: CancellationToken) -> Router {
-    build_router(ctx, bind, cancel, HttpLimits::default(), Metrics::default())
+    let limits = SlowClientLimits::new(&ctx.config.mcp, HttpLimits::from_config(&ctx.config.mcp));
+    build_router(ctx, bind, cancel, limits, Metrics::default())
 }
 
 fn build_router(
     ctx: ToolContext,
     bind: SocketAddr,
     cancel: CancellationToken,
-    limits: HttpLimits,
+    limits: SlowClientLimits,
     metrics: Metrics,
 ) -> Router {
     let token = ctx
@@ -160,7 +219,17 @@ fn build_router(
     let metrics_route = Router::new()
         .route("/metrics", get(metrics_text))
         .with_state((ctx.clone(), metrics));
-    let mut guarded = mcp_routes.merge(api).merge(metrics_route);
+    // Bodies are read (against their deadline) only once the token checks out: a client without
+    // one is answered 401 at once and never gets to make us wait or buffer.
+    let body_store = ctx.store.clone();
+    let body_deadline = limits.body_read_timeout;
+    let mut guarded = mcp_routes
+        .merge(api)
+        .merge(metrics_route)
+        .route_layer(middleware::from_fn(move |req: Request, next: Next| {
+            let store = body_store.clone();
+            async move { read_body_within(store, body_deadline, MAX_BODY_BYTES, req, next).await }
+        }));
     if let Some(token) = token {
         let expected: Arc<str> = Arc::from(format!("Bearer {token}"));
         let store = ctx.store.clone();
@@ -171,6 +240,7 @@ fn build_router(
         }));
     }
     let screen = Arc::new(Screen {
+        store: ctx.store.clone(),
         bind,
         allowed_origins: ctx
             .config
@@ -200,16 +270,17 @@ fn build_router(
         }))
         .layer(middleware::from_fn(
             move |req: Request, next: Next| async move {
+                let what = format!("{} {}", req.method(), req.uri().path());
                 match tokio::time::timeout(deadline, next.run(req)).await {
                     Ok(response) => response,
-                    Err(_) => (
-                        StatusCode::REQUEST_TIMEOUT,
-                        [(header::CONNECTION, "close")],
-                        axum::Json(json!({"error": format!(
-                            "request not completed within {} s", deadline.as_secs_f64()
-                        )})),
-                    )
-                        .into_response(),
+                    Err(_) => {
+                        // Logged, not journaled as refused: the slow part may be ours (a tool
+                        // waiting on IB's pacing), and the tool call journals itself.
+                        let message =
+                            format!("request not completed within {} s", deadline.as_secs_f64());
+                        tracing::warn!("HTTP: {what}: {message}");
+                        closing(StatusCode::REQUEST_TIMEOUT, &message)
+                    }
                 }
             },
         ))
@@ -217,6 +288,8 @@ fn build_router(
 
 /// What every request is checked against before it reaches a route.
 struct Screen {
+    /// Where oversized requests are journaled as refused.
+    store: crate::store::Store,
     bind: SocketAddr,
     /// Lower-case, without a trailing slash.
     allowed_origins: Vec<String>,
@@ -246,15 +319,15 @@ async fn screen_request(screen: &Screen, req: Request, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            [(header::CONNECTION, "close")],
-            axum::Json(
-                json!({"error": format!("request body larger than {MAX_BODY_BYTES} bytes")}),
-            ),
-        )
-            .into_response();
+    if let Some(n) = declared.filter(|n| *n > MAX_BODY_BYTES as u64) {
+        let reason = format!("request body larger than {MAX_BODY_BYTES} bytes ({n} declared)");
+        record_refusal(
+            &screen.store,
+            client_name(headers),
+            format!("{} {}", req.method(), req.uri().path()),
+            &reason,
+        );
+        return closing(StatusCode::PAYLOAD_TOO_LARGE, &reason);
     }
     next.run(req).await
 }
@@ -339,27 +412,13 @@ async fn require_bearer(
     if constant_time_eq(given, expected.as_bytes()) {
         next.run(req).await
     } else {
-        let client = req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|ua| ua.split(['/', ' ']).next())
-            .filter(|s| !s.is_empty())
-            .unwrap_or("http")
-            .to_string();
         let what = if given.is_empty() { "missing" } else { "wrong" };
-        store.record_tool_call(crate::model::ToolCallRecord {
-            id: 0,
-            time: store.now(),
-            client,
-            tool: format!("{} {}", req.method(), req.uri().path()),
-            arguments: Value::Null,
-            duration_ms: 0.0,
-            ok: false,
-            error: Some(format!("{REFUSED_PREFIX} {what} bearer token")),
-            result_bytes: 0,
-            markdown: String::new(),
-        });
+        record_refusal(
+            store,
+            client_name(req.headers()),
+            format!("{} {}", req.method(), req.uri().path()),
+            &format!("{what} bearer token"),
+        );
         (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
