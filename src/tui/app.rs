@@ -3,7 +3,7 @@
 //! carry out in background tasks, whose results come back as `Action`s. That keeps every key
 //! path testable without a terminal or a gateway.
 
-use super::book::{self, SortColumn};
+use super::book::{self, BookView, SortColumn};
 use super::completion;
 use super::correlation::CorrMatrix;
 use super::invocation::{self, ToolInfo};
@@ -14,10 +14,15 @@ use crate::store::LiveState;
 use crossterm::event::KeyEvent;
 use ratatui_textarea::TextArea;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Most symbols the heatmap correlates (heaviest by weight); it scrolls when they don't fit.
 pub const HEATMAP_MAX_SYMBOLS: usize = 20;
+/// Shortest time between two correlation fetches for a changed top-holdings set. In a big book
+/// of near-equal weights the top 20 swap members on every tick; correlations come from daily
+/// bars, so refetching more often than this would only burn CPU (and flash "computing…").
+pub const CORR_REFRESH_MS: Millis = 60_000;
 /// How many lines of prompt history are kept.
 const HISTORY_MAX: usize = 200;
 
@@ -263,6 +268,10 @@ pub struct App {
     pub heat_scroll: usize,
     /// Symbols the last correlation fetch was for (sorted), to refetch only when holdings change.
     corr_requested: Vec<String>,
+    /// When (store clock) the last correlation fetch was asked for.
+    corr_requested_at: Option<Millis>,
+    /// Rows, weights and movers of the latest snapshot, kept up to date by `handle`.
+    pub book: BookView,
     pub input: TextArea<'static>,
     pub input_active: bool,
     pub history: Vec<String>,
@@ -305,6 +314,8 @@ impl App {
             corr: Fetch::Loading,
             heat_scroll: 0,
             corr_requested: Vec::new(),
+            corr_requested_at: None,
+            book: BookView::default(),
             input,
             input_active: false,
             history: Vec::new(),
@@ -337,6 +348,14 @@ impl App {
     /// Applies one action. Returns the background work it asks for.
     pub fn handle(&mut self, action: Action, state: &LiveState) -> Vec<Effect> {
         let mut effects = Vec::new();
+        // Derived rows follow the snapshot before any action reads them, and the sort after.
+        self.book.refresh(state, self.sort, self.descending);
+        self.apply(action, state, &mut effects);
+        self.book.refresh(state, self.sort, self.descending);
+        effects
+    }
+
+    fn apply(&mut self, action: Action, state: &LiveState, effects: &mut Vec<Effect>) {
         match action {
             Action::Quit => self.should_quit = true,
             Action::FocusNext => self.focus_on(self.focus.next()),
@@ -366,7 +385,7 @@ impl App {
             Action::SortNext => self.set_sort(self.sort.next()),
             Action::SortPrev => self.set_sort(self.sort.prev()),
             Action::SortReverse => self.descending = !self.descending,
-            Action::Open => self.open(state, &mut effects),
+            Action::Open => self.open(state, effects),
             Action::ToggleCorrWindow => {
                 self.corr_window = match self.corr_window {
                     CorrWindow::D60 => CorrWindow::D252,
@@ -394,9 +413,9 @@ impl App {
             }
             Action::HistoryPrev => self.history_step(-1),
             Action::HistoryNext => self.history_step(1),
-            Action::Submit => self.submit(&mut effects),
+            Action::Submit => self.submit(effects),
             Action::Tick(now) => self.now = now,
-            Action::StateChanged => self.on_state_changed(state, &mut effects),
+            Action::StateChanged => self.on_state_changed(state, effects),
             Action::BarsLoaded { symbol, result } => {
                 if let Some(View::Detail(d)) = &mut self.view
                     && d.symbol == symbol
@@ -411,9 +430,11 @@ impl App {
                 let mut sorted = symbols;
                 sorted.sort();
                 if sorted == self.corr_requested {
-                    self.corr = match result {
-                        Ok(pair) => Fetch::Ready(pair),
-                        Err(e) => Fetch::Failed(e),
+                    self.corr = match (result, &self.corr) {
+                        (Ok(pair), _) => Fetch::Ready(pair),
+                        // A failed refresh keeps the matrix already shown (same daily bars).
+                        (Err(_), Fetch::Ready(_)) => return,
+                        (Err(e), _) => Fetch::Failed(e),
                     };
                 }
             }
@@ -429,7 +450,6 @@ impl App {
                 }
             }
         }
-        effects
     }
 
     fn set_sort(&mut self, column: SortColumn) {
@@ -458,7 +478,7 @@ impl App {
         }
         match self.focus {
             Pane::Positions => {
-                let n = book::position_rows(state).len();
+                let n = self.book.rows.len();
                 self.selected = clamp_step(self.selected, delta, n);
             }
             Pane::Prompt => {
@@ -473,8 +493,7 @@ impl App {
     fn open(&mut self, state: &LiveState, effects: &mut Vec<Effect>) {
         match self.focus {
             Pane::Positions => {
-                let rows = book::sorted_rows(state, self.sort, self.descending);
-                let Some(row) = rows.get(self.selected) else {
+                let Some(row) = self.book.rows.get(self.selected) else {
                     return;
                 };
                 self.view = Some(View::Detail(DetailView {
@@ -571,39 +590,65 @@ impl App {
     }
 
     fn on_state_changed(&mut self, state: &LiveState, effects: &mut Vec<Effect>) {
-        let rows = book::position_rows(state);
+        let rows = &self.book.rows;
         self.selected = self.selected.min(rows.len().saturating_sub(1));
         self.journal_selected = self
             .journal_selected
             .min(state.journal.len().saturating_sub(1));
-        // Refetch correlations only when the set of top holdings changes, not when prices move.
-        let top: Vec<String> = book::symbols_by_weight(state)
-            .into_iter()
+        // Refetch correlations only when the set of top holdings changes, not when prices move,
+        // and (once a matrix is shown) at most every CORR_REFRESH_MS, keeping the old one
+        // on screen meanwhile.
+        let top: Vec<String> = self
+            .book
+            .by_weight
+            .iter()
             .take(HEATMAP_MAX_SYMBOLS)
+            .cloned()
             .collect();
         let mut key = top.clone();
         key.sort();
-        if !key.is_empty() && key != self.corr_requested {
-            self.corr_requested = key;
-            self.corr = Fetch::Loading;
-            let symbols = top
-                .into_iter()
-                .map(|s| {
-                    let ccy = rows
-                        .iter()
-                        .find(|r| r.symbol == s)
-                        .map(|r| r.currency.clone())
-                        .unwrap_or_else(|| "USD".into());
-                    (s, ccy)
-                })
-                .collect();
-            effects.push(Effect::FetchCorrelation { symbols });
+        if key.is_empty() || key == self.corr_requested {
+            return;
         }
+        let showing = matches!(self.corr, Fetch::Ready(_));
+        let recent = self
+            .corr_requested_at
+            .is_some_and(|at| self.now.saturating_sub(at) < CORR_REFRESH_MS);
+        if showing && recent {
+            return;
+        }
+        let symbols = top
+            .into_iter()
+            .map(|s| {
+                let ccy = rows
+                    .iter()
+                    .find(|r| r.symbol == s)
+                    .map(|r| r.currency.clone())
+                    .unwrap_or_else(|| "USD".into());
+                (s, ccy)
+            })
+            .collect();
+        self.corr_requested = key;
+        self.corr_requested_at = Some(self.now);
+        if !showing {
+            self.corr = Fetch::Loading;
+        }
+        effects.push(Effect::FetchCorrelation { symbols });
     }
 
     /// Positions in the order the table shows them.
     pub fn rows(&self, state: &LiveState) -> Vec<book::PositionRow> {
-        book::sorted_rows(state, self.sort, self.descending)
+        self.book_of(state).rows.clone()
+    }
+
+    /// The derived book for `state`: the cached one when it is of this snapshot and sort (always,
+    /// in the running cockpit), else built on the spot so a view never shows stale rows.
+    pub fn book_of(&self, state: &LiveState) -> Cow<'_, BookView> {
+        if self.book.matches(state, self.sort, self.descending) {
+            Cow::Borrowed(&self.book)
+        } else {
+            Cow::Owned(BookView::build(state, self.sort, self.descending))
+        }
     }
 }
 

@@ -213,9 +213,12 @@ pub fn sort_rows(rows: &mut [PositionRow], column: SortColumn, descending: bool)
             SortColumn::Symbol | SortColumn::Currency if descending => primary.reverse(),
             _ => primary,
         };
+        // A total order (con_id last), so re-sorting an already sorted table gives the same
+        // rows as sorting the store's order: the cached view and a fresh build always agree.
         primary
             .then_with(|| a.symbol.cmp(&b.symbol))
             .then_with(|| a.account.cmp(&b.account))
+            .then_with(|| a.con_id.cmp(&b.con_id))
     });
 }
 
@@ -228,14 +231,17 @@ pub fn sorted_rows(state: &LiveState, column: SortColumn, descending: bool) -> V
 
 /// Held symbols by weight, heaviest first, without duplicates (several accounts may hold one).
 pub fn symbols_by_weight(state: &LiveState) -> Vec<String> {
-    let rows = sorted_rows(state, SortColumn::Weight, true);
-    let mut out: Vec<String> = Vec::with_capacity(rows.len());
-    for r in rows {
-        if !out.contains(&r.symbol) {
-            out.push(r.symbol);
-        }
-    }
-    out
+    dedup_symbols(&sorted_rows(state, SortColumn::Weight, true))
+}
+
+/// The symbols of `rows` in order, each once. A set keeps this linear: a `Vec::contains` here
+/// cost ~2M string compares per store update at 2,000 positions.
+fn dedup_symbols(rows: &[PositionRow]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
+    rows.iter()
+        .filter(|r| seen.insert(r.symbol.as_str()))
+        .map(|r| r.symbol.clone())
+        .collect()
 }
 
 /// One line of the movers pane.
@@ -249,6 +255,11 @@ pub struct Mover {
 
 /// Top gainers (best first) and losers (worst first) among held symbols, by daily %.
 pub fn movers(state: &LiveState, per_side: usize) -> (Vec<Mover>, Vec<Mover>) {
+    split_movers(&ranked_movers(state), per_side)
+}
+
+/// Every held symbol with a price and a daily change, best daily % first (ties by symbol).
+pub fn ranked_movers(state: &LiveState) -> Vec<Mover> {
     let mut all: Vec<Mover> = Vec::new();
     // A symbol held in several accounts is one mover; a set keeps this linear for big books.
     let mut seen = std::collections::HashSet::new();
@@ -276,13 +287,18 @@ pub fn movers(state: &LiveState, per_side: usize) -> (Vec<Mover>, Vec<Mover>) {
             .unwrap_or(Ordering::Equal)
             .then_with(|| a.symbol.cmp(&b.symbol))
     });
-    let gainers: Vec<Mover> = all
+    all
+}
+
+/// The `per_side` best gainers and worst losers of a list from [`ranked_movers`].
+pub fn split_movers(ranked: &[Mover], per_side: usize) -> (Vec<Mover>, Vec<Mover>) {
+    let gainers: Vec<Mover> = ranked
         .iter()
         .filter(|m| m.change_pct > 0.0)
         .take(per_side)
         .cloned()
         .collect();
-    let losers: Vec<Mover> = all
+    let losers: Vec<Mover> = ranked
         .iter()
         .rev()
         .filter(|m| m.change_pct < 0.0)
@@ -290,4 +306,54 @@ pub fn movers(state: &LiveState, per_side: usize) -> (Vec<Mover>, Vec<Mover>) {
         .cloned()
         .collect();
     (gainers, losers)
+}
+
+/// What the panes derive from one snapshot, computed once per store version (and re-sorted when
+/// the sort changes) instead of once per frame: at 2,000 positions building, weighing and sorting
+/// the rows is most of a frame's cost. The reducer keeps one in `App`; views only read it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BookView {
+    /// `LiveState::version` of the snapshot this was built from; `None` before the first build.
+    pub version: Option<u64>,
+    pub sort: Option<(SortColumn, bool)>,
+    /// The positions table, sorted by `sort`.
+    pub rows: Vec<PositionRow>,
+    /// Held symbols, heaviest first, each once.
+    pub by_weight: Vec<String>,
+    /// Movers, best daily % first (see [`ranked_movers`]).
+    pub movers: Vec<Mover>,
+}
+
+impl BookView {
+    pub fn build(state: &LiveState, column: SortColumn, descending: bool) -> BookView {
+        let mut rows = position_rows(state);
+        sort_rows(&mut rows, SortColumn::Weight, true);
+        let by_weight = dedup_symbols(&rows);
+        if (column, descending) != (SortColumn::Weight, true) {
+            sort_rows(&mut rows, column, descending);
+        }
+        BookView {
+            version: Some(state.version),
+            sort: Some((column, descending)),
+            rows,
+            by_weight,
+            movers: ranked_movers(state),
+        }
+    }
+
+    /// Whether this view is of `state` and sorted as asked.
+    pub fn matches(&self, state: &LiveState, column: SortColumn, descending: bool) -> bool {
+        self.version == Some(state.version) && self.sort == Some((column, descending))
+    }
+
+    /// Brings the view up to `state` and the sort: rebuilt for a new snapshot, only re-sorted
+    /// when just the sort changed, untouched otherwise.
+    pub fn refresh(&mut self, state: &LiveState, column: SortColumn, descending: bool) {
+        if self.version != Some(state.version) {
+            *self = BookView::build(state, column, descending);
+        } else if self.sort != Some((column, descending)) {
+            sort_rows(&mut self.rows, column, descending);
+            self.sort = Some((column, descending));
+        }
+    }
 }

@@ -3,7 +3,6 @@
 //! markdown answer of a tool call.
 
 use super::app::{AnswerView, App, DetailView, Fetch};
-use super::book;
 use super::format::{self, MISSING};
 use super::markdown;
 use crate::store::LiveState;
@@ -45,8 +44,9 @@ pub fn render_detail(
     let [facts_area, chart_area] =
         Layout::horizontal([Constraint::Length(42), Constraint::Min(10)]).areas(inner);
 
-    let rows = book::position_rows(state);
-    let row = rows
+    let book = app.book_of(state);
+    let row = book
+        .rows
         .iter()
         .find(|r| r.account == view.account && r.con_id == view.con_id);
     let quote = state.quotes.get(&view.symbol);

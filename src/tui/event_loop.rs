@@ -1,6 +1,9 @@
 //! The UI loop: one `tokio::select!` over terminal events, a 1 s clock, store changes and the
 //! results of background work. It redraws only when one of those changed something, and at most
 //! `MAX_FPS` times a second, so a busy market does not cost a core and an idle one costs nothing.
+//! Store changes are coalesced on top of that: a 2,000-symbol book changes the store thousands of
+//! times a second, so the loop takes a new snapshot (and rebuilds the derived rows) at most
+//! `DATA_HZ` times a second; keys and mouse stay immediate.
 //! Slow work (daily bars, correlations, tool calls) runs in spawned tasks whose results come
 //! back as `Action`s; render code never waits on the network.
 
@@ -22,8 +25,12 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::{Instant, MissedTickBehavior};
 
-/// Redraw cap: store updates arriving faster than this are coalesced into one frame.
+/// Redraw cap (input included).
 const MAX_FPS: u64 = 30;
+/// How often, at most, a changed store is picked up: fast enough to watch prices move, slow
+/// enough that snapshots, row rebuilds and the writers' copy-on-write of the maps the UI still
+/// holds stay cheap.
+pub const DATA_HZ: u64 = 5;
 /// How long a background fetch may take before the view says it failed.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 /// Daily bars requested for the detail chart and the correlations (252 returns need a year).
@@ -47,6 +54,10 @@ where
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let frame_gap = Duration::from_millis(1000 / MAX_FPS);
+    let data_gap = Duration::from_millis(1000 / DATA_HZ);
+    // A store change seen but not applied yet, and when the last one was applied.
+    let mut data_pending = false;
+    let mut last_data: Option<Instant> = None;
 
     app.now = store.now();
     let effects = app.handle(Action::StateChanged, &state);
@@ -64,6 +75,7 @@ where
             last_draw = Some(Instant::now());
         }
         let next_frame = last_draw.map_or_else(Instant::now, |t| t + frame_gap);
+        let next_data = last_data.map_or_else(Instant::now, |t| t + data_gap);
         let actions: Vec<Action> = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(event)) => {
@@ -75,15 +87,25 @@ where
                 None => break,
             },
             _ = clock.tick() => vec![Action::Tick(store.now())],
-            changed = changes.changed(), if store_open => match changed {
+            // Not listened to while a change is pending: the next snapshot will include it.
+            changed = changes.changed(), if store_open && !data_pending => match changed {
                 Ok(()) => {
-                    state = store.snapshot();
-                    vec![Action::StateChanged]
+                    data_pending = true;
+                    Vec::new()
                 }
                 Err(_) => {
                     store_open = false;
                     Vec::new()
                 }
+            },
+            _ = tokio::time::sleep_until(next_data), if data_pending => {
+                // Marked seen before the snapshot: a write in between is in it and also wakes
+                // the loop again (one harmless extra frame), never lost.
+                changes.borrow_and_update();
+                state = store.snapshot();
+                data_pending = false;
+                last_data = Some(Instant::now());
+                vec![Action::StateChanged]
             },
             Some(action) = rx.recv() => vec![action],
             _ = tokio::time::sleep_until(next_frame), if dirty => Vec::new(),

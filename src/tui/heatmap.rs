@@ -67,10 +67,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     };
     let n = m.symbols.len();
     // Heaviest holdings first, by today's weights (the matrix keeps the order it was fetched in).
-    let by_weight = super::book::symbols_by_weight(state);
-    let rank = |s: &String| by_weight.iter().position(|w| w == s).unwrap_or(usize::MAX);
+    // One pass down the weights, stopping once every matrix symbol has its rank: the matrix
+    // holds the top holdings, so this is a few steps even in a book of thousands.
+    let book = app.book_of(state);
+    let mut rank = vec![usize::MAX; n];
+    let mut found = 0;
+    for (r, symbol) in book.by_weight.iter().enumerate() {
+        if found == n {
+            break;
+        }
+        for (i, s) in m.symbols.iter().enumerate() {
+            if rank[i] == usize::MAX && s == symbol {
+                rank[i] = r;
+                found += 1;
+            }
+        }
+    }
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|i| (rank(&m.symbols[*i]), *i));
+    order.sort_by_key(|i| (rank[*i], *i));
     let fit_cols = (inner.width as usize).saturating_sub(LABEL_WIDTH) / CELL_WIDTH;
     let fit_rows = (inner.height as usize).saturating_sub(2);
     let start = app.heat_scroll.min(n.saturating_sub(1));

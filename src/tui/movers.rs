@@ -77,7 +77,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     frame.render_widget(block, area);
     // Half the rows each, minus the two section titles.
     let per_side = (inner.height.saturating_sub(2) / 2).max(1) as usize;
-    let (gainers, losers) = book::movers(state, per_side);
+    let (gainers, losers) = book::split_movers(&app.book_of(state).movers, per_side);
     let mut lines = vec![Line::from(Span::styled("▲ Gainers", app.theme.subheading))];
     if gainers.is_empty() {
         lines.push(Line::from(Span::styled("  none", app.theme.dim)));

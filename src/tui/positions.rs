@@ -160,7 +160,8 @@ fn title(app: &App, state: &LiveState, rows: usize, accounts: usize, arrow: &str
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     let focused = app.focus == Pane::Positions;
-    let rows = app.rows(state);
+    let book = app.book_of(state);
+    let rows = &book.rows;
     let arrow = if app.descending { "▼" } else { "▲" };
     // With several accounts a symbol can be held twice (KRYX in both demo accounts): the
     // Account column tells the rows apart.
@@ -182,7 +183,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     }
     let [table_area, totals_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(totals_line(app, state, &rows)), totals_area);
+    frame.render_widget(Paragraph::new(totals_line(app, state, rows)), totals_area);
     let account_width = if show_account { ACCOUNT_WIDTH + 1 } else { 0 };
     let columns = visible_columns(inner.width.saturating_sub(account_width));
     let account_header = show_account.then(|| Cell::from("Account"));
