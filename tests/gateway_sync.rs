@@ -4,8 +4,9 @@
 mod gateway_support;
 
 use gateway_support::*;
-use ibkr_cockpit::model::{ConnState, GatewayRole, tags};
+use ibkr_cockpit::model::{ConnState, GatewayRole, Position, PriceSource, tags};
 use ibkr_cockpit::sim::SimConfig;
+use ibkr_cockpit::store::LiveState;
 use std::time::Duration;
 
 /// Frozen prices so the store can be compared to the book exactly.
@@ -189,21 +190,181 @@ async fn finds_the_gateway_by_port_auto_detection() {
     sim.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_large_book_syncs() {
+/// The price a user sees for a position: its streaming quote (until its first tick, the
+/// portfolio mark), or for a position without a line the portfolio update's mark.
+fn shown_price(snap: &LiveState, p: &Position) -> Option<f64> {
+    match p.price_source {
+        PriceSource::Quote => snap
+            .quotes
+            .get(&p.instrument.symbol)
+            .and_then(|q| q.price())
+            .or(p.market_price),
+        PriceSource::Portfolio => p.market_price,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_positions_sync_within_the_market_data_lines() {
     let sim_cfg = SimConfig {
-        positions: Some(200),
-        ..SimConfig::default()
+        positions: Some(2_000),
+        ..frozen()
     };
     let (sim, store, gw) = synced(sim_cfg, |_| {}).await;
+    let world = sim.world();
     let snap = store.snapshot();
-    assert_eq!(snap.positions.len(), sim.world().positions.len());
-    let unpriced: Vec<&String> = snap
+    assert_eq!(snap.positions.len(), 2_000);
+
+    // Every position has a price; the ones without a line are marked and priced from the
+    // portfolio updates, at the simulator's mark.
+    let mut from_portfolio = 0;
+    for p in &world.positions {
+        let got = &snap.positions[&(p.account.clone(), p.con_id)];
+        let price = shown_price(&snap, got);
+        assert!(
+            price.is_some_and(|px| px > 0.0),
+            "{} ({:?}) has no price",
+            p.symbol,
+            got.price_source
+        );
+        if got.price_source == PriceSource::Portfolio {
+            from_portfolio += 1;
+            assert!(
+                !snap.quotes.contains_key(&p.symbol),
+                "{} is streamed",
+                p.symbol
+            );
+            assert!(
+                cents_eq(price.unwrap_or(f64::NAN), p.price),
+                "{} price",
+                p.symbol
+            );
+        }
+    }
+    let quoted = snap.quotes.len();
+    assert!(quoted <= 95, "{quoted} quotes streamed, 95 lines available");
+    assert!(
+        from_portfolio >= 2_000 - 95,
+        "{from_portfolio} priced from the portfolio"
+    );
+
+    // The largest positions are the streamed ones, with their first quote and P&L at sync.
+    let mut by_size: Vec<_> = world.positions.iter().collect();
+    by_size.sort_by(|a, b| b.market_value.abs().total_cmp(&a.market_value.abs()));
+    for p in by_size.iter().take(40) {
+        let got = &snap.positions[&(p.account.clone(), p.con_id)];
+        assert_eq!(
+            got.price_source,
+            PriceSource::Quote,
+            "{} is among the largest",
+            p.symbol
+        );
+        assert!(
+            snap.quotes.get(&p.symbol).and_then(|q| q.price()).is_some(),
+            "{}: first quote part of the sync",
+            p.symbol
+        );
+        assert!(
+            got.daily_pnl.is_some(),
+            "{}: first P&L part of the sync",
+            p.symbol
+        );
+    }
+    // The FX pair that converts USD into the CAD base holds a line too.
+    assert!(snap.fx_rate("USD", "CAD").is_some_and(|r| r > 0.0));
+
+    // The trailing quotes fill the lines, never past them, and nothing is refused.
+    let snap = wait_for(&store, Duration::from_secs(20), "trailing quotes", |s| {
+        s.quotes.values().filter(|q| q.price().is_some()).count() >= 90
+    })
+    .await;
+    assert!(snap.quotes.len() <= 95);
+    let c = sim.counters();
+    assert!(
+        c.market_data_lines_peak <= 100,
+        "peak {}",
+        c.market_data_lines_peak
+    );
+    assert_eq!(c.market_data_lines_refused, 0, "no error 101");
+    assert!(
+        !snap.events.iter().any(|e| e.message.contains("(101)")),
+        "{:#?}",
+        snap.events
+    );
+    gw.shutdown();
+    assert_eq!(c.real_orders, 0);
+}
+
+/// An account with fewer lines than configured: the gateway refuses with 101, the adapter says
+/// so once, prices those positions from the portfolio updates and does not ask again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fewer_lines_than_configured_is_handled_without_a_retry_loop() {
+    let sim_cfg = SimConfig {
+        positions: Some(200),
+        market_data_lines: Some(20),
+        ..frozen()
+    };
+    let (sim, store, gw) = synced(sim_cfg, |c| c.quote_lines = 100).await;
+    let snap = wait_for(&store, Duration::from_secs(20), "the 101 event", |s| {
+        s.events
+            .iter()
+            .any(|e| e.message.starts_with("market-data lines exhausted (101)"))
+    })
+    .await;
+    let exhausted = snap
+        .events
+        .iter()
+        .filter(|e| e.message.starts_with("market-data lines exhausted (101)"))
+        .count();
+    assert_eq!(
+        exhausted, 1,
+        "said once, not per symbol: {:#?}",
+        snap.events
+    );
+    assert!(snap.events.iter().any(|e| {
+        e.message
+            .contains("raise gateway.quote_lines only if your IB account has more lines")
+    }));
+
+    // Let the trailing queue run out, then check that the adapter stopped asking.
+    let settled = wait_for(&store, Duration::from_secs(20), "20 streamed quotes", |s| {
+        s.quotes.values().filter(|q| q.price().is_some()).count() >= 20
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let first = sim.counters();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let second = sim.counters();
+    assert_eq!(
+        first.requests("RequestMarketData"),
+        second.requests("RequestMarketData"),
+        "no more market-data requests once the lines are known"
+    );
+    assert!(second.market_data_lines_peak <= 20);
+    assert!(
+        second.market_data_lines_refused > 0 && second.market_data_lines_refused <= 40,
+        "refused {} times",
+        second.market_data_lines_refused
+    );
+    assert!(second.requests("RequestMarketData") <= 100);
+    assert!(settled.quotes.len() <= 20);
+
+    let snap = store.snapshot();
+    for p in snap.positions.values() {
+        assert!(
+            shown_price(&snap, p).is_some_and(|px| px > 0.0),
+            "{} ({:?}) has no price",
+            p.instrument.symbol,
+            p.price_source
+        );
+    }
+    let portfolio = snap
         .positions
         .values()
-        .map(|p| &p.instrument.symbol)
-        .filter(|s| snap.quotes.get(*s).is_none_or(|q| q.price().is_none()))
-        .collect();
-    assert!(unpriced.is_empty(), "no price for {unpriced:?}");
+        .filter(|p| p.price_source == PriceSource::Portfolio)
+        .count();
+    assert!(
+        portfolio >= 180,
+        "{portfolio} priced from portfolio updates"
+    );
     gw.shutdown();
 }

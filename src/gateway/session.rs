@@ -576,6 +576,12 @@ fn rank_and_subscribe(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tra
         }
     }
 
+    // Lines left after the FX pairs. Queued quotes take theirs when they are opened, so a
+    // gateway that refuses lines (101) shrinks the budget before the queue asks.
+    let mut planned = tracker
+        .lines()
+        .capacity()
+        .saturating_sub(tracker.lines().in_use());
     let mut streamed_now = 0;
     for key in lines::rank(quote_weights) {
         let Some(inst) = instruments.remove(&key) else {
@@ -584,12 +590,13 @@ fn rank_and_subscribe(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tra
         if tracker.quotes.contains(&key) {
             continue;
         }
-        if !tracker.lines().take(&key) {
+        if planned == 0 {
             tracker.unstreamed.insert(key);
             continue;
         }
+        planned -= 1;
         tracker.quotes.insert(key.clone());
-        if streamed_now < lines::SYNC_QUOTES {
+        if streamed_now < lines::SYNC_QUOTES && tracker.lines().take(&key) {
             streamed_now += 1;
             if !tracker.synced {
                 tracker.quotes_pending.insert(key.clone());
