@@ -275,7 +275,7 @@ fn build_router(
                     Ok(response) => response,
                     Err(_) => {
                         // Logged, not journaled as refused: the slow part may be ours (a tool
-                        // waiting on IB's pacing), and the tool call journals itself.
+                        // waiting on IB's pacing) rather than the client's.
                         let message =
                             format!("request not completed within {} s", deadline.as_secs_f64());
                         tracing::warn!("HTTP: {what}: {message}");
