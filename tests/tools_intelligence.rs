@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A 2,000-position book takes longer than one `STEP` to sync: IB's ~50 messages a second
-/// puts 2,000 market-data subscriptions at ~45 s. Same harness as `common::start_with`, with a
-/// longer (still bounded) wait for the first full sync.
+/// Same harness as `common::start_with` for a generated book: the adapter streams quotes only
+/// for the largest holdings (IB's market-data lines), so a 2,000-position book syncs within one
+/// `STEP` like the seed book.
 async fn start_big(positions: usize) -> Harness {
     let sim = tokio::time::timeout(
         STEP,
@@ -47,10 +47,10 @@ async fn start_big(positions: usize) -> Harness {
         store.clone(),
     );
     assert!(
-        gateway.wait_synced(Duration::from_secs(180)).await,
+        gateway.wait_synced(STEP).await,
         "adapter synced with the simulator"
     );
-    let all = tokio::time::timeout(Duration::from_secs(120), async {
+    let all = tokio::time::timeout(STEP, async {
         while store.snapshot().positions.len() < positions {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

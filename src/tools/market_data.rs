@@ -26,6 +26,9 @@ pub enum QuoteSource {
     Snapshot,
     /// No live price: last extended-hours 1-minute bar and the previous daily close.
     ExtendedHoursBars,
+    /// A held position without a market-data line (beyond the account's lines): IB's
+    /// portfolio mark, refreshed every few minutes.
+    Portfolio,
 }
 
 /// The latest quote for `symbol`: the live state first, then a snapshot request, then (no price
@@ -167,6 +170,9 @@ impl QuoteRow {
 
 /// ` (delayed)` after a delayed price.
 fn mode_marker(r: &QuoteRow) -> &'static str {
+    if r.source == QuoteSource::Portfolio {
+        return " (portfolio)";
+    }
     match r.data_mode.as_str() {
         "live" => "",
         "frozen" => " (frozen)",
@@ -209,6 +215,9 @@ impl Tool for QuoteTool {
                 requested.len()
             )));
         }
+        // Held positions priced from portfolio updates (no market-data line): their mark, so a
+        // 2,000-position book does not turn into 2,000 snapshot requests.
+        let mut portfolio_marks: BTreeMap<String, Quote> = BTreeMap::new();
         let (snap, now, stale, view, symbols) = if requested.is_empty() {
             let live = ctx.live()?;
             let acct = resolve_account(ctx, &live.snap, None)?;
@@ -219,6 +228,22 @@ impl Tool for QuoteTool {
                 .map(|p| p.instrument.symbol.clone())
                 .collect();
             held.dedup();
+            for p in live.snap.positions_of(&acct.account).filter(|p| {
+                p.price_source == crate::model::PriceSource::Portfolio
+                    && !live.snap.quotes.contains_key(&p.instrument.symbol)
+            }) {
+                portfolio_marks.insert(
+                    p.instrument.symbol.clone(),
+                    Quote {
+                        symbol: p.instrument.symbol.clone(),
+                        con_id: p.instrument.con_id,
+                        currency: p.instrument.currency.clone(),
+                        last: p.market_price,
+                        updated: p.updated,
+                        ..Quote::default()
+                    },
+                );
+            }
             (
                 live.snap.clone(),
                 live.now,
@@ -240,6 +265,10 @@ impl Tool for QuoteTool {
         let mut rows = Vec::with_capacity(symbols.len());
         let mut unknown = Vec::new();
         for s in &symbols {
+            if let Some(q) = portfolio_marks.get(s) {
+                rows.push(QuoteRow::from_quote(q, QuoteSource::Portfolio));
+                continue;
+            }
             match quote_for(ctx, &snap, Self::NAME, s).await {
                 Ok((q, src)) => {
                     let mut row = QuoteRow::from_quote(&q, src);
@@ -316,6 +345,16 @@ impl Tool for QuoteTool {
                 ],
                 &table,
             ));
+        }
+        let marks = rows
+            .iter()
+            .filter(|r| r.source == QuoteSource::Portfolio)
+            .count();
+        if marks > 0 {
+            let _ = writeln!(
+                md,
+                "\n_{marks} holding(s) marked (portfolio) have no market-data line (the account's lines go to the largest holdings): price from IB's portfolio updates, no bid/ask or change._"
+            );
         }
         let ext: Vec<&str> = rows
             .iter()
