@@ -108,3 +108,83 @@ async fn advance_moves_prices_and_pnl_deterministically() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// IB's market-data lines: streaming subscriptions beyond the limit get error 101 with IB's
+/// text, a cancel frees a line, and snapshots hold none.
+#[tokio::test]
+async fn market_data_lines_are_limited_like_ib() {
+    use futures::StreamExt;
+    use ibapi::contracts::Contract;
+    use ibapi::subscriptions::SubscriptionItem;
+
+    let sim = sim_with(SimConfig {
+        tick_interval: None,
+        market_data_lines: Some(2),
+        ..SimConfig::default()
+    })
+    .await;
+    let client = connect(&sim, 502).await;
+    let stream = |sym: &str| {
+        let c = Contract::stock(sym).build();
+        let client = &client;
+        async move {
+            timeout(STEP, client.market_data(&c).subscribe())
+                .await
+                .expect("subscribe in time")
+                .expect("subscribe sent")
+        }
+    };
+    let mut kryx = stream("KRYX").await;
+    let mut vltx = stream("VLTX").await;
+    assert!(next_data(&mut kryx).await.is_some());
+    assert!(next_data(&mut vltx).await.is_some());
+    assert_eq!(sim.market_data_lines_in_use(), 2);
+
+    // The third streaming subscription is refused with 101 for its request.
+    let mut omra = stream("OMRA").await;
+    let refused = loop {
+        match timeout(STEP, omra.next()).await.expect("an answer in time") {
+            Some(Ok(SubscriptionItem::Notice(_))) => continue,
+            Some(Ok(SubscriptionItem::Data(_))) => panic!("OMRA streamed beyond the lines"),
+            Some(Err(e)) => break e,
+            None => panic!("OMRA ended without an error"),
+        }
+    };
+    match &refused {
+        ibapi::Error::Notice(n) => {
+            assert_eq!(n.code, 101);
+            assert_eq!(n.message, "Max number of tickers has been reached.");
+        }
+        other => panic!("expected error 101, got {other}"),
+    }
+
+    // A snapshot holds no line: it is answered while every line is in use.
+    let snapshot = timeout(
+        STEP,
+        client
+            .market_data(&Contract::stock("FELN").build())
+            .snapshot_once(STEP),
+    )
+    .await
+    .expect("snapshot in time")
+    .expect("snapshot answered");
+    assert!(!snapshot.is_empty());
+
+    // A cancel frees its line for the next subscription.
+    kryx.cancel().await;
+    let freed = tokio::time::timeout(STEP, async {
+        while sim.market_data_lines_in_use() > 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(freed.is_ok(), "cancel frees the line");
+    let mut hdrx = stream("HDRX").await;
+    assert!(next_data(&mut hdrx).await.is_some());
+
+    let c = sim.counters();
+    assert_eq!(c.market_data_lines_refused, 1);
+    assert_eq!(c.market_data_lines_peak, 2);
+    drop((vltx, hdrx, omra));
+    sim.shutdown().await;
+}
