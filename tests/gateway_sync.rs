@@ -368,3 +368,27 @@ async fn fewer_lines_than_configured_is_handled_without_a_retry_loop() {
     );
     gw.shutdown();
 }
+
+#[test]
+fn quote_lines_come_from_the_config_and_are_validated() {
+    use ibkr_cockpit::config::{self, Config};
+    let cfg = Config::default();
+    assert_eq!(cfg.gateway.quote_lines, 100, "IB's default lines");
+    assert_eq!(cfg.gateway_configs().0.quote_lines, 100);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config.toml");
+    let no_env = |_: &str| None;
+    std::fs::write(&path, "[gateway]\nquote_lines = 300\n").expect("write");
+    let cfg = config::load(Some(&path), &no_env).expect("300 lines is valid");
+    assert_eq!(cfg.gateway_configs().0.quote_lines, 300);
+
+    std::fs::write(&path, "[gateway]\nhost = \"127.0.0.1\"\nquote_lines = 0\n").expect("write");
+    let err = config::load(Some(&path), &no_env)
+        .expect_err("0 lines is refused")
+        .to_string();
+    assert!(
+        err.contains("line 3") && err.contains("gateway.quote_lines"),
+        "{err}"
+    );
+}
