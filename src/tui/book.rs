@@ -112,9 +112,74 @@ fn market_value(p: &Position, price: Option<f64>) -> Option<f64> {
     })
 }
 
+/// FX rates into the base currency, looked up once per currency: `LiveState::fx_rate` formats
+/// and hashes a pair name per call, which at 2,000 rows was a visible share of a frame.
+struct BaseRates<'a> {
+    state: &'a LiveState,
+    base: String,
+    seen: Vec<(String, Option<f64>)>,
+}
+
+impl<'a> BaseRates<'a> {
+    fn new(state: &'a LiveState, base: String) -> Self {
+        BaseRates {
+            state,
+            base,
+            seen: Vec::new(),
+        }
+    }
+
+    fn rate(&mut self, currency: &str) -> Option<f64> {
+        // A book has a handful of currencies: a short list beats a hash map here.
+        if let Some((_, r)) = self.seen.iter().find(|(c, _)| c == currency) {
+            return *r;
+        }
+        let r = self.state.fx_rate(currency, &self.base);
+        self.seen.push((currency.to_string(), r));
+        r
+    }
+}
+
+/// The book's totals in the base currency, as the positions pane's last line shows them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BookTotals {
+    pub base: String,
+    /// Gross value (sum of absolute market values); `None` if a currency has no FX rate.
+    pub gross: Option<f64>,
+    pub unrealized: Option<f64>,
+    pub daily: Option<f64>,
+    /// Some row is priced from a delayed quote.
+    pub any_delayed: bool,
+}
+
+/// Totals of `rows` converted to the base currency. A sum is unknown (`None`) when any row's
+/// currency has no FX rate, rather than silently leaving that row out.
+pub fn book_totals(state: &LiveState, rows: &[PositionRow]) -> BookTotals {
+    let base = base_currency(state);
+    let mut rates = BaseRates::new(state, base.clone());
+    let mut sum = |f: &dyn Fn(&PositionRow) -> Option<f64>| -> Option<f64> {
+        let mut total = None;
+        for r in rows {
+            let fx = rates.rate(&r.currency)?;
+            if let Some(v) = f(r) {
+                total = Some(total.unwrap_or(0.0) + v * fx);
+            }
+        }
+        total
+    };
+    BookTotals {
+        gross: sum(&|r| r.market_value.map(f64::abs)),
+        unrealized: sum(&|r| r.unrealized),
+        daily: sum(&|r| r.daily),
+        any_delayed: rows.iter().any(|r| r.delayed),
+        base,
+    }
+}
+
 /// Every position as a table row, unsorted (store order: account, con_id).
 pub fn position_rows(state: &LiveState) -> Vec<PositionRow> {
     let base = base_currency(state);
+    let mut rates = BaseRates::new(state, base);
     let mut rows: Vec<PositionRow> = state
         .positions
         .values()
@@ -155,7 +220,7 @@ pub fn position_rows(state: &LiveState) -> Vec<PositionRow> {
     let in_base: Vec<Option<f64>> = rows
         .iter()
         .map(|r| {
-            let fx = state.fx_rate(&r.currency, &base)?;
+            let fx = rates.rate(&r.currency)?;
             r.market_value.map(|v| (v * fx).abs())
         })
         .collect();
@@ -322,6 +387,7 @@ pub struct BookView {
     pub by_weight: Vec<String>,
     /// Movers, best daily % first (see [`ranked_movers`]).
     pub movers: Vec<Mover>,
+    pub totals: BookTotals,
 }
 
 impl BookView {
@@ -333,6 +399,7 @@ impl BookView {
             sort_rows(&mut rows, column, descending);
         }
         BookView {
+            totals: book_totals(state, &rows),
             version: Some(state.version),
             sort: Some((column, descending)),
             rows,

@@ -2,7 +2,7 @@
 //! with the selected row highlighted. Narrow panes drop the least important columns.
 
 use super::app::{App, Pane};
-use super::book::{PositionRow, SortColumn};
+use super::book::{BookTotals, PositionRow, SortColumn};
 use super::format::{self, MISSING};
 use super::pane_block;
 use crate::store::LiveState;
@@ -105,21 +105,14 @@ fn aligned(text: String, width: u16, right: bool) -> String {
 }
 
 /// The book's totals in base currency: gross value, unrealized and daily P&L.
-fn totals_line<'a>(app: &App, state: &LiveState, rows: &[PositionRow]) -> Line<'a> {
-    let base = super::book::base_currency(state);
-    let sum = |f: &dyn Fn(&PositionRow) -> Option<f64>| -> Option<f64> {
-        let mut total = None;
-        for r in rows {
-            let fx = state.fx_rate(&r.currency, &base)?;
-            if let Some(v) = f(r) {
-                total = Some(total.unwrap_or(0.0) + v * fx);
-            }
-        }
-        total
-    };
-    let gross = sum(&|r| r.market_value.map(f64::abs));
-    let unrl = sum(&|r| r.unrealized);
-    let daily = sum(&|r| r.daily);
+fn totals_line<'a>(app: &App, totals: &BookTotals) -> Line<'a> {
+    let BookTotals {
+        base,
+        gross,
+        unrealized: unrl,
+        daily,
+        any_delayed,
+    } = totals.clone();
     let t = &app.theme;
     Line::from(vec![
         Span::styled("Total ", t.dim),
@@ -129,7 +122,7 @@ fn totals_line<'a>(app: &App, state: &LiveState, rows: &[PositionRow]) -> Line<'
         Span::styled(" · daily ", t.dim),
         Span::styled(format::opt_signed(daily, 0), t.signed(daily)),
         Span::styled(
-            if rows.iter().any(|r| r.delayed) {
+            if any_delayed {
                 " · * delayed quote"
             } else {
                 ""
@@ -183,7 +176,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     }
     let [table_area, totals_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(totals_line(app, state, rows)), totals_area);
+    frame.render_widget(Paragraph::new(totals_line(app, &book.totals)), totals_area);
     let account_width = if show_account { ACCOUNT_WIDTH + 1 } else { 0 };
     let columns = visible_columns(inner.width.saturating_sub(account_width));
     let account_header = show_account.then(|| Cell::from("Account"));
