@@ -1355,6 +1355,10 @@ fn mark_quote_delayed(ctx: &Ctx, key: &str, inst: &Instrument) {
 }
 
 async fn orders_loop(ctx: Arc<Ctx>) {
+    // Orders and fills are not part of the initial sync: let its requests go first within the
+    // message budget (bounded, and immediate after a reconnect, where `synced` stays true).
+    let mut synced = ctx.shared.synced.subscribe();
+    let _ = tokio::time::timeout(SYNC_NO_PROGRESS, synced.wait_for(|s| *s)).await;
     loop {
         refresh_open_orders(&ctx).await;
         refresh_fills(&ctx).await;
