@@ -91,6 +91,10 @@ struct Ctx {
     last_data: AtomicI64,
     /// Accounts this gateway serves (the configured one, or all managed accounts).
     accounts: Vec<String>,
+    /// Opens when open orders and fills may be read: at once for a book whose every position
+    /// is part of the initial sync, after the sync for a larger one (its requests go first
+    /// within the message budget).
+    orders_gate: tokio::sync::watch::Sender<bool>,
 }
 
 impl Ctx {
@@ -243,6 +247,7 @@ pub async fn run(shared: &Arc<Shared>, session: connect::Session) -> SessionEnd 
         client: client.clone(),
         tx,
         last_data: AtomicI64::new(shared.store.now()),
+        orders_gate: tokio::sync::watch::Sender::new(false),
         accounts,
     });
     shared.set_client(client.clone());
@@ -537,6 +542,9 @@ fn quote_key_of(inst: &Instrument) -> String {
 fn rank_and_subscribe(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker) {
     tracker.ranked = true;
     let unranked = std::mem::take(&mut tracker.unranked);
+    if unranked.len() <= lines::SYNC_QUOTES {
+        ctx.orders_gate.send_replace(true);
+    }
     let snap = ctx.store().snapshot();
     // Weights in each account's base currency, so a EUR and a USD position compare fairly.
     let weight = |account: &str, inst: &Instrument| -> f64 {
@@ -740,6 +748,7 @@ fn check_synced(ctx: &Ctx, tracker: &mut Tracker) {
         );
     }
     tracker.synced = true;
+    ctx.orders_gate.send_replace(true);
     let snap = ctx.store().snapshot();
     let positions = snap
         .positions
@@ -1355,10 +1364,9 @@ fn mark_quote_delayed(ctx: &Ctx, key: &str, inst: &Instrument) {
 }
 
 async fn orders_loop(ctx: Arc<Ctx>) {
-    // Orders and fills are not part of the initial sync: let its requests go first within the
-    // message budget (bounded, and immediate after a reconnect, where `synced` stays true).
-    let mut synced = ctx.shared.synced.subscribe();
-    let _ = tokio::time::timeout(SYNC_NO_PROGRESS, synced.wait_for(|s| *s)).await;
+    // Orders and fills are not part of the initial sync; on a big book its requests go first.
+    let mut gate = ctx.orders_gate.subscribe();
+    let _ = tokio::time::timeout(SYNC_NO_PROGRESS, gate.wait_for(|open| *open)).await;
     loop {
         refresh_open_orders(&ctx).await;
         refresh_fills(&ctx).await;
