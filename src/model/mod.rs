@@ -68,6 +68,54 @@ pub struct Position {
     pub price_source: PriceSource,
 }
 
+impl Position {
+    /// Contract multiplier, 1 when IB sends none (stocks).
+    pub fn multiplier(&self) -> f64 {
+        if self.instrument.multiplier > 0.0 {
+            self.instrument.multiplier
+        } else {
+            1.0
+        }
+    }
+
+    /// The price to show now. A live streaming quote (last, else mid) wins: IB refreshes the
+    /// portfolio mark (`market_price`) only every few minutes, while quotes tick. Without a
+    /// live quote: the portfolio mark, else whatever the quote has (delayed, or the close).
+    pub fn current_price(&self, quote: Option<&Quote>) -> Option<f64> {
+        self.live_quote_price(quote)
+            .or(self.market_price)
+            .or_else(|| quote.and_then(Quote::price))
+            .filter(|p| p.is_finite())
+    }
+
+    /// Market value at `current_price`: quantity × live price × multiplier when a live quote
+    /// priced it, else IB's portfolio market value (or one computed from the price).
+    pub fn current_market_value(&self, quote: Option<&Quote>) -> Option<f64> {
+        match self.live_quote_price(quote) {
+            Some(px) => Some(px * self.quantity * self.multiplier()),
+            None => self.market_value.or_else(|| {
+                self.current_price(quote)
+                    .map(|px| px * self.quantity * self.multiplier())
+            }),
+        }
+        .filter(|v| v.is_finite())
+    }
+
+    /// Last (else mid) of a quote for this very contract that is streaming live or frozen at
+    /// the close — never delayed, and never an underlying's quote for an option position.
+    fn live_quote_price(&self, quote: Option<&Quote>) -> Option<f64> {
+        let q = quote?;
+        let same_contract =
+            q.con_id == 0 || self.instrument.con_id == 0 || q.con_id == self.instrument.con_id;
+        if !same_contract || q.mode.is_delayed() {
+            return None;
+        }
+        q.last
+            .or_else(|| q.bid.zip(q.ask).map(|(b, a)| (a + b) / 2.0))
+            .filter(|p| p.is_finite() && *p > 0.0)
+    }
+}
+
 /// Where a position's price comes from. IB accounts have a limited number of market-data lines
 /// (100 by default); positions beyond them are priced from the portfolio updates instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -473,4 +521,70 @@ pub struct ToolCallRecord {
     pub result_bytes: usize,
     /// The markdown answer, kept so the prompt pane can show it.
     pub markdown: String,
+}
+
+#[cfg(test)]
+mod current_price_tests {
+    use super::*;
+
+    fn held(con_id: i32, mark: f64) -> Position {
+        Position {
+            instrument: Instrument {
+                symbol: "KRYX".into(),
+                con_id,
+                ..Instrument::default()
+            },
+            quantity: 10.0,
+            market_price: Some(mark),
+            market_value: Some(mark * 10.0),
+            ..Position::default()
+        }
+    }
+
+    fn quote(con_id: i32, last: Option<f64>, mode: DataMode) -> Quote {
+        Quote {
+            con_id,
+            last,
+            bid: Some(49.0),
+            ask: Some(51.0),
+            close: Some(40.0),
+            mode,
+            ..Quote::default()
+        }
+    }
+
+    #[test]
+    fn a_live_quote_beats_the_minutes_old_portfolio_mark() {
+        let p = held(7, 45.0);
+        let q = quote(7, Some(52.0), DataMode::Live);
+        assert_eq!(p.current_price(Some(&q)), Some(52.0));
+        assert_eq!(p.current_market_value(Some(&q)), Some(520.0));
+        // No last yet: the mid.
+        let q = quote(7, None, DataMode::Live);
+        assert_eq!(p.current_price(Some(&q)), Some(50.0));
+    }
+
+    #[test]
+    fn delayed_or_foreign_quotes_leave_the_mark() {
+        let p = held(7, 45.0);
+        let delayed = quote(7, Some(52.0), DataMode::Delayed);
+        assert_eq!(p.current_price(Some(&delayed)), Some(45.0));
+        assert_eq!(p.current_market_value(Some(&delayed)), Some(450.0));
+        // An option position must not take its underlying's quote.
+        let underlying = quote(8, Some(52.0), DataMode::Live);
+        assert_eq!(p.current_price(Some(&underlying)), Some(45.0));
+        assert_eq!(p.current_price(None), Some(45.0));
+    }
+
+    #[test]
+    fn without_a_mark_any_quote_price_will_do() {
+        let p = Position {
+            market_price: None,
+            market_value: None,
+            ..held(7, 0.0)
+        };
+        let delayed = quote(7, Some(52.0), DataMode::Delayed);
+        assert_eq!(p.current_price(Some(&delayed)), Some(52.0));
+        assert_eq!(p.current_market_value(Some(&delayed)), Some(520.0));
+    }
 }

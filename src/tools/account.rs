@@ -521,11 +521,7 @@ async fn headroom(
             (Some(a), Some(m)) if m > 0.0 => Some((a.max(0.0) / m).floor() as i64),
             _ => None,
         };
-        let price = p.market_price.or_else(|| {
-            snap.quotes
-                .get(&p.instrument.symbol)
-                .and_then(|q| q.price())
-        });
+        let price = p.current_price(snap.quotes.get(&p.instrument.symbol));
         rows.push(HeadroomRow {
             symbol: p.instrument.symbol.clone(),
             currency: p.instrument.currency.clone(),

@@ -445,7 +445,8 @@ fn book(snap: &LiveState, acct: &AccountSnapshot) -> Book {
             unconverted.insert(ccy.to_string());
         }
         let quote = snap.quotes.get(&p.instrument.symbol);
-        let mv_base = match (p.market_value, rate) {
+        let market_value = p.current_market_value(quote);
+        let mv_base = match (market_value, rate) {
             (Some(v), Some(r)) => f::json_num(Some((v * r).abs())),
             _ => None,
         };
@@ -454,8 +455,8 @@ fn book(snap: &LiveState, acct: &AccountSnapshot) -> Book {
                 symbol: label(p),
                 currency: ccy.to_string(),
                 quantity: p.quantity,
-                price: f::json_num(p.market_price.or_else(|| quote.and_then(Quote::price))),
-                market_value: f::json_num(p.market_value),
+                price: f::json_num(p.current_price(quote)),
+                market_value: f::json_num(market_value),
                 daily_pnl: f::json_num(p.daily_pnl),
                 day_move_pct: day_move_pct(p, quote).map(|x| f::round(x, 4)),
                 weight_pct: None,

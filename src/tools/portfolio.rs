@@ -113,7 +113,10 @@ impl Tool for Positions {
         // Weights are of the whole account's gross value, whatever the filter shows.
         let gross: Option<f64> = all
             .iter()
-            .map(|pos| conv(pos.market_value, &pos.instrument.currency).map(f64::abs))
+            .map(|pos| {
+                let quote = snap.quotes.get(&pos.instrument.symbol);
+                conv(pos.current_market_value(quote), &pos.instrument.currency).map(f64::abs)
+            })
             .sum();
 
         let filter = p
@@ -129,17 +132,18 @@ impl Tool for Positions {
             })
             .map(|pos| {
                 let ccy = pos.instrument.currency.as_str();
-                let mv_base = conv(pos.market_value, ccy);
-                let cost = pos.avg_cost * pos.quantity * mult(pos);
                 let quote = snap.quotes.get(&pos.instrument.symbol);
+                let market_value = pos.current_market_value(quote);
+                let mv_base = conv(market_value, ccy);
+                let cost = pos.avg_cost * pos.quantity * mult(pos);
                 PositionRow {
                     symbol: pos.instrument.symbol.clone(),
                     sec_type: pos.instrument.sec_type.clone(),
                     currency: ccy.to_string(),
                     quantity: pos.quantity,
                     avg_cost: f::json_num(Some(pos.avg_cost)),
-                    price: f::json_num(pos.market_price.or_else(|| quote.and_then(|q| q.price()))),
-                    market_value: f::json_num(pos.market_value),
+                    price: f::json_num(pos.current_price(quote)),
+                    market_value: f::json_num(market_value),
                     market_value_base: f::json_num(mv_base),
                     unrealized_pnl: f::json_num(pos.unrealized_pnl),
                     unrealized_pnl_pct: match pos.unrealized_pnl {

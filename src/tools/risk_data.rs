@@ -134,19 +134,8 @@ pub async fn book(
         .map(|p| {
             let quote = snap.quotes.get(&p.instrument.symbol);
             let fx = rates.get(&p.instrument.currency).copied().flatten();
-            let mult = if p.instrument.multiplier > 0.0 {
-                p.instrument.multiplier
-            } else {
-                1.0
-            };
-            let price = p
-                .market_price
-                .or_else(|| quote.and_then(|q| q.price()))
-                .filter(|x| x.is_finite());
-            let market_value = p
-                .market_value
-                .or_else(|| price.map(|px| px * p.quantity * mult))
-                .filter(|x| x.is_finite());
+            let price = p.current_price(quote);
+            let market_value = p.current_market_value(quote);
             Holding {
                 symbol: p.instrument.symbol.clone(),
                 currency: p.instrument.currency.clone(),

@@ -2,7 +2,6 @@
 //! currency via FX, P&L percentages, movers). Pure functions, so the reducer, the views and the
 //! tests all agree on what row N is.
 
-use crate::model::Position;
 use crate::store::LiveState;
 use std::cmp::Ordering;
 
@@ -100,18 +99,6 @@ pub fn base_currency(state: &LiveState) -> String {
         .unwrap_or_else(|| "USD".into())
 }
 
-/// Market value of a position in its own currency, from IB's figure or price × qty × multiplier.
-fn market_value(p: &Position, price: Option<f64>) -> Option<f64> {
-    p.market_value.or_else(|| {
-        let mult = if p.instrument.multiplier > 0.0 {
-            p.instrument.multiplier
-        } else {
-            1.0
-        };
-        price.map(|px| px * p.quantity * mult)
-    })
-}
-
 /// FX rates into the base currency, looked up once per currency: `LiveState::fx_rate` formats
 /// and hashes a pair name per call, which at 2,000 rows was a visible share of a frame.
 struct BaseRates<'a> {
@@ -186,8 +173,8 @@ pub fn position_rows(state: &LiveState) -> Vec<PositionRow> {
         .filter(|p| p.quantity != 0.0)
         .map(|p| {
             let quote = state.quotes.get(&p.instrument.symbol);
-            let price = p.market_price.or_else(|| quote.and_then(|q| q.price()));
-            let mv = market_value(p, price);
+            let price = p.current_price(quote);
+            let mv = p.current_market_value(quote);
             let mult = if p.instrument.multiplier > 0.0 {
                 p.instrument.multiplier
             } else {
