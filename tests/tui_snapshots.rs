@@ -234,6 +234,16 @@ async fn big_book_renders_and_heatmap_scrolls() {
     let held = c.state.positions.len();
     assert!(held >= 500, "{held} positions");
     assert!(text.contains(&format!("Positions ({held})")), "{text}");
+    // 500 symbols do not fit IB's 100 market-data lines: the tail is priced from portfolio
+    // updates, marked `~` and explained in the totals line; the largest holdings stream.
+    let rows = c.app.rows(&c.state);
+    let tail = rows.iter().filter(|r| r.portfolio_priced).count();
+    assert!(tail >= 400, "{tail} rows priced from portfolio updates");
+    assert!(
+        rows.iter().all(|r| r.price.is_some()),
+        "every row has a price"
+    );
+    assert!(text.contains("~ no quote line: portfolio price"), "{text}");
     c.shutdown().await;
 }
 

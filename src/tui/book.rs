@@ -25,6 +25,8 @@ pub struct PositionRow {
     pub weight: Option<f64>,
     pub currency: String,
     pub delayed: bool,
+    /// No market-data line for it: priced from IB's portfolio updates (minutes apart).
+    pub portfolio_priced: bool,
 }
 
 /// Sortable columns, in display order.
@@ -137,6 +139,8 @@ pub struct BookTotals {
     pub daily: Option<f64>,
     /// Some row is priced from a delayed quote.
     pub any_delayed: bool,
+    /// Some row has no quote line and is priced from portfolio updates.
+    pub any_portfolio_priced: bool,
 }
 
 /// Totals of `rows` converted to the base currency. A sum is unknown (`None`) when any row's
@@ -159,6 +163,7 @@ pub fn book_totals(state: &LiveState, rows: &[PositionRow]) -> BookTotals {
         unrealized: sum(&|r| r.unrealized),
         daily: sum(&|r| r.daily),
         any_delayed: rows.iter().any(|r| r.delayed),
+        any_portfolio_priced: rows.iter().any(|r| r.portfolio_priced),
         base,
     }
 }
@@ -200,6 +205,7 @@ pub fn position_rows(state: &LiveState) -> Vec<PositionRow> {
                 weight: None,
                 currency: p.instrument.currency.clone(),
                 delayed: quote.is_some_and(|q| q.mode.is_delayed()),
+                portfolio_priced: !p.price_source.is_quote(),
             }
         })
         .collect();

@@ -54,6 +54,8 @@ fn cell_text(row: &PositionRow, column: SortColumn) -> String {
         SortColumn::Symbol => {
             if row.delayed {
                 format!("{}*", row.symbol)
+            } else if row.portfolio_priced {
+                format!("{}~", row.symbol)
             } else {
                 row.symbol.clone()
             }
@@ -112,6 +114,7 @@ fn totals_line<'a>(app: &App, totals: &BookTotals) -> Line<'a> {
         unrealized: unrl,
         daily,
         any_delayed,
+        any_portfolio_priced,
     } = totals.clone();
     let t = &app.theme;
     Line::from(vec![
@@ -124,6 +127,14 @@ fn totals_line<'a>(app: &App, totals: &BookTotals) -> Line<'a> {
         Span::styled(
             if any_delayed {
                 " · * delayed quote"
+            } else {
+                ""
+            },
+            t.dim,
+        ),
+        Span::styled(
+            if any_portfolio_priced {
+                " · ~ no quote line: portfolio price"
             } else {
                 ""
             },
