@@ -4,9 +4,10 @@
 mod gateway_support;
 
 use gateway_support::*;
+use ibkr_cockpit::gateway::GatewayHandle;
 use ibkr_cockpit::model::{ConnState, GatewayRole, Position, PriceSource, tags};
 use ibkr_cockpit::sim::SimConfig;
-use ibkr_cockpit::store::LiveState;
+use ibkr_cockpit::store::{LiveState, Store};
 use std::time::Duration;
 
 /// Frozen prices so the store can be compared to the book exactly.
@@ -255,8 +256,9 @@ async fn two_thousand_positions_sync_within_the_market_data_lines() {
         assert_eq!(
             got.price_source,
             PriceSource::Quote,
-            "{} is among the largest",
-            p.symbol
+            "{} is among the largest; events {:#?}",
+            p.symbol,
+            snap.events
         );
         assert!(
             snap.quotes.get(&p.symbol).and_then(|q| q.price()).is_some(),
@@ -271,6 +273,47 @@ async fn two_thousand_positions_sync_within_the_market_data_lines() {
     }
     // The FX pair that converts USD into the CAD base holds a line too.
     assert!(snap.fx_rate("USD", "CAD").is_some_and(|r| r > 0.0));
+
+    // The whole book came through ibapi's small streaming channels (the adapter's default
+    // capacity, far below 2,000 frames): every position with the simulator's quantity and cost,
+    // and every portfolio value (market value, unrealized P&L) of the account whose portfolio
+    // streams, to the cent.
+    let portfolio_account = snap.gateways[&GatewayRole::Primary]
+        .accounts
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    let mut valued = 0;
+    for p in &world.positions {
+        let got = &snap.positions[&(p.account.clone(), p.con_id)];
+        assert_eq!(got.quantity, p.quantity, "{} quantity", p.symbol);
+        assert!(
+            relative_eq(got.avg_cost, p.avg_cost, 1e-9),
+            "{} avg cost {} vs {}",
+            p.symbol,
+            got.avg_cost,
+            p.avg_cost
+        );
+        if p.account != portfolio_account {
+            continue;
+        }
+        valued += 1;
+        let mv = got.market_value.unwrap_or(f64::NAN);
+        assert!(
+            cents_eq(mv, p.market_value),
+            "{} market value {mv} vs {}",
+            p.symbol,
+            p.market_value
+        );
+        let upnl = got.unrealized_pnl.unwrap_or(f64::NAN);
+        assert!(
+            cents_eq(upnl, p.unrealized_pnl),
+            "{} unrealized P&L {upnl} vs {}",
+            p.symbol,
+            p.unrealized_pnl
+        );
+    }
+    assert!(valued > 1_000, "{valued} positions in {portfolio_account}");
 
     // The trailing quotes fill the lines, never past them, and nothing is refused.
     let snap = wait_for(&store, Duration::from_secs(20), "trailing quotes", |s| {
@@ -290,8 +333,85 @@ async fn two_thousand_positions_sync_within_the_market_data_lines() {
         "{:#?}",
         snap.events
     );
+
+    // Daily P&L streams for the largest holdings only (each stream costs ibapi a preallocated
+    // channel); the rest keep their value and unrealized P&L from the portfolio updates, as
+    // checked above, and the event log says which holdings go without daily P&L.
+    let snap = wait_for(
+        &store,
+        Duration::from_secs(30),
+        "the P&L budget event",
+        |s| {
+            s.events
+                .iter()
+                .any(|e| e.message.starts_with("daily P&L streamed for the"))
+        },
+    )
+    .await;
+    let budget = ibkr_cockpit::gateway::PNL_SINGLE_STREAMS;
+    let event = snap
+        .events
+        .iter()
+        .find(|e| e.message.starts_with("daily P&L streamed for the"))
+        .map(|e| e.message.clone())
+        .unwrap_or_default();
+    assert!(
+        event.contains(&format!("{} smaller holding(s)", 2_000 - budget)),
+        "{event}"
+    );
+    let c = sim.counters();
+    assert_eq!(c.requests("RequestPnLSingle"), budget as u64);
+    let with_daily = snap
+        .positions
+        .values()
+        .filter(|p| p.daily_pnl.is_some())
+        .count();
+    assert!(with_daily <= budget, "{with_daily} with daily P&L");
     gw.shutdown();
     assert_eq!(c.real_orders, 0);
+}
+
+/// A consumer that falls behind the positions stream loses frames (ibapi drops the oldest and
+/// says so with a lag notice); the adapter must then ask for the whole list again rather than
+/// keep a book with holes. A one-frame channel makes the lag certain in practice: 2,000
+/// positions arrive in one burst and the reader cannot take each frame before the next lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_positions_stream_is_requested_again() {
+    let sim = sim(SimConfig {
+        positions: Some(2_000),
+        ..frozen()
+    })
+    .await;
+    ibkr_cockpit::gateway::set_channel_capacity_for_port(sim.port(), 1);
+    let store = Store::in_memory();
+    let gw = GatewayHandle::spawn(config(sim.port()), store.clone());
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while sim.counters().requests("RequestPositions") < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "positions were requested {} time(s); events {:#?}",
+            sim.counters().requests("RequestPositions"),
+            store.snapshot().events
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let snap = wait_for(&store, Duration::from_secs(10), "the lag event", |s| {
+        s.events.iter().any(|e| {
+            e.message.starts_with("positions stream fell behind")
+                && e.message.contains("requesting it again")
+        })
+    })
+    .await;
+    assert!(
+        snap.events
+            .iter()
+            .any(|e| e.code == ibapi::SUBSCRIPTION_LAG_CODE),
+        "{:#?}",
+        snap.events
+    );
+    gw.shutdown();
+    assert_eq!(sim.counters().real_orders, 0);
 }
 
 /// An account with fewer lines than configured: the gateway refuses with 101, the adapter says

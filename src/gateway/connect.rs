@@ -6,8 +6,10 @@
 use super::AUTO_DETECT_PORTS;
 use ibapi::subscriptions::NoticeStream;
 use ibapi::{Client, RateLimiter};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 /// How many consecutive client ids are tried when the gateway answers 326 (id in use).
@@ -20,6 +22,42 @@ pub const DEFAULT_MESSAGES_PER_SECOND: u32 = 45;
 /// Changes the outbound message budget for connections opened from now on.
 pub fn set_message_rate(per_second: u32) {
     MESSAGES_PER_SECOND.store(per_second.max(1), Ordering::Relaxed);
+}
+
+/// Frames each streaming subscription can hold unread (ibapi's `channel_capacity`).
+///
+/// ibapi gives every non-order subscription a tokio broadcast channel that preallocates all its
+/// slots (~120 bytes each), so this times the number of subscriptions is most of the adapter's
+/// memory on a big book. It is NOT made small: the same capacity bounds the list streams
+/// (positions, account updates, account summary), which burst one frame per holding; with 64
+/// slots a 2,000-position list lagged and lost frames again and again on a busy machine, even
+/// with the loops draining bursts in one store update. The subscription count is bounded
+/// instead (`session::PNL_SINGLE_STREAMS` and the quote lines), and a list stream that still
+/// falls behind is requested again (`lag::after_lag`), so the book stays complete.
+pub const DEFAULT_CHANNEL_CAPACITY: usize = 1024;
+static CHANNEL_CAPACITY: AtomicUsize = AtomicUsize::new(DEFAULT_CHANNEL_CAPACITY);
+/// Per-port overrides, so a test can give one simulated gateway a tiny channel without
+/// touching the other tests running in the same process.
+static CHANNEL_CAPACITY_BY_PORT: LazyLock<Mutex<HashMap<u16, usize>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Changes the streaming channel capacity for connections opened from now on.
+pub fn set_channel_capacity(frames: usize) {
+    CHANNEL_CAPACITY.store(frames.max(1), Ordering::Relaxed);
+}
+
+/// Changes the streaming channel capacity for connections to `port` only (tests, diagnosis).
+pub fn set_channel_capacity_for_port(port: u16, frames: usize) {
+    CHANNEL_CAPACITY_BY_PORT.lock().insert(port, frames.max(1));
+}
+
+/// The capacity a new connection to `port` gets.
+pub fn channel_capacity(port: u16) -> usize {
+    CHANNEL_CAPACITY_BY_PORT
+        .lock()
+        .get(&port)
+        .copied()
+        .unwrap_or_else(|| CHANNEL_CAPACITY.load(Ordering::Relaxed))
 }
 
 /// A live session.
@@ -127,6 +165,7 @@ async fn attempt(host: &str, port: u16, client_id: i32, handshake_timeout: Durat
         .address(address.clone())
         .client_id(client_id)
         .max_reconnect_attempts(0)
+        .channel_capacity(channel_capacity(port))
         .rate_limiter(RateLimiter::per_second(
             MESSAGES_PER_SECOND.load(Ordering::Relaxed),
         ));
@@ -175,6 +214,17 @@ mod tests {
             vec![7497, 4001, 4002, 7496]
         );
         assert_eq!(candidate_ports(None, None), vec![4001, 4002, 7496, 7497]);
+    }
+
+    #[test]
+    fn a_port_override_leaves_other_ports_at_the_default() {
+        // Port 1 is never a gateway port in these tests.
+        set_channel_capacity_for_port(1, 0);
+        assert_eq!(channel_capacity(1), 1, "at least one slot");
+        assert_eq!(
+            channel_capacity(2),
+            CHANNEL_CAPACITY.load(Ordering::Relaxed)
+        );
     }
 
     #[tokio::test]

@@ -18,6 +18,7 @@ mod connect;
 mod convert;
 mod events;
 pub mod intraday;
+mod lag;
 pub mod lines;
 pub mod pacing;
 mod probe;
@@ -35,7 +36,12 @@ pub use pacing::PacingLimits;
 pub fn set_message_rate(per_second: u32) {
     connect::set_message_rate(per_second);
 }
+/// Streaming channel capacity (frames per subscription): the default, a process-wide setter and
+/// a per-port override for tests. See `connect::DEFAULT_CHANNEL_CAPACITY` for why it is small.
+pub use connect::{DEFAULT_CHANNEL_CAPACITY, set_channel_capacity, set_channel_capacity_for_port};
 pub use probe::{ProbeReport, probe};
+/// Position P&L streams kept for the portfolio account's largest holdings.
+pub use session::PNL_SINGLE_STREAMS;
 
 static CACHE_HITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 

@@ -10,10 +10,10 @@
 
 use super::lines::{self, LineBudget};
 use super::shared::Shared;
-use super::{cleaning, connect, convert, events, quotes};
+use super::{cleaning, connect, convert, events, lag, quotes};
 use crate::model::*;
 use crate::store::Store;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use ibapi::Client;
 use ibapi::accounts::types::{AccountGroup, AccountId, ContractId};
 use ibapi::accounts::{AccountSummaryResult, AccountUpdate, PositionUpdate};
@@ -41,6 +41,14 @@ const ORDERS_REFRESH: Duration = Duration::from_secs(30);
 const NLV_EVERY: Duration = Duration::from_secs(60);
 /// P&L-single subscriptions opened immediately (enough for a typical book to sync complete).
 const PNL_SINGLE_AT_ONCE: usize = lines::SYNC_QUOTES;
+/// Position P&L streams kept for the holdings of the account whose portfolio streams (the
+/// largest first). Each streaming subscription costs ibapi a preallocated channel of
+/// `connect::DEFAULT_CHANNEL_CAPACITY` frames (~120 KB): one per holding took `serve` to ~265 MB
+/// at 2,000 positions. Those holdings' value, price and unrealized P&L already come from the
+/// portfolio updates; only their daily P&L needs this stream, so the smallest holdings of a
+/// huge book go without it. Other accounts' holdings always get one (it is their only source of
+/// value and P&L).
+pub const PNL_SINGLE_STREAMS: usize = 100;
 /// Trailing subscriptions (quotes first, then position P&L) opened per session tick (4 ticks a
 /// second → ~20 messages/s, leaving the rest of IB's budget to on-demand requests).
 const TRAILING_PER_TICK: usize = 5;
@@ -169,6 +177,11 @@ struct Tracker {
     /// `PNL_SINGLE_AT_ONCE`; their first updates are awaited like the first quotes.
     pnl_single_pending: HashSet<(String, i32)>,
     pnl_single_opened: usize,
+    /// Position P&L streams opened for the portfolio account (bounded by `PNL_SINGLE_STREAMS`).
+    pnl_single_streams: usize,
+    /// Portfolio-account holdings left without a position P&L stream, once reported.
+    pnl_single_skipped: usize,
+    pnl_single_skip_reported: bool,
     fell_back: HashSet<String>,
     switched_to_delayed: bool,
     summary_done: bool,
@@ -391,7 +404,7 @@ async fn handle(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker, 
                     if !tracker.synced {
                         tracker.pnl_single_pending.insert(pnl_key);
                     }
-                    tasks.spawn(pnl_single_loop(ctx.clone(), account, inst.con_id));
+                    spawn_pnl_single(ctx, tasks, tracker, account, inst.con_id);
                 } else {
                     tracker.pnl_queue.push_back(pnl_key);
                 }
@@ -626,7 +639,7 @@ fn rank_and_subscribe(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tra
             if !tracker.synced {
                 tracker.pnl_single_pending.insert(pnl_key.clone());
             }
-            tasks.spawn(pnl_single_loop(ctx.clone(), pnl_key.0, pnl_key.1));
+            spawn_pnl_single(ctx, tasks, tracker, pnl_key.0, pnl_key.1);
         } else {
             tracker.pnl_queue.push_back(pnl_key);
         }
@@ -670,9 +683,44 @@ fn open_trailing(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker)
         let Some((account, con_id)) = tracker.pnl_queue.pop_front() else {
             break;
         };
+        if ctx.accounts.first() == Some(&account)
+            && tracker.pnl_single_streams >= PNL_SINGLE_STREAMS
+        {
+            tracker.pnl_single_skipped += 1;
+            continue;
+        }
         budget -= 1;
-        tasks.spawn(pnl_single_loop(ctx.clone(), account, con_id));
+        spawn_pnl_single(ctx, tasks, tracker, account, con_id);
     }
+    if tracker.pnl_queue.is_empty()
+        && tracker.pnl_single_skipped > 0
+        && !tracker.pnl_single_skip_reported
+    {
+        tracker.pnl_single_skip_reported = true;
+        events::supervisor(
+            ctx.store(),
+            ctx.role(),
+            format!(
+                "daily P&L streamed for the {PNL_SINGLE_STREAMS} largest holding(s); {} smaller holding(s) show value and unrealized P&L from portfolio updates, without daily P&L",
+                tracker.pnl_single_skipped
+            ),
+        );
+    }
+}
+
+/// Opens one position P&L stream, counting it against `PNL_SINGLE_STREAMS` when it belongs to
+/// the portfolio account.
+fn spawn_pnl_single(
+    ctx: &Arc<Ctx>,
+    tasks: &mut JoinSet<()>,
+    tracker: &mut Tracker,
+    account: String,
+    con_id: i32,
+) {
+    if ctx.accounts.first() == Some(&account) {
+        tracker.pnl_single_streams += 1;
+    }
+    tasks.spawn(pnl_single_loop(ctx.clone(), account, con_id));
 }
 
 /// Marks every position of this gateway: portfolio-priced when its quote key has no line,
@@ -819,6 +867,20 @@ async fn heartbeat_loop(ctx: Arc<Ctx>) {
 }
 
 async fn summary_loop(ctx: Arc<Ctx>) {
+    // Initial sync waits for one complete summary, however many attempts that takes.
+    let mut summarized = false;
+    let mut attempt = 0;
+    while let Ended::Lagged = summary_stream(&ctx, &mut summarized).await {
+        attempt += 1;
+        before_rerequest(&ctx, lag::Stream::AccountSummary, attempt).await;
+    }
+    if !summarized {
+        ctx.send(Msg::SummaryDone);
+    }
+}
+
+/// One account-summary subscription. `summarized` becomes true at the first complete summary.
+async fn summary_stream(ctx: &Arc<Ctx>, summarized: &mut bool) -> Ended {
     let mut tags: Vec<&str> = tags::SUMMARY.to_vec();
     // Per-currency cash balances come as TotalCashBalance/CashBalance rows per currency.
     tags.push("$LEDGER:ALL");
@@ -830,39 +892,40 @@ async fn summary_loop(ctx: Arc<Ctx>) {
         Ok(s) => s,
         Err(e) => {
             ctx.report("account summary", &e);
-            ctx.send(Msg::SummaryDone);
-            return;
+            return Ended::Closed;
         }
     };
-    let mut done = false;
     while let Some(item) = sub.next().await {
         ctx.touch();
         match item {
             Ok(SubscriptionItem::Data(AccountSummaryResult::Summary(row))) => {
                 if ctx.wants(&row.account)
-                    && apply_account_row(&ctx, &row.account, &row.tag, &row.value, &row.currency)
+                    && apply_account_row(ctx, &row.account, &row.tag, &row.value, &row.currency)
                 {
                     ctx.send(Msg::FxDirty);
                 }
             }
             Ok(SubscriptionItem::Data(AccountSummaryResult::End)) => {
-                if !done {
-                    done = true;
+                if !*summarized {
+                    *summarized = true;
                     ctx.send(Msg::SummaryDone);
                 }
             }
             Ok(SubscriptionItem::Notice(n)) => {
-                events::notice(ctx.store(), ctx.role(), n.code, &n.message)
+                if on_notice(ctx, lag::Stream::AccountSummary, n.code, &n.message)
+                    == lag::OnLag::Rerequest
+                {
+                    sub.cancel().await;
+                    return Ended::Lagged;
+                }
             }
             Err(e) => {
                 ctx.report("account summary", &e);
-                break;
+                return Ended::Closed;
             }
         }
     }
-    if !done {
-        ctx.send(Msg::SummaryDone);
-    }
+    Ended::Closed
 }
 
 /// Writes one account value; returns true when it was a cash-per-currency row (FX needs).
@@ -907,161 +970,353 @@ fn apply_account_row(ctx: &Ctx, account: &str, tag: &str, value: &str, currency:
     is_cash_row
 }
 
-async fn positions_loop(ctx: Arc<Ctx>) {
-    let mut sub = match ctx.client.positions().await {
-        Ok(s) => s,
-        Err(e) => {
-            ctx.report("positions", &e);
-            ctx.send(Msg::PositionsDone);
-            return;
-        }
-    };
-    let mut seen: HashSet<(String, i32)> = HashSet::new();
-    let mut first_batch_done = false;
-    while let Some(item) = sub.next().await {
-        ctx.touch();
-        match item {
-            Ok(SubscriptionItem::Data(PositionUpdate::Position(p))) => {
-                if !ctx.wants(&p.account) {
-                    continue;
-                }
-                let inst = convert::instrument(&p.contract);
-                let key = (p.account.clone(), inst.con_id);
-                let qty = cleaning::quantity(p.position).unwrap_or(0.0);
-                if qty == 0.0 {
-                    ctx.store().update(|st| {
-                        Arc::make_mut(&mut st.positions).remove(&key);
-                    });
-                    continue;
-                }
-                let per_unit = if inst.multiplier > 1.0 {
-                    inst.multiplier
-                } else {
-                    1.0
-                };
-                let avg_cost = cleaning::amount(p.average_cost)
-                    .map(|c| c / per_unit)
-                    .unwrap_or(0.0);
-                let now = ctx.store().now();
-                let stored_inst = inst.clone();
-                ctx.store().update(|st| {
-                    let positions = Arc::make_mut(&mut st.positions);
-                    let pos = positions.entry(key.clone()).or_default();
-                    pos.account = key.0.clone();
-                    pos.instrument = stored_inst;
-                    pos.quantity = qty;
-                    pos.avg_cost = avg_cost;
-                    pos.updated = now;
-                });
-                seen.insert(key);
-                ctx.send(Msg::Held {
-                    account: p.account,
-                    inst,
-                });
-            }
-            Ok(SubscriptionItem::Data(PositionUpdate::PositionEnd)) => {
-                if !first_batch_done {
-                    first_batch_done = true;
-                    // Positions closed while we were away must not linger from the old session.
-                    ctx.store().update(|st| {
-                        let positions = Arc::make_mut(&mut st.positions);
-                        positions.retain(|k, _| !ctx.wants(&k.0) || seen.contains(k));
-                    });
-                    ctx.send(Msg::PositionsDone);
-                }
-            }
-            Ok(SubscriptionItem::Notice(n)) => {
-                events::notice(ctx.store(), ctx.role(), n.code, &n.message)
-            }
-            Err(e) => {
-                ctx.report("positions", &e);
-                break;
-            }
+/// How one subscription of a list stream ended.
+enum Ended {
+    /// Frames were lost (ibapi lag notice): the caller requests the stream again.
+    Lagged,
+    /// The stream ended or failed (already reported): nothing more to do.
+    Closed,
+}
+
+/// Most frames applied in one store update: a whole burst at 2,000 positions takes a few,
+/// while the write lock stays short.
+const MAX_BATCH: usize = 512;
+
+/// The item just read plus every item already waiting, so a burst costs one store update (one
+/// copy of the positions map while a snapshot holds it) instead of one per frame. That keeps a
+/// list stream ahead of its small channel (`connect::DEFAULT_CHANNEL_CAPACITY`).
+fn with_ready<S: futures::Stream + Unpin>(sub: &mut S, first: S::Item) -> Vec<S::Item> {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match sub.next().now_or_never() {
+            Some(Some(item)) => batch.push(item),
+            _ => break,
         }
     }
-    if !first_batch_done {
+    batch
+}
+
+/// Logs a notice read on `stream` and says what the loop should do next. A lag notice gets a
+/// sentence of its own: on a list stream it means the list is being requested again.
+fn on_notice(ctx: &Ctx, stream: lag::Stream, code: i32, text: &str) -> lag::OnLag {
+    if !lag::is_lag(code) {
+        events::notice(ctx.store(), ctx.role(), code, text);
+        return lag::OnLag::Continue;
+    }
+    let decision = lag::after_lag(stream);
+    let what = match decision {
+        lag::OnLag::Rerequest => "requesting it again so nothing is missing",
+        lag::OnLag::Continue => "later updates replace what was missed",
+    };
+    events::notice(
+        ctx.store(),
+        ctx.role(),
+        code,
+        &format!("{} stream fell behind: {text}; {what}", stream.label()),
+    );
+    decision
+}
+
+/// The pause before requesting a lagged list stream again (`attempt` counts from 1).
+async fn before_rerequest(ctx: &Ctx, stream: lag::Stream, attempt: u32) {
+    tracing::warn!(
+        gateway = ctx.role().as_str(),
+        "{} stream lagged; request {} follows",
+        stream.label(),
+        attempt + 1
+    );
+    tokio::time::sleep(lag::rerequest_delay(attempt)).await;
+}
+
+/// One change read from the positions stream, applied in order within a batch.
+enum PositionOp {
+    Upsert {
+        key: (String, i32),
+        inst: Instrument,
+        qty: f64,
+        avg_cost: f64,
+    },
+    Remove((String, i32)),
+    /// The end of the list: positions not in it are gone.
+    End,
+}
+
+async fn positions_loop(ctx: Arc<Ctx>) {
+    // Initial sync waits for one complete list, however many attempts that takes.
+    let mut listed = false;
+    let mut attempt = 0;
+    while let Ended::Lagged = positions_stream(&ctx, &mut listed).await {
+        attempt += 1;
+        before_rerequest(&ctx, lag::Stream::Positions, attempt).await;
+    }
+    if !listed {
         ctx.send(Msg::PositionsDone);
     }
 }
 
+/// One positions subscription. `listed` becomes true at the end of the first complete list.
+async fn positions_stream(ctx: &Arc<Ctx>, listed: &mut bool) -> Ended {
+    let mut sub = match ctx.client.positions().await {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.report("positions", &e);
+            return Ended::Closed;
+        }
+    };
+    // Keys of this subscription's list: a re-request starts a fresh one.
+    let mut seen: HashSet<(String, i32)> = HashSet::new();
+    while let Some(first) = sub.next().await {
+        ctx.touch();
+        let mut ops = Vec::new();
+        let mut held = Vec::new();
+        let mut ended = None;
+        for item in with_ready(&mut sub, first) {
+            match item {
+                Ok(SubscriptionItem::Data(PositionUpdate::Position(p))) => {
+                    if !ctx.wants(&p.account) {
+                        continue;
+                    }
+                    let inst = convert::instrument(&p.contract);
+                    let key = (p.account.clone(), inst.con_id);
+                    let qty = cleaning::quantity(p.position).unwrap_or(0.0);
+                    if qty == 0.0 {
+                        ops.push(PositionOp::Remove(key));
+                        continue;
+                    }
+                    let per_unit = if inst.multiplier > 1.0 {
+                        inst.multiplier
+                    } else {
+                        1.0
+                    };
+                    let avg_cost = cleaning::amount(p.average_cost)
+                        .map(|c| c / per_unit)
+                        .unwrap_or(0.0);
+                    seen.insert(key.clone());
+                    ops.push(PositionOp::Upsert {
+                        key,
+                        inst: inst.clone(),
+                        qty,
+                        avg_cost,
+                    });
+                    held.push(Msg::Held {
+                        account: p.account,
+                        inst,
+                    });
+                }
+                Ok(SubscriptionItem::Data(PositionUpdate::PositionEnd)) => {
+                    ops.push(PositionOp::End)
+                }
+                Ok(SubscriptionItem::Notice(n)) => {
+                    if on_notice(ctx, lag::Stream::Positions, n.code, &n.message)
+                        == lag::OnLag::Rerequest
+                    {
+                        ended = Some(Ended::Lagged);
+                        break;
+                    }
+                }
+                Err(e) => {
+                    ctx.report("positions", &e);
+                    ended = Some(Ended::Closed);
+                    break;
+                }
+            }
+        }
+        // What arrived before a gap or an error is still true: apply it.
+        let list_ended = apply_position_ops(ctx, ops, &seen);
+        for msg in held {
+            ctx.send(msg);
+        }
+        if list_ended && !*listed {
+            *listed = true;
+            ctx.send(Msg::PositionsDone);
+        }
+        match ended {
+            Some(Ended::Lagged) => {
+                sub.cancel().await;
+                return Ended::Lagged;
+            }
+            Some(Ended::Closed) => return Ended::Closed,
+            None => {}
+        }
+    }
+    Ended::Closed
+}
+
+/// Applies a batch of position changes in one store update; true when it held the list's end.
+fn apply_position_ops(ctx: &Ctx, ops: Vec<PositionOp>, seen: &HashSet<(String, i32)>) -> bool {
+    if ops.is_empty() {
+        return false;
+    }
+    let now = ctx.store().now();
+    ctx.store().update(|st| {
+        let positions = Arc::make_mut(&mut st.positions);
+        let mut list_ended = false;
+        for op in ops {
+            match op {
+                PositionOp::Upsert {
+                    key,
+                    inst,
+                    qty,
+                    avg_cost,
+                } => {
+                    let account = key.0.clone();
+                    let pos = positions.entry(key).or_default();
+                    pos.account = account;
+                    pos.instrument = inst;
+                    pos.quantity = qty;
+                    pos.avg_cost = avg_cost;
+                    pos.updated = now;
+                }
+                PositionOp::Remove(key) => {
+                    positions.remove(&key);
+                }
+                PositionOp::End => {
+                    // Positions closed while we were away (or while frames were lost) must not
+                    // linger.
+                    positions.retain(|k, _| !ctx.wants(&k.0) || seen.contains(k));
+                    list_ended = true;
+                }
+            }
+        }
+        list_ended
+    })
+}
+
 async fn updates_loop(ctx: Arc<Ctx>, account: String) {
-    let mut sub = match ctx
-        .client
-        .account_updates(&AccountId::from(account.as_str()))
-        .await
-    {
+    // Initial sync waits for one complete download, however many attempts that takes.
+    let mut downloaded = false;
+    let mut attempt = 0;
+    while let Ended::Lagged = updates_stream(&ctx, &account, &mut downloaded).await {
+        attempt += 1;
+        before_rerequest(&ctx, lag::Stream::AccountUpdates, attempt).await;
+    }
+    if !downloaded {
+        ctx.send(Msg::UpdatesDone);
+    }
+}
+
+/// One portfolio row (value and P&L of a position, in the instrument's currency).
+struct PortfolioRow {
+    key: (String, i32),
+    inst: Instrument,
+    qty: f64,
+    avg_cost: Option<f64>,
+    market_price: Option<f64>,
+    market_value: Option<f64>,
+    unrealized_pnl: Option<f64>,
+    realized_pnl: Option<f64>,
+}
+
+/// One account-updates subscription. `downloaded` becomes true at the first complete download.
+async fn updates_stream(ctx: &Arc<Ctx>, account: &str, downloaded: &mut bool) -> Ended {
+    let mut sub = match ctx.client.account_updates(&AccountId::from(account)).await {
         Ok(s) => s,
         Err(e) => {
             ctx.report("account updates", &e);
-            ctx.send(Msg::UpdatesDone);
-            return;
+            return Ended::Closed;
         }
     };
-    let mut done = false;
-    while let Some(item) = sub.next().await {
+    while let Some(first) = sub.next().await {
         ctx.touch();
-        match item {
-            Ok(SubscriptionItem::Data(AccountUpdate::AccountValue(v))) => {
-                let acct = v.account.clone().unwrap_or_else(|| account.clone());
-                // Only cash per currency: the summary subscription owns the summary tags.
-                if matches!(v.key.as_str(), "TotalCashBalance" | "CashBalance")
-                    && ctx.wants(&acct)
-                    && apply_account_row(&ctx, &acct, &v.key, &v.value, &v.currency)
-                {
-                    ctx.send(Msg::FxDirty);
+        let mut rows = Vec::new();
+        let mut fx_dirty = false;
+        let mut download_ended = false;
+        let mut ended = None;
+        for item in with_ready(&mut sub, first) {
+            match item {
+                Ok(SubscriptionItem::Data(AccountUpdate::AccountValue(v))) => {
+                    let acct = v.account.clone().unwrap_or_else(|| account.to_string());
+                    // Only cash per currency: the summary subscription owns the summary tags.
+                    if matches!(v.key.as_str(), "TotalCashBalance" | "CashBalance")
+                        && ctx.wants(&acct)
+                    {
+                        fx_dirty |= apply_account_row(ctx, &acct, &v.key, &v.value, &v.currency);
+                    }
                 }
-            }
-            Ok(SubscriptionItem::Data(AccountUpdate::PortfolioValue(p))) => {
-                let acct = p.account.clone().unwrap_or_else(|| account.clone());
-                let qty = cleaning::quantity(p.position).unwrap_or(0.0);
-                if !ctx.wants(&acct) || qty == 0.0 {
-                    continue;
-                }
-                let inst = convert::instrument(&p.contract);
-                let key = (acct.clone(), inst.con_id);
-                let now = ctx.store().now();
-                let per_unit = if inst.multiplier > 1.0 {
-                    inst.multiplier
-                } else {
-                    1.0
-                };
-                ctx.store().update(|st| {
-                    let positions = Arc::make_mut(&mut st.positions);
-                    let pos = positions.entry(key.clone()).or_insert_with(|| Position {
-                        account: acct.clone(),
-                        instrument: inst.clone(),
-                        quantity: qty,
-                        avg_cost: cleaning::amount(p.average_cost)
-                            .map(|c| c / per_unit)
-                            .unwrap_or(0.0),
-                        ..Position::default()
+                Ok(SubscriptionItem::Data(AccountUpdate::PortfolioValue(p))) => {
+                    let acct = p.account.clone().unwrap_or_else(|| account.to_string());
+                    let qty = cleaning::quantity(p.position).unwrap_or(0.0);
+                    if !ctx.wants(&acct) || qty == 0.0 {
+                        continue;
+                    }
+                    let inst = convert::instrument(&p.contract);
+                    let per_unit = if inst.multiplier > 1.0 {
+                        inst.multiplier
+                    } else {
+                        1.0
+                    };
+                    rows.push(PortfolioRow {
+                        key: (acct, inst.con_id),
+                        inst,
+                        qty,
+                        avg_cost: cleaning::amount(p.average_cost).map(|c| c / per_unit),
+                        market_price: cleaning::price(p.market_price),
+                        market_value: cleaning::amount(p.market_value),
+                        unrealized_pnl: cleaning::amount(p.unrealized_pnl),
+                        realized_pnl: cleaning::amount(p.realized_pnl),
                     });
-                    pos.market_price = cleaning::price(p.market_price).or(pos.market_price);
-                    pos.market_value = cleaning::amount(p.market_value).or(pos.market_value);
-                    pos.unrealized_pnl = cleaning::amount(p.unrealized_pnl).or(pos.unrealized_pnl);
-                    pos.realized_pnl = cleaning::amount(p.realized_pnl).or(pos.realized_pnl);
-                    pos.updated = now;
-                });
-            }
-            Ok(SubscriptionItem::Data(AccountUpdate::End)) => {
-                if !done {
-                    done = true;
-                    ctx.send(Msg::UpdatesDone);
                 }
-            }
-            Ok(SubscriptionItem::Data(AccountUpdate::UpdateTime(_))) => {}
-            Ok(SubscriptionItem::Notice(n)) => {
-                events::notice(ctx.store(), ctx.role(), n.code, &n.message)
-            }
-            Err(e) => {
-                ctx.report("account updates", &e);
-                break;
+                Ok(SubscriptionItem::Data(AccountUpdate::End)) => download_ended = true,
+                Ok(SubscriptionItem::Data(AccountUpdate::UpdateTime(_))) => {}
+                Ok(SubscriptionItem::Notice(n)) => {
+                    if on_notice(ctx, lag::Stream::AccountUpdates, n.code, &n.message)
+                        == lag::OnLag::Rerequest
+                    {
+                        ended = Some(Ended::Lagged);
+                        break;
+                    }
+                }
+                Err(e) => {
+                    ctx.report("account updates", &e);
+                    ended = Some(Ended::Closed);
+                    break;
+                }
             }
         }
+        apply_portfolio_rows(ctx, rows);
+        if fx_dirty {
+            ctx.send(Msg::FxDirty);
+        }
+        if download_ended && !*downloaded {
+            *downloaded = true;
+            ctx.send(Msg::UpdatesDone);
+        }
+        match ended {
+            Some(Ended::Lagged) => {
+                sub.cancel().await;
+                return Ended::Lagged;
+            }
+            Some(Ended::Closed) => return Ended::Closed,
+            None => {}
+        }
     }
-    if !done {
-        ctx.send(Msg::UpdatesDone);
+    Ended::Closed
+}
+
+/// Applies a batch of portfolio rows in one store update.
+fn apply_portfolio_rows(ctx: &Ctx, rows: Vec<PortfolioRow>) {
+    if rows.is_empty() {
+        return;
     }
+    let now = ctx.store().now();
+    ctx.store().update(|st| {
+        let positions = Arc::make_mut(&mut st.positions);
+        for row in rows {
+            let account = row.key.0.clone();
+            let pos = positions.entry(row.key).or_insert_with(|| Position {
+                account,
+                instrument: row.inst,
+                quantity: row.qty,
+                avg_cost: row.avg_cost.unwrap_or(0.0),
+                ..Position::default()
+            });
+            pos.market_price = row.market_price.or(pos.market_price);
+            pos.market_value = row.market_value.or(pos.market_value);
+            pos.unrealized_pnl = row.unrealized_pnl.or(pos.unrealized_pnl);
+            pos.realized_pnl = row.realized_pnl.or(pos.realized_pnl);
+            pos.updated = now;
+        }
+    });
 }
 
 async fn pnl_loop(ctx: Arc<Ctx>, account: String) {
@@ -1106,7 +1361,7 @@ async fn pnl_loop(ctx: Arc<Ctx>, account: String) {
                 }
             }
             Ok(SubscriptionItem::Notice(n)) => {
-                events::notice(ctx.store(), ctx.role(), n.code, &n.message)
+                on_notice(&ctx, lag::Stream::AccountPnl, n.code, &n.message);
             }
             Err(e) => {
                 ctx.report("account P&L", &e);
@@ -1178,7 +1433,8 @@ async fn pnl_single_stream(ctx: &Arc<Ctx>, key: &(String, i32)) {
                 }
             }
             Ok(SubscriptionItem::Notice(n)) => {
-                events::notice(ctx.store(), ctx.role(), n.code, &n.message)
+                // A lag here loses only superseded figures: the next update replaces them.
+                on_notice(ctx, lag::Stream::PositionPnl, n.code, &n.message);
             }
             Err(e) => {
                 ctx.report("position P&L", &e);
@@ -1296,9 +1552,9 @@ async fn quote_loop(ctx: Arc<Ctx>, key: String, contract: Contract, inst: Instru
                 }
             }
             Ok(SubscriptionItem::Notice(n)) => {
-                events::notice(
-                    ctx.store(),
-                    ctx.role(),
+                on_notice(
+                    &ctx,
+                    lag::Stream::Quote,
                     n.code,
                     &format!("{key}: {}", n.message),
                 );
