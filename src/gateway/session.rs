@@ -1032,7 +1032,8 @@ async fn before_rerequest(ctx: &Ctx, stream: lag::Stream, attempt: u32) {
 enum PositionOp {
     Upsert {
         key: (String, i32),
-        inst: Instrument,
+        // Boxed: an instrument is large and most ops in a burst are upserts anyway.
+        inst: Box<Instrument>,
         qty: f64,
         avg_cost: f64,
     },
@@ -1094,7 +1095,7 @@ async fn positions_stream(ctx: &Arc<Ctx>, listed: &mut bool) -> Ended {
                     seen.insert(key.clone());
                     ops.push(PositionOp::Upsert {
                         key,
-                        inst: inst.clone(),
+                        inst: Box::new(inst.clone()),
                         qty,
                         avg_cost,
                     });
@@ -1162,7 +1163,7 @@ fn apply_position_ops(ctx: &Ctx, ops: Vec<PositionOp>, seen: &HashSet<(String, i
                     let account = key.0.clone();
                     let pos = positions.entry(key).or_default();
                     pos.account = account;
-                    pos.instrument = inst;
+                    pos.instrument = *inst;
                     pos.quantity = qty;
                     pos.avg_cost = avg_cost;
                     pos.updated = now;
