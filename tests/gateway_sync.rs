@@ -93,20 +93,8 @@ async fn initial_sync_equals_the_simulators_book() {
             got.avg_cost,
             p.avg_cost
         );
-        let mv = got.market_value.unwrap_or(f64::NAN);
-        assert!(
-            cents_eq(mv, p.market_value),
-            "{} market value {mv} vs {}",
-            p.symbol,
-            p.market_value
-        );
-        let daily = got.daily_pnl.unwrap_or(f64::NAN);
-        assert!(
-            cents_eq(daily, p.daily_pnl),
-            "{} daily P&L {daily} vs {}",
-            p.symbol,
-            p.daily_pnl
-        );
+        assert_cents(&p.symbol, "market value", got.market_value, p.market_value);
+        assert_cents(&p.symbol, "daily P&L", got.daily_pnl, p.daily_pnl);
         // Every held symbol has a quote with a price.
         let q = snap
             .quotes
@@ -298,19 +286,12 @@ async fn two_thousand_positions_sync_within_the_market_data_lines() {
             continue;
         }
         valued += 1;
-        let mv = got.market_value.unwrap_or(f64::NAN);
-        assert!(
-            cents_eq(mv, p.market_value),
-            "{} market value {mv} vs {}",
-            p.symbol,
-            p.market_value
-        );
-        let upnl = got.unrealized_pnl.unwrap_or(f64::NAN);
-        assert!(
-            cents_eq(upnl, p.unrealized_pnl),
-            "{} unrealized P&L {upnl} vs {}",
-            p.symbol,
-            p.unrealized_pnl
+        assert_cents(&p.symbol, "market value", got.market_value, p.market_value);
+        assert_cents(
+            &p.symbol,
+            "unrealized P&L",
+            got.unrealized_pnl,
+            p.unrealized_pnl,
         );
     }
     assert!(valued > 1_000, "{valued} positions in {portfolio_account}");
@@ -521,4 +502,10 @@ fn quote_lines_come_from_the_config_and_are_validated() {
         err.contains("line 3") && err.contains("gateway.quote_lines"),
         "{err}"
     );
+}
+
+/// `got` equals the simulator's `want` to the cent; `None` fails, naming the symbol and figure.
+fn assert_cents(symbol: &str, what: &str, got: Option<f64>, want: f64) {
+    let got = got.unwrap_or(f64::NAN);
+    assert!(cents_eq(got, want), "{symbol} {what} {got} vs {want}");
 }
