@@ -561,6 +561,30 @@ async fn briefing_and_monitoring_work_at_two_thousand_positions() {
     assert_eq!(after.market_data_lines_refused, 0, "no error 101");
     assert!(after.market_data_lines_peak <= 100);
 
+    // The positions table says the same: the largest holdings stream, the tail is marked.
+    let positions = h
+        .ok(
+            "ibkr_get_positions",
+            json!({"sort": "weight", "limit": 1000}),
+        )
+        .await;
+    let rows = positions.json["positions"].as_array().expect("rows");
+    assert_eq!(rows[0]["portfolio_priced"], json!(null), "largest streams");
+    assert!(
+        rows.iter()
+            .filter(|r| r["portfolio_priced"] == json!(true))
+            .count()
+            >= 800,
+        "the tail is marked"
+    );
+    assert!(
+        positions
+            .markdown
+            .contains("marked (portfolio) have no market-data line"),
+        "{}",
+        positions.markdown
+    );
+
     assert_eq!(h.sim.counters().pacing_violations, 0);
     assert_eq!(h.sim.counters().real_orders, 0);
     h.shutdown().await;

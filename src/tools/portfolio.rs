@@ -60,6 +60,10 @@ pub struct PositionRow {
     pub weight_pct: Option<f64>,
     /// Price is from delayed market data.
     pub delayed: bool,
+    /// No market-data line for it (the account's lines go to the largest holdings): the price
+    /// is IB's portfolio mark, refreshed every few minutes. Omitted when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub portfolio_priced: bool,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -156,6 +160,7 @@ impl Tool for Positions {
                         _ => None,
                     },
                     delayed: quote.is_some_and(|q| q.mode.is_delayed()),
+                    portfolio_priced: !pos.price_source.is_quote(),
                 }
             })
             .collect();
@@ -243,7 +248,13 @@ impl Tool for Positions {
                         format!(
                             "{}{}",
                             f::money(r.price, &r.currency),
-                            if r.delayed { " (delayed)" } else { "" }
+                            if r.delayed {
+                                " (delayed)"
+                            } else if r.portfolio_priced {
+                                " (portfolio)"
+                            } else {
+                                ""
+                            }
                         ),
                         f::money(r.market_value, &r.currency),
                         format!(
@@ -279,6 +290,13 @@ impl Tool for Positions {
                 ],
                 &table,
             ));
+            let marks = out.positions.iter().filter(|r| r.portfolio_priced).count();
+            if marks > 0 {
+                let _ = writeln!(
+                    md,
+                    "\n_{marks} holding(s) marked (portfolio) have no market-data line (the account's lines go to the largest holdings): price from IB's portfolio updates, refreshed every few minutes._"
+                );
+            }
             if out.positions.len() < out.count {
                 let _ = writeln!(
                     md,
