@@ -7,11 +7,9 @@ mod common;
 
 use common::{STEP, assert_close, default_config, redact_dates, start, start_with};
 use ibkr_cockpit::config::Config;
-use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle, Gateways};
-use ibkr_cockpit::model::{ConnState, GatewayRole, PriceSource};
-use ibkr_cockpit::sim::{Fault, FaultPlan, SimConfig, SimCounters, SimGateway};
-use ibkr_cockpit::store::db::Db;
-use ibkr_cockpit::store::{Clock, Store};
+use ibkr_cockpit::model::{ConnState, PriceSource};
+use ibkr_cockpit::sim::{Fault, FaultPlan, SimConfig, SimCounters};
+use ibkr_cockpit::store::Store;
 use ibkr_cockpit::tools::{self, ToolContext};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -397,56 +395,6 @@ async fn briefing_labels_delayed_and_stale_data() {
     h.shutdown().await;
 }
 
-/// The harness for a book of `positions` generated symbols. The adapter streams quotes only
-/// for the largest holdings (IB's market-data lines) and waits for the first 40, so a big book
-/// syncs within the harness's per-step bound like the seed book.
-async fn start_big(positions: usize, config: Config) -> common::Harness {
-    const BIG_SYNC: Duration = STEP;
-    let sim = tokio::time::timeout(
-        STEP,
-        SimGateway::start(SimConfig {
-            seed: 7,
-            positions: Some(positions),
-            tick_interval: None,
-            ..SimConfig::default()
-        }),
-    )
-    .await
-    .expect("simulator starts in time")
-    .expect("simulator starts");
-    let store = Store::new(
-        Clock::fixed(common::NOW),
-        Some(Db::in_memory().expect("db")),
-    );
-    let gateway = GatewayHandle::spawn(
-        GatewayConfig {
-            role: GatewayRole::Primary,
-            host: "127.0.0.1".into(),
-            port: Some(sim.port()),
-            client_id: 17,
-            account: None,
-            market_data_type: 4,
-            stall_timeout: Duration::from_secs(60),
-            quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
-        },
-        store.clone(),
-    );
-    assert!(
-        gateway.wait_synced(BIG_SYNC).await,
-        "adapter synced with the big book"
-    );
-    let ctx = ToolContext {
-        store,
-        gateways: Some(Gateways {
-            primary: gateway.clone(),
-            secondary: None,
-        }),
-        config: Arc::new(config),
-        remote: None,
-    };
-    common::Harness { ctx, sim, gateway }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn briefing_and_monitoring_work_at_two_thousand_positions() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -455,7 +403,7 @@ async fn briefing_and_monitoring_work_at_two_thousand_positions() {
         example("risk_factors.json"),
     )
     .expect("write factors");
-    let h = start_big(2000, config_with_files(dir.path())).await;
+    let h = common::start_big(2000, config_with_files(dir.path())).await;
     // Big books arrive in pushes; wait until every position is in the store.
     let all = tokio::time::timeout(STEP, async {
         loop {

@@ -5,69 +5,9 @@
 
 mod common;
 
-use common::{Harness, NOW, STEP, assert_close, default_config, redact_dates, start, start_with};
-use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle, Gateways};
-use ibkr_cockpit::model::GatewayRole;
-use ibkr_cockpit::sim::{SimConfig, SimGateway};
-use ibkr_cockpit::store::db::Db;
-use ibkr_cockpit::store::{Clock, Store};
-use ibkr_cockpit::tools::ToolContext;
+use common::{Harness, assert_close, default_config, redact_dates, start, start_big, start_with};
+use ibkr_cockpit::sim::SimConfig;
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::time::Duration;
-
-/// Same harness as `common::start_with` for a generated book: the adapter streams quotes only
-/// for the largest holdings (IB's market-data lines), so a 2,000-position book syncs within one
-/// `STEP` like the seed book.
-async fn start_big(positions: usize) -> Harness {
-    let sim = tokio::time::timeout(
-        STEP,
-        SimGateway::start(SimConfig {
-            seed: 7,
-            positions: Some(positions),
-            tick_interval: None,
-            ..SimConfig::default()
-        }),
-    )
-    .await
-    .expect("simulator starts in time")
-    .expect("simulator starts");
-    let store = Store::new(Clock::fixed(NOW), Some(Db::in_memory().expect("db")));
-    let gateway = GatewayHandle::spawn(
-        GatewayConfig {
-            role: GatewayRole::Primary,
-            host: "127.0.0.1".into(),
-            port: Some(sim.port()),
-            client_id: 17,
-            account: None,
-            market_data_type: 4,
-            stall_timeout: Duration::from_secs(60),
-            quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
-        },
-        store.clone(),
-    );
-    assert!(
-        gateway.wait_synced(STEP).await,
-        "adapter synced with the simulator"
-    );
-    let all = tokio::time::timeout(STEP, async {
-        while store.snapshot().positions.len() < positions {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    assert!(all.is_ok(), "every position reached the store");
-    let ctx = ToolContext {
-        store,
-        gateways: Some(Gateways {
-            primary: gateway.clone(),
-            secondary: None,
-        }),
-        config: Arc::new(default_config()),
-        remote: None,
-    };
-    Harness { ctx, sim, gateway }
-}
 
 fn num(v: &Value, what: &str) -> f64 {
     v.as_f64()
@@ -300,7 +240,7 @@ async fn rebalance_plans_whole_share_trades() {
 /// Every risk and intelligence tool answers on a 2,000-position book, within pacing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_nine_tools_work_at_two_thousand_positions() {
-    let h = start_big(2000).await;
+    let h = start_big(2000, default_config()).await;
     let held = h.sim_positions();
     assert_eq!(held.len(), 2000);
     let first = held[0].symbol.clone();

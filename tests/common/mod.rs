@@ -84,6 +84,31 @@ pub async fn start_with(sim: SimConfig, config: Config) -> Harness {
     Harness { ctx, sim, gateway }
 }
 
+/// The harness for a generated book of `positions` symbols (seed 7, frozen prices). The adapter
+/// streams quotes only for the largest holdings (IB's market-data lines), so a big book syncs
+/// within one `STEP` like the seed book; big books arrive in pushes, so this also waits until
+/// every position is in the store.
+pub async fn start_big(positions: usize, config: Config) -> Harness {
+    let h = start_with(
+        SimConfig {
+            seed: 7,
+            positions: Some(positions),
+            tick_interval: None,
+            ..SimConfig::default()
+        },
+        config,
+    )
+    .await;
+    let all = tokio::time::timeout(STEP, async {
+        while h.ctx.store.snapshot().positions.len() < positions {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(all.is_ok(), "every position reached the store");
+    h
+}
+
 impl Harness {
     /// Calls a tool (bounded) and expects success.
     pub async fn ok(&self, tool: &str, args: Value) -> ToolOutput {
