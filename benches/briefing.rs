@@ -5,17 +5,13 @@
 //!
 //! Run: `cargo bench --bench briefing`.
 
+mod support;
+
 use criterion::{Criterion, criterion_group, criterion_main};
-use ibkr_cockpit::config::{Config, DEFAULT_CONFIG_TOML};
-use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle, Gateways};
-use ibkr_cockpit::model::GatewayRole;
-use ibkr_cockpit::sim::{SimConfig, SimGateway, SimHandle};
-use ibkr_cockpit::store::db::Db;
-use ibkr_cockpit::store::{Clock, Store};
+use ibkr_cockpit::sim::SimHandle;
+use ibkr_cockpit::store::Clock;
 use ibkr_cockpit::tools::{self, ToolContext};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::time::Duration;
 use tokio::runtime::Runtime;
 
 /// 2026-05-03 17:17:44 UTC, as in the tests: a fixed clock keeps the data "fresh".
@@ -27,52 +23,8 @@ struct Setup {
 }
 
 async fn setup(positions: Option<usize>) -> Setup {
-    let sim = SimGateway::start(SimConfig {
-        positions,
-        tick_interval: None,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator starts");
-    let store = Store::new(
-        Clock::fixed(NOW),
-        Some(Db::in_memory().expect("in-memory database")),
-    );
-    let gateway = GatewayHandle::spawn(
-        GatewayConfig {
-            role: GatewayRole::Primary,
-            host: "127.0.0.1".into(),
-            port: Some(sim.port()),
-            client_id: 17,
-            account: None,
-            market_data_type: 4,
-            stall_timeout: Duration::from_secs(600),
-            quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
-        },
-        store.clone(),
-    );
-    // A big book subscribes its quotes inside IB's message budget: allow minutes, not seconds.
-    assert!(
-        gateway.wait_synced(Duration::from_secs(300)).await,
-        "adapter synced"
-    );
-    let want = positions.unwrap_or(5);
-    for _ in 0..600 {
-        if store.snapshot().positions.len() >= want {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let config: Config = toml::from_str(DEFAULT_CONFIG_TOML).expect("defaults parse");
-    let ctx = ToolContext {
-        store,
-        gateways: Some(Gateways {
-            primary: gateway,
-            secondary: None,
-        }),
-        config: Arc::new(config),
-        remote: None,
-    };
+    let (sim, ctx) =
+        support::synced_context(positions, support::store_with_db(Clock::fixed(NOW))).await;
     Setup { ctx, _sim: sim }
 }
 

@@ -5,12 +5,11 @@
 //!
 //! Run: `cargo bench --bench mcp`.
 
+mod support;
+
 use criterion::{Criterion, criterion_group, criterion_main};
-use ibkr_cockpit::config::{Config, DEFAULT_CONFIG_TOML};
-use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle, Gateways};
 use ibkr_cockpit::mcp::{serve_http, serve_lines};
-use ibkr_cockpit::model::GatewayRole;
-use ibkr_cockpit::sim::{SimConfig, SimGateway, SimHandle};
+use ibkr_cockpit::sim::SimHandle;
 use ibkr_cockpit::store::Store;
 use ibkr_cockpit::tools::{self, ToolContext};
 use rmcp::model::CallToolRequestParams;
@@ -18,8 +17,6 @@ use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
@@ -46,40 +43,7 @@ struct Bench {
 }
 
 async fn setup() -> Bench {
-    let sim = SimGateway::start(SimConfig {
-        tick_interval: None,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator starts");
-    let store = Store::in_memory();
-    let gateway = GatewayHandle::spawn(
-        GatewayConfig {
-            role: GatewayRole::Primary,
-            host: "127.0.0.1".into(),
-            port: Some(sim.port()),
-            client_id: 17,
-            account: None,
-            market_data_type: 4,
-            stall_timeout: Duration::from_secs(60),
-            quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
-        },
-        store.clone(),
-    );
-    assert!(
-        gateway.wait_synced(Duration::from_secs(30)).await,
-        "adapter synced"
-    );
-    let config: Config = toml::from_str(DEFAULT_CONFIG_TOML).expect("defaults parse");
-    let ctx = ToolContext {
-        store,
-        gateways: Some(Gateways {
-            primary: gateway,
-            secondary: None,
-        }),
-        config: Arc::new(config),
-        remote: None,
-    };
+    let (sim, ctx) = support::synced_context(None, Store::in_memory()).await;
 
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_io);

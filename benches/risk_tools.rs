@@ -10,21 +10,18 @@
 //!
 //! Run: `cargo bench --bench risk_tools`.
 
+mod support;
+
 use criterion::{Criterion, criterion_group, criterion_main};
-use ibkr_cockpit::config::{Config, DEFAULT_CONFIG_TOML};
-use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle, Gateways};
-use ibkr_cockpit::model::{Bar, GatewayRole};
-use ibkr_cockpit::sim::{SimConfig, SimGateway, SimHandle};
-use ibkr_cockpit::store::db::Db;
-use ibkr_cockpit::store::{Clock, Store};
+use ibkr_cockpit::model::Bar;
+use ibkr_cockpit::sim::SimHandle;
+use ibkr_cockpit::store::Clock;
 use ibkr_cockpit::tools::risk_data::daily_spec;
 use ibkr_cockpit::tools::{self, ToolContext};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use serde_json::json;
-use std::sync::Arc;
-use std::time::Duration;
 use tokio::runtime::Runtime;
 
 const SYMBOLS: usize = 500;
@@ -74,35 +71,9 @@ struct Bench {
 }
 
 async fn setup() -> Bench {
-    let sim = SimGateway::start(SimConfig {
-        positions: Some(SYMBOLS),
-        tick_interval: None,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator starts");
-    let db = Db::in_memory().expect("in-memory database");
-    let store = Store::new(Clock::System, Some(db));
-    let gateway = GatewayHandle::spawn(
-        GatewayConfig {
-            role: GatewayRole::Primary,
-            host: "127.0.0.1".into(),
-            port: Some(sim.port()),
-            client_id: 17,
-            account: None,
-            market_data_type: 4,
-            stall_timeout: Duration::from_secs(60),
-            quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
-        },
-        store.clone(),
-    );
-    assert!(
-        gateway.wait_synced(Duration::from_secs(180)).await,
-        "adapter synced"
-    );
-    while store.snapshot().positions.len() < SYMBOLS {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (sim, ctx) =
+        support::synced_context(Some(SYMBOLS), support::store_with_db(Clock::System)).await;
+    let store = ctx.store.clone();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let factor: Vec<f64> = (0..DAYS).map(|_| rng.sample(StandardNormal)).collect();
     let now = store.now();
@@ -113,19 +84,7 @@ async fn setup() -> Bench {
         db.put_bars(&spec.cache_key(), now, &synthetic_bars(i as u64, &factor))
             .expect("cache bars");
     }
-    let config: Config = toml::from_str(DEFAULT_CONFIG_TOML).expect("defaults parse");
-    Bench {
-        ctx: ToolContext {
-            store,
-            gateways: Some(Gateways {
-                primary: gateway,
-                secondary: None,
-            }),
-            config: Arc::new(config),
-            remote: None,
-        },
-        _sim: sim,
-    }
+    Bench { ctx, _sim: sim }
 }
 
 fn bench(c: &mut Criterion) {
