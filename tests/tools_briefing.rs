@@ -525,6 +525,12 @@ async fn briefing_and_monitoring_work_at_two_thousand_positions() {
             >= 800,
         "the tail is marked"
     );
+    // Daily P&L streams only for the largest holdings; the total falls back to the account's.
+    assert!(
+        positions.json["total_daily_pnl"].is_number(),
+        "{}",
+        positions.json["total_daily_pnl"]
+    );
     assert!(
         positions
             .markdown

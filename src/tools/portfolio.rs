@@ -79,6 +79,9 @@ pub struct PositionsOut {
     pub total_market_value: Option<f64>,
     pub total_gross_value: Option<f64>,
     pub total_unrealized_pnl: Option<f64>,
+    /// Sum of the positions' daily P&L; when some position has none (big books stream daily
+    /// P&L for the largest holdings only) and no filter is set: the account's daily P&L from
+    /// IB, which covers every position.
     pub total_daily_pnl: Option<f64>,
     pub fx_rates: Vec<FxUsed>,
     pub unconverted: Vec<String>,
@@ -174,7 +177,13 @@ impl Tool for Positions {
         };
         let total_market_value = total(|r| r.market_value);
         let total_unrealized = total(|r| r.unrealized_pnl);
-        let total_daily = total(|r| r.daily_pnl);
+        let total_daily = total(|r| r.daily_pnl).or_else(|| {
+            filter
+                .is_none()
+                .then(|| acct.pnl.as_ref().and_then(|pnl| pnl.daily))
+                .flatten()
+                .map(|t| f::round(t, 2))
+        });
         let total_gross = rows
             .iter()
             .map(|r| r.market_value_base.map(f64::abs))
