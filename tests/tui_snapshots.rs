@@ -8,7 +8,7 @@ mod tui_support;
 use ibkr_cockpit::model::{ConnState, GatewayRole};
 use ibkr_cockpit::store::LiveState;
 use ibkr_cockpit::tui::app::{Action, App, Pane};
-use ibkr_cockpit::tui::{header, heatmap, margin, movers, positions, prompt};
+use ibkr_cockpit::tui::{book, header, heatmap, margin, movers, positions, prompt};
 use insta::assert_snapshot;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -244,6 +244,27 @@ async fn big_book_renders_and_heatmap_scrolls() {
         "every row has a price"
     );
     assert!(text.contains("~ no quote line: portfolio price"), "{text}");
+    // Daily P&L streams for the largest holdings only, so the total is the accounts' own.
+    let base = book::base_currency(&c.state);
+    let accounts_daily: f64 = c
+        .state
+        .accounts
+        .values()
+        .map(|a| {
+            let daily = a.pnl.as_ref().and_then(|p| p.daily).expect("account P&L");
+            daily * c.state.fx_rate(&a.base_currency, &base).expect("FX rate")
+        })
+        .sum();
+    let totals = book::book_totals(&c.state, &rows);
+    assert!(
+        rows.iter().any(|r| r.daily.is_none()),
+        "some holdings have no daily P&L stream"
+    );
+    let daily = totals.daily.expect("a total daily P&L");
+    assert!(
+        (daily - accounts_daily).abs() < 1e-6,
+        "{daily} vs {accounts_daily}"
+    );
     c.shutdown().await;
 }
 

@@ -158,10 +158,23 @@ pub fn book_totals(state: &LiveState, rows: &[PositionRow]) -> BookTotals {
         }
         total
     };
+    let gross = sum(&|r| r.market_value.map(f64::abs));
+    let unrealized = sum(&|r| r.unrealized);
+    // Big books stream daily P&L for the largest holdings only: then a sum over rows would be
+    // a partial figure, so take the accounts' own daily P&L (IB's, covering every position).
+    let daily = if rows.iter().all(|r| r.daily.is_some()) {
+        sum(&|r| r.daily)
+    } else {
+        state
+            .accounts
+            .values()
+            .map(|a| Some(a.pnl.as_ref()?.daily? * rates.rate(&a.base_currency)?))
+            .sum()
+    };
     BookTotals {
-        gross: sum(&|r| r.market_value.map(f64::abs)),
-        unrealized: sum(&|r| r.unrealized),
-        daily: sum(&|r| r.daily),
+        gross,
+        unrealized,
+        daily,
         any_delayed: rows.iter().any(|r| r.delayed),
         any_portfolio_priced: rows.iter().any(|r| r.portfolio_priced),
         base,
