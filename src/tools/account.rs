@@ -55,7 +55,7 @@ pub struct AccountSummaryOut {
 
 impl Tool for AccountSummary {
     const NAME: &'static str = "ibkr_get_account_summary";
-    const GROUP: &'static str = "account";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Account;
     const DESCRIPTION: &'static str = "Account summary: NLV, gross position value, cash, buying power, available funds, excess liquidity, margin, cushion, leverage.";
     type Params = AccountParam;
     type Output = AccountSummaryOut;
@@ -203,7 +203,7 @@ const HEADROOM_PROBE_SHARES: f64 = 100.0;
 
 impl Tool for Margin {
     const NAME: &'static str = "ibkr_margin";
-    const GROUP: &'static str = "account";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Account;
     const DESCRIPTION: &'static str = "Margin analysis: distance to a margin call (summary), per-symbol margin efficiency, or per-symbol headroom for more shares.";
     type Params = MarginParams;
     type Output = MarginOut;
@@ -559,7 +559,7 @@ pub struct ListAccountsOut {
 
 impl Tool for ListAccounts {
     const NAME: &'static str = "ibkr_list_accounts";
-    const GROUP: &'static str = "account";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Account;
     const DESCRIPTION: &'static str = "All accounts on all connected gateways, primary/secondary marked, with base currency and NLV.";
     type Params = NoParams;
     type Output = ListAccountsOut;
@@ -653,7 +653,7 @@ pub struct PnlOut {
 
 impl Tool for AccountPnl {
     const NAME: &'static str = "ibkr_get_account_pnl";
-    const GROUP: &'static str = "account";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Account;
     const DESCRIPTION: &'static str = "Daily, unrealized and realized P&L of an account (PnL subscription), optionally per position.";
     type Params = PnlParams;
     type Output = PnlOut;
@@ -788,7 +788,7 @@ pub struct ConsolidatedOut {
 
 impl Tool for ConsolidatedView {
     const NAME: &'static str = "ibkr_consolidated_view";
-    const GROUP: &'static str = "account";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Account;
     const DESCRIPTION: &'static str = "All gateways' accounts aggregated into one currency with live FX (rates shown), positions merged by symbol.";
     type Params = ConsolidatedParams;
     type Output = ConsolidatedOut;

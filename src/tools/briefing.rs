@@ -238,7 +238,7 @@ pub struct Briefing;
 
 impl Tool for Briefing {
     const NAME: &'static str = "ibkr_briefing";
-    const GROUP: &'static str = "briefing";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Briefing;
     const DESCRIPTION: &'static str = "Morning briefing in one call: account health, daily P&L, positions, top movers, risk metrics (HHI), alerts, open orders, FX, connection; since_last shows what changed.";
     type Params = BriefingParams;
     type Output = BriefingOut;

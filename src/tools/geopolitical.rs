@@ -210,7 +210,7 @@ pub struct GeopoliticalRisk;
 
 impl Tool for GeopoliticalRisk {
     const NAME: &'static str = "ibkr_geopolitical_risk";
-    const GROUP: &'static str = "briefing";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Briefing;
     const DESCRIPTION: &'static str = "Risk factors from risk_factors.json scored against IB news for the held symbols they affect: severity raised by matching headlines, held exposure at risk, grouped by factor.";
     type Params = GeoParams;
     type Output = GeoOut;

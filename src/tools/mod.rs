@@ -10,10 +10,9 @@
 //! (`#[derive(Serialize, JsonSchema)]`), and a unit struct implementing [`Tool`]; then add one
 //! line `entry::<group::YourTool>(),` to [`registry`]. Argument coercion (numbers/booleans given
 //! as strings, comma-separated lists), range checks (from `#[schemars(range(..))]`) and error
-//! wording happen in `args.rs`, once, for every tool.
+//! wording happen in `params/`, once, for every tool.
 
 pub mod account;
-pub mod args;
 pub mod briefing;
 pub mod format;
 pub mod geopolitical;
@@ -23,6 +22,7 @@ pub mod margin_math;
 pub mod market_data;
 pub mod monitoring;
 pub mod orders;
+pub mod params;
 pub mod portfolio;
 pub mod risk;
 pub mod risk_data;
@@ -33,7 +33,7 @@ pub mod what_if;
 
 use crate::config::Config;
 use crate::gateway::Gateways;
-use crate::model::ToolCallRecord;
+use crate::model::{ToolCallRecord, ToolGroup};
 use crate::store::Store;
 use futures::future::BoxFuture;
 use schemars::JsonSchema;
@@ -126,9 +126,7 @@ impl ToolError {
 #[derive(Debug, Clone)]
 pub struct ToolSpec {
     pub name: &'static str,
-    /// Group: account, briefing, portfolio, market_data, live_data, risk, intelligence,
-    /// monitoring, orders.
-    pub group: &'static str,
+    pub group: ToolGroup,
     /// One line.
     pub description: &'static str,
     /// JSON Schema (object) of the parameters, with enums and defaults.
@@ -148,8 +146,8 @@ pub struct Answer<T> {
 /// One tool. Implemented by a unit struct per tool; registered with one line in [`registry`].
 pub trait Tool: Send + Sync + 'static {
     const NAME: &'static str;
-    /// See [`ToolSpec::group`].
-    const GROUP: &'static str;
+    /// Where the tool sits in the catalogue (and which `src/tools/<group>/` holds it).
+    const GROUP: ToolGroup;
     /// One line, shown in `tools/list` and `tool --list`.
     const DESCRIPTION: &'static str;
     /// Parameters. Doc comments become descriptions; use `#[serde(deny_unknown_fields)]`.
@@ -181,8 +179,8 @@ pub fn entry<T: Tool>() -> Entry {
             name: T::NAME,
             group: T::GROUP,
             description: T::DESCRIPTION,
-            input_schema: args::input_schema::<T::Params>(),
-            output_schema: args::output_schema::<T::Output>(),
+            input_schema: params::input_schema::<T::Params>(),
+            output_schema: params::output_schema::<T::Output>(),
         },
         run: run_erased::<T>,
     }
@@ -194,7 +192,7 @@ fn run_erased<'a, T: Tool>(
     spec: &'static ToolSpec,
 ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
     Box::pin(async move {
-        let params: T::Params = args::parse(spec, raw)?;
+        let params: T::Params = params::parse(spec, raw)?;
         let answer = T::run(ctx, params).await?;
         let json = serde_json::to_value(&answer.data).map_err(|e| {
             ToolError::new(format!(

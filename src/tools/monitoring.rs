@@ -78,7 +78,7 @@ pub struct DrawdownTracker;
 
 impl Tool for DrawdownTracker {
     const NAME: &'static str = "ibkr_drawdown_tracker";
-    const GROUP: &'static str = "monitoring";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Monitoring;
     const DESCRIPTION: &'static str = "Drawdown of NLV from its high-water mark (history sampled into SQLite while connected): current, maximum, dates, recovery.";
     type Params = DrawdownParams;
     type Output = DrawdownOut;
@@ -349,7 +349,7 @@ pub struct ConnectionStatus;
 
 impl Tool for ConnectionStatus {
     const NAME: &'static str = "ibkr_connection_status";
-    const GROUP: &'static str = "monitoring";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Monitoring;
     const DESCRIPTION: &'static str = "Gateway connection health: connected or not, server version, since when, last data age, reconnects, market-data mode, and the last 20 events in words.";
     type Params = ConnectionParams;
     type Output = ConnectionOut;

@@ -176,7 +176,7 @@ pub struct GetOrders;
 
 impl Tool for GetOrders {
     const NAME: &'static str = "ibkr_get_orders";
-    const GROUP: &'static str = "orders";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Orders;
     const DESCRIPTION: &'static str = "Open orders from all clients (read-only): symbol, side, quantity and filled, type, limit, stop, time in force, status.";
     type Params = GetOrdersParams;
     type Output = GetOrdersOut;
@@ -327,7 +327,7 @@ pub struct Trades;
 
 impl Tool for Trades {
     const NAME: &'static str = "ibkr_trades";
-    const GROUP: &'static str = "orders";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Orders;
     const DESCRIPTION: &'static str = "Trade history (read-only): fills with commissions, the fills journal kept across days, realized P&L per symbol, or completed orders.";
     type Params = TradesParams;
     type Output = TradesOut;

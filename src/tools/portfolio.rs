@@ -91,7 +91,7 @@ pub struct Positions;
 
 impl Tool for Positions {
     const NAME: &'static str = "ibkr_get_positions";
-    const GROUP: &'static str = "portfolio";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Portfolio;
     const DESCRIPTION: &'static str = "Positions with quantity, average cost, price, market value, unrealized and daily P&L, weight and totals in the base currency.";
     type Params = PositionsParams;
     type Output = PositionsOut;

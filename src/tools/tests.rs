@@ -189,7 +189,7 @@ fn catalogue_lists_the_tools_with_object_schemas() {
         .iter()
         .find(|s| s.name == "ibkr_margin")
         .expect("margin");
-    let info = args::prop_info(
+    let info = params::prop_info(
         &margin.input_schema,
         &margin.input_schema["properties"]["detail"],
     );

@@ -573,7 +573,7 @@ pub struct ThesisCheck;
 
 impl Tool for ThesisCheck {
     const NAME: &'static str = "ibkr_thesis_check";
-    const GROUP: &'static str = "briefing";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Briefing;
     const DESCRIPTION: &'static str = "Keyword check of a news item against your thesis_config.json: verdict per pillar (INTACT / WATCH / THREATENED / CONFIRMED) and overall, with the keywords that matched.";
     type Params = ThesisParams;
     type Output = ThesisOut;
