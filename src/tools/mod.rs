@@ -15,10 +15,8 @@
 pub mod account;
 pub mod briefing;
 pub mod format;
-pub mod geopolitical;
 pub mod intelligence;
 pub mod live_data;
-pub mod margin_math;
 pub mod market_data;
 pub mod monitoring;
 pub mod orders;
@@ -28,8 +26,10 @@ pub mod risk;
 pub mod risk_data;
 pub mod stress;
 pub mod support;
-pub mod thesis;
 pub mod what_if;
+
+/// The margin drawdown model, shared by `ibkr_margin` and `ibkr_stress_test`.
+pub use account::margin_math;
 
 use crate::config::Config;
 use crate::gateway::Gateways;
@@ -211,13 +211,13 @@ fn run_erased<'a, T: Tool>(
 fn registry() -> Vec<Entry> {
     vec![
         // Account
-        entry::<account::AccountSummary>(),
-        entry::<account::Margin>(),
-        entry::<account::ListAccounts>(),
-        entry::<account::AccountPnl>(),
-        entry::<account::ConsolidatedView>(),
+        entry::<account::get_account_summary::AccountSummary>(),
+        entry::<account::margin::Margin>(),
+        entry::<account::list_accounts::ListAccounts>(),
+        entry::<account::get_account_pnl::AccountPnl>(),
+        entry::<account::consolidated_view::ConsolidatedView>(),
         // Portfolio
-        entry::<portfolio::Positions>(),
+        entry::<portfolio::get_positions::Positions>(),
         // Market data
         entry::<market_data::QuoteTool>(),
         entry::<market_data::HistoricalBars>(),
@@ -226,15 +226,15 @@ fn registry() -> Vec<Entry> {
         entry::<market_data::Dividends>(),
         entry::<market_data::SearchContracts>(),
         // Briefing
-        entry::<briefing::Briefing>(),
-        entry::<geopolitical::GeopoliticalRisk>(),
-        entry::<thesis::ThesisCheck>(),
+        entry::<briefing::briefing::Briefing>(),
+        entry::<briefing::geopolitical_risk::GeopoliticalRisk>(),
+        entry::<briefing::thesis_check::ThesisCheck>(),
         // Monitoring
-        entry::<monitoring::DrawdownTracker>(),
-        entry::<monitoring::ConnectionStatus>(),
+        entry::<monitoring::drawdown_tracker::DrawdownTracker>(),
+        entry::<monitoring::connection_status::ConnectionStatus>(),
         // Orders
-        entry::<orders::Trades>(),
-        entry::<orders::GetOrders>(),
+        entry::<orders::trades::Trades>(),
+        entry::<orders::get_orders::GetOrders>(),
         // Live data
         entry::<live_data::FxRate>(),
         entry::<live_data::Intraday>(),

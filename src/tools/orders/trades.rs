@@ -1,221 +1,18 @@
-//! Orders tools — read-only views, never an order: `ibkr_get_orders` (open orders from every
-//! client) and `ibkr_trades` (fills with commissions, the SQLite fills journal across days,
-//! realized P&L from commission reports, completed orders).
-//!
-//! The open-order rows are shared with the briefing's "Open Orders" section.
+//! `ibkr_trades`, read-only: fills with commissions, the SQLite fills journal across days,
+//! realized P&L from commission reports, or completed orders.
 
-use super::format::{self as f, Align};
-use super::support::{self, Meta, resolve_account};
-use super::{Answer, Tool, ToolContext, ToolError};
+use super::order_rows::{OrderRow, UNSET, price_cell};
 use crate::gateway::cleaning;
-use crate::model::{Fill, Millis, OrderView};
+use crate::model::{Fill, Millis, ToolGroup};
+use crate::tools::format::{self as f, Align};
+use crate::tools::support::{self, Meta, resolve_account};
+use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// Shown where IB left a price unset (its `f64::MAX` sentinel, or no price for the order type).
-pub const UNSET: &str = "—";
-
 const DAY_MS: i64 = 86_400_000;
-
-/// A price IB actually set: finite, positive and not one of its "unset" encodings.
-fn set_price(v: Option<f64>) -> Option<f64> {
-    v.and_then(cleaning::price)
-}
-
-fn price_cell(v: Option<f64>, ccy: &str) -> String {
-    match set_price(v) {
-        Some(p) => f::money(Some(p), ccy),
-        None => UNSET.to_string(),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Order rows (open and completed)
-
-/// One order, as the answers show it.
-#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
-pub struct OrderRow {
-    pub order_id: i32,
-    pub perm_id: i64,
-    /// API client that placed it (0 = TWS / the primary client).
-    pub client_id: i32,
-    /// Masked unless `display.mask_accounts` is false; empty when IB did not say.
-    pub account: String,
-    pub symbol: String,
-    pub sec_type: String,
-    pub currency: String,
-    /// BUY / SELL
-    pub side: String,
-    pub quantity: f64,
-    pub filled: f64,
-    pub remaining: f64,
-    pub order_type: String,
-    /// `null` when unset (IB's unset-price sentinel, or none for this order type).
-    pub limit_price: Option<f64>,
-    /// `null` when unset.
-    pub stop_price: Option<f64>,
-    pub tif: String,
-    pub status: String,
-    pub avg_fill_price: Option<f64>,
-    /// Completed orders only: when IB says it completed.
-    pub completed_time: Option<String>,
-}
-
-impl OrderRow {
-    pub fn from_view(ctx: &ToolContext, o: &OrderView) -> Self {
-        OrderRow {
-            order_id: o.order_id,
-            perm_id: o.perm_id,
-            client_id: o.client_id,
-            account: if o.account.is_empty() {
-                String::new()
-            } else {
-                ctx.mask(&o.account)
-            },
-            symbol: o.instrument.symbol.clone(),
-            sec_type: o.instrument.sec_type.clone(),
-            currency: o.instrument.currency.clone(),
-            side: o.action.clone(),
-            quantity: o.quantity,
-            filled: o.filled,
-            remaining: o.remaining,
-            order_type: o.order_type.clone(),
-            limit_price: set_price(o.limit_price),
-            stop_price: set_price(o.stop_price),
-            tif: o.tif.clone(),
-            status: o.status.clone(),
-            avg_fill_price: set_price(o.avg_fill_price),
-            completed_time: Some(o.completed_time.trim().to_string()).filter(|s| !s.is_empty()),
-        }
-    }
-
-    /// `20 (0 filled)`.
-    fn quantity_cell(&self) -> String {
-        format!(
-            "{} ({} filled)",
-            f::volume(Some(self.quantity)),
-            f::volume(Some(self.filled))
-        )
-    }
-}
-
-/// The open-orders table (also used by the briefing).
-pub fn open_orders_table(rows: &[OrderRow]) -> String {
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            vec![
-                r.order_id.to_string(),
-                r.client_id.to_string(),
-                r.symbol.clone(),
-                r.side.clone(),
-                r.quantity_cell(),
-                r.order_type.clone(),
-                price_cell(r.limit_price, &r.currency),
-                price_cell(r.stop_price, &r.currency),
-                r.tif.clone(),
-                r.status.clone(),
-            ]
-        })
-        .collect();
-    f::table(
-        &[
-            "Order", "Client", "Symbol", "Side", "Quantity", "Type", "Limit", "Stop", "TIF",
-            "Status",
-        ],
-        &[
-            Align::Right,
-            Align::Right,
-            Align::Left,
-            Align::Left,
-            Align::Right,
-            Align::Left,
-            Align::Right,
-            Align::Right,
-            Align::Left,
-            Align::Left,
-        ],
-        &cells,
-    )
-}
-
-/// Open orders of `account` from the live snapshot (orders IB sent without an account are kept:
-/// they can only be ours), oldest order id first.
-pub fn open_orders_of(ctx: &ToolContext, orders: &[OrderView], account: &str) -> Vec<OrderRow> {
-    let mut rows: Vec<OrderRow> = orders
-        .iter()
-        .filter(|o| o.account.is_empty() || o.account == account)
-        .map(|o| OrderRow::from_view(ctx, o))
-        .collect();
-    rows.sort_by_key(|r| (r.order_id, r.perm_id));
-    rows
-}
-
-// ---------------------------------------------------------------------------------------------
-// ibkr_get_orders
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GetOrdersParams {
-    /// Account id (or its masked form as shown in answers). Default: the primary gateway's first account.
-    pub account: Option<String>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct GetOrdersOut {
-    #[serde(flatten)]
-    pub meta: Meta,
-    pub account: String,
-    pub orders: Vec<OrderRow>,
-    pub count: usize,
-}
-
-pub struct GetOrders;
-
-impl Tool for GetOrders {
-    const NAME: &'static str = "ibkr_get_orders";
-    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Orders;
-    const DESCRIPTION: &'static str = "Open orders from all clients (read-only): symbol, side, quantity and filled, type, limit, stop, time in force, status.";
-    type Params = GetOrdersParams;
-    type Output = GetOrdersOut;
-
-    async fn run(ctx: &ToolContext, p: GetOrdersParams) -> Result<Answer<GetOrdersOut>, ToolError> {
-        let view = ctx.live()?;
-        let acct = resolve_account(ctx, &view.snap, p.account.as_deref())?;
-        let orders = open_orders_of(ctx, &view.snap.open_orders, &acct.account);
-        let out = GetOrdersOut {
-            meta: view.meta(),
-            account: ctx.mask(&acct.account),
-            count: orders.len(),
-            orders,
-        };
-        let mut md = view.header(&format!("Open Orders: {}", out.account));
-        md.push('\n');
-        if out.orders.is_empty() {
-            md.push_str("No open orders.\n");
-        } else {
-            md.push_str(&open_orders_table(&out.orders));
-            let _ = writeln!(
-                md,
-                "\n{} open order{}. {UNSET} = no price set.",
-                out.count,
-                if out.count == 1 { "" } else { "s" }
-            );
-        }
-        md.push_str(
-            "\n_Orders from every API client and TWS (IB's all-open-orders snapshot, refreshed every 30 s). Read-only: this server never places, modifies or cancels orders._\n",
-        );
-        Ok(Answer {
-            markdown: md,
-            data: out,
-        })
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// ibkr_trades
 
 /// Which view of the trading history to show.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -327,7 +124,7 @@ pub struct Trades;
 
 impl Tool for Trades {
     const NAME: &'static str = "ibkr_trades";
-    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Orders;
+    const GROUP: ToolGroup = ToolGroup::Orders;
     const DESCRIPTION: &'static str = "Trade history (read-only): fills with commissions, the fills journal kept across days, realized P&L per symbol, or completed orders.";
     type Params = TradesParams;
     type Output = TradesOut;
@@ -335,7 +132,46 @@ impl Tool for Trades {
     async fn run(ctx: &ToolContext, p: TradesParams) -> Result<Answer<TradesOut>, ToolError> {
         let view = ctx.live()?;
         let acct = resolve_account(ctx, &view.snap, p.account.as_deref())?;
-        let account = acct.account.clone();
+        let scope = Scope::new(&p, acct.account.clone(), view.now);
+        let mut out = TradesOut {
+            meta: view.meta(),
+            account: ctx.mask(&acct.account),
+            view: p.view.label().to_string(),
+            source: String::new(),
+            days: scope.days,
+            symbol_filter: scope.filter.clone(),
+            fills: Vec::new(),
+            realized: Vec::new(),
+            completed: Vec::new(),
+            count: 0,
+            commissions: Vec::new(),
+            realized_total: Vec::new(),
+            note: None,
+        };
+        match p.view {
+            TradesView::Fills => fills_view(ctx, &view.snap.fills, &scope, &mut out).await,
+            TradesView::Journal => journal_view(ctx, &view.snap.fills, &scope, &mut out)?,
+            TradesView::Realized => realized_view(ctx, &view.snap.fills, &scope, &mut out).await,
+            TradesView::Completed => completed_view(ctx, &scope, &mut out).await?,
+        }
+        add_totals(&mut out, p.view);
+        Ok(Answer {
+            markdown: render(&out),
+            data: out,
+        })
+    }
+}
+
+/// Which rows the answer keeps: the account's (or unattributed), the symbol filter, the window.
+struct Scope {
+    account: String,
+    filter: Option<String>,
+    days: Option<u32>,
+    cutoff: Option<Millis>,
+}
+
+impl Scope {
+    fn new(p: &TradesParams, account: String, now: Millis) -> Scope {
         let filter = p
             .symbol_filter
             .as_deref()
@@ -345,137 +181,135 @@ impl Tool for Trades {
             TradesView::Journal => Some(p.days.unwrap_or(30)),
             _ => p.days,
         };
-        let cutoff = days.map(|d| view.now - i64::from(d) * DAY_MS);
-        let wanted = |symbol: &str, acct_of: &str, time: Option<Millis>| {
-            (acct_of.is_empty() || acct_of == account)
-                && filter
-                    .as_deref()
-                    .is_none_or(|flt| symbol.to_ascii_uppercase().contains(flt))
-                && match (cutoff, time) {
-                    (Some(c), Some(t)) => t >= c,
-                    _ => true,
-                }
-        };
-
-        let mut out = TradesOut {
-            meta: view.meta(),
-            account: ctx.mask(&account),
-            view: p.view.label().to_string(),
-            source: String::new(),
+        Scope {
+            account,
+            filter,
             days,
-            symbol_filter: filter.clone(),
-            fills: Vec::new(),
-            realized: Vec::new(),
-            completed: Vec::new(),
-            count: 0,
-            commissions: Vec::new(),
-            realized_total: Vec::new(),
-            note: None,
-        };
-
-        match p.view {
-            TradesView::Fills => {
-                let (fills, source, note) = gateway_fills(ctx, &view.snap.fills).await;
-                out.fills = fill_rows(
-                    fills
-                        .iter()
-                        .filter(|x| wanted(&x.instrument.symbol, &x.account, Some(x.time))),
-                );
-                out.source = source;
-                out.note = note;
-            }
-            TradesView::Journal => {
-                let db = ctx.store.db().ok_or_else(|| {
-                    ToolError::new(
-                        "ibkr_trades: the fills journal lives in SQLite, and this process has no database attached (data.db_path). Use view=fills for today's executions.",
-                    )
-                })?;
-                // What the live state holds now goes in first, so the journal is never behind.
-                if let Err(e) = db.upsert_fills(&view.snap.fills) {
-                    out.note = Some(format!("could not update the journal: {e}"));
-                }
-                let stored = db.fills_since(cutoff.unwrap_or(0)).map_err(|e| {
-                    ToolError::new(format!(
-                        "ibkr_trades: could not read the fills journal: {e}"
-                    ))
-                })?;
-                out.fills = fill_rows(
-                    stored
-                        .iter()
-                        .filter(|x| wanted(&x.instrument.symbol, &x.account, Some(x.time))),
-                );
-                out.source = "fills journal (SQLite), kept across days as fills are seen".into();
-            }
-            TradesView::Realized => {
-                let (mut fills, source, note) = gateway_fills(ctx, &view.snap.fills).await;
-                let mut source = source;
-                if let Some(db) = ctx.store.db() {
-                    match db.fills_since(cutoff.unwrap_or(0)) {
-                        Ok(stored) => {
-                            merge_fills(&mut fills, stored);
-                            source.push_str(" plus the fills journal (SQLite)");
-                        }
-                        Err(e) => out.note = Some(format!("fills journal unreadable: {e}")),
-                    }
-                }
-                out.note = out.note.or(note);
-                let rows = fill_rows(
-                    fills
-                        .iter()
-                        .filter(|x| wanted(&x.instrument.symbol, &x.account, Some(x.time))),
-                );
-                out.realized = realized_rows(&rows);
-                out.fills = rows
-                    .into_iter()
-                    .filter(|r| r.realized_pnl.is_some())
-                    .collect();
-                out.source = source;
-            }
-            TradesView::Completed => {
-                let req = ctx.requests()?;
-                let orders = req
-                    .completed_orders()
-                    .await
-                    .map_err(|e| support::gateway_error(Self::NAME, "completed orders", &e))?;
-                out.completed = orders
-                    .iter()
-                    .filter(|o| {
-                        wanted(
-                            &o.instrument.symbol,
-                            &o.account,
-                            completed_millis(&o.completed_time),
-                        )
-                    })
-                    .map(|o| OrderRow::from_view(ctx, o))
-                    .collect();
-                out.source = "IB's completed orders (filled or cancelled)".into();
-            }
+            cutoff: days.map(|d| now - i64::from(d) * DAY_MS),
         }
-        out.count = match p.view {
-            TradesView::Realized => out.realized.len(),
-            TradesView::Completed => out.completed.len(),
-            _ => out.fills.len(),
-        };
-        out.commissions = per_currency(
-            out.fills
-                .iter()
-                .filter_map(|r| Some((commission_ccy(r), r.commission?))),
-        );
-        out.realized_total = per_currency(
-            out.fills
-                .iter()
-                .filter_map(|r| Some((commission_ccy(r), r.realized_pnl?))),
-        );
-
-        let md = render_trades(
-            &view.header(&format!("Trades ({}): {}", out.view, out.account)),
-            &out,
-        );
-        Ok(Answer {
-            markdown: md,
-            data: out,
-        })
     }
+
+    fn wants(&self, symbol: &str, account: &str, time: Option<Millis>) -> bool {
+        (account.is_empty() || account == self.account)
+            && self
+                .filter
+                .as_deref()
+                .is_none_or(|flt| symbol.to_ascii_uppercase().contains(flt))
+            && match (self.cutoff, time) {
+                (Some(c), Some(t)) => t >= c,
+                _ => true,
+            }
+    }
+
+    fn fill_rows(&self, fills: &[Fill]) -> Vec<FillRow> {
+        fill_rows(
+            fills
+                .iter()
+                .filter(|x| self.wants(&x.instrument.symbol, &x.account, Some(x.time))),
+        )
+    }
+}
+
+/// `fills`: the gateway's executions now (saved to the journal), else the last ones received.
+async fn fills_view(ctx: &ToolContext, cached: &[Fill], scope: &Scope, out: &mut TradesOut) {
+    let (fills, source, note) = gateway_fills(ctx, cached).await;
+    out.fills = scope.fill_rows(&fills);
+    out.source = source;
+    out.note = note;
+}
+
+/// `journal`: the fills kept in SQLite across days, brought up to date with the live ones first.
+fn journal_view(
+    ctx: &ToolContext,
+    live: &[Fill],
+    scope: &Scope,
+    out: &mut TradesOut,
+) -> Result<(), ToolError> {
+    let db = ctx.store.db().ok_or_else(|| {
+        ToolError::new(
+            "ibkr_trades: the fills journal lives in SQLite, and this process has no database attached (data.db_path). Use view=fills for today's executions.",
+        )
+    })?;
+    // What the live state holds now goes in first, so the journal is never behind.
+    if let Err(e) = db.upsert_fills(live) {
+        out.note = Some(format!("could not update the journal: {e}"));
+    }
+    let stored = db.fills_since(scope.cutoff.unwrap_or(0)).map_err(|e| {
+        ToolError::new(format!(
+            "ibkr_trades: could not read the fills journal: {e}"
+        ))
+    })?;
+    out.fills = scope.fill_rows(&stored);
+    out.source = "fills journal (SQLite), kept across days as fills are seen".into();
+    Ok(())
+}
+
+/// `realized`: realized P&L per symbol from the commission reports of the gateway's fills and
+/// the journal's.
+async fn realized_view(ctx: &ToolContext, cached: &[Fill], scope: &Scope, out: &mut TradesOut) {
+    let (mut fills, mut source, note) = gateway_fills(ctx, cached).await;
+    if let Some(db) = ctx.store.db() {
+        match db.fills_since(scope.cutoff.unwrap_or(0)) {
+            Ok(stored) => {
+                merge_fills(&mut fills, stored);
+                source.push_str(" plus the fills journal (SQLite)");
+            }
+            Err(e) => out.note = Some(format!("fills journal unreadable: {e}")),
+        }
+    }
+    out.note = out.note.take().or(note);
+    let rows = scope.fill_rows(&fills);
+    out.realized = realized_rows(&rows);
+    out.fills = rows
+        .into_iter()
+        .filter(|r| r.realized_pnl.is_some())
+        .collect();
+    out.source = source;
+}
+
+/// `completed`: IB's completed orders, asked for now.
+async fn completed_view(
+    ctx: &ToolContext,
+    scope: &Scope,
+    out: &mut TradesOut,
+) -> Result<(), ToolError> {
+    let req = ctx.requests()?;
+    let orders = req
+        .completed_orders()
+        .await
+        .map_err(|e| support::gateway_error(Trades::NAME, "completed orders", &e))?;
+    out.completed = orders
+        .iter()
+        .filter(|o| {
+            scope.wants(
+                &o.instrument.symbol,
+                &o.account,
+                completed_millis(&o.completed_time),
+            )
+        })
+        .map(|o| OrderRow::from_view(ctx, o))
+        .collect();
+    out.source = "IB's completed orders (filled or cancelled)".into();
+    Ok(())
+}
+
+/// The row count of the view shown, and commissions and realized P&L per currency.
+fn add_totals(out: &mut TradesOut, view: TradesView) {
+    out.count = match view {
+        TradesView::Realized => out.realized.len(),
+        TradesView::Completed => out.completed.len(),
+        _ => out.fills.len(),
+    };
+    out.commissions = per_currency(
+        out.fills
+            .iter()
+            .filter_map(|r| Some((commission_ccy(r), r.commission?))),
+    );
+    out.realized_total = per_currency(
+        out.fills
+            .iter()
+            .filter_map(|r| Some((commission_ccy(r), r.realized_pnl?))),
+    );
 }
 
 /// Executions now: from the gateway (and saved to the journal), else the last ones received.
@@ -629,8 +463,11 @@ fn completed_millis(s: &str) -> Option<Millis> {
     Some(ms)
 }
 
-fn render_trades(header: &str, out: &TradesOut) -> String {
-    let mut md = header.to_string();
+/// The answer's markdown: source and scope, then the table of the view asked for.
+pub fn render(out: &TradesOut) -> String {
+    let mut md = out
+        .meta
+        .header(&format!("Trades ({}): {}", out.view, out.account));
     md.push('\n');
     let scope = match (out.days, &out.symbol_filter) {
         (Some(d), Some(flt)) => format!(" — last {d} day(s), symbols matching \"{flt}\""),
@@ -815,20 +652,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unset_prices_are_dashes() {
-        assert_eq!(price_cell(Some(f64::MAX), "USD"), UNSET);
-        assert_eq!(price_cell(None, "USD"), UNSET);
-        assert_eq!(price_cell(Some(0.0), "USD"), UNSET);
-        assert_eq!(price_cell(Some(31.5), "USD"), "$31.50 USD");
-    }
-
-    #[test]
     fn completed_times_parse_to_the_second() {
         let t = completed_millis("20260503 17:17:44 UTC").unwrap();
         assert_eq!(f::utc(t), "2026-05-03 17:17:44 UTC");
         let t = completed_millis("20260503-09:30:00").unwrap();
         assert_eq!(f::utc(t), "2026-05-03 09:30:00 UTC");
         assert!(completed_millis("yesterday").is_none());
+    }
+
+    fn fill(exec_id: &str, side: &str, shares: f64, price: f64, realized: Option<f64>) -> FillRow {
+        FillRow {
+            exec_id: exec_id.into(),
+            order_id: 11,
+            time: "2026-05-03 14:31:07 UTC".into(),
+            symbol: "KRYX".into(),
+            currency: "USD".into(),
+            side: side.into(),
+            shares,
+            price: Some(price),
+            value: Some(f::round(shares * price, 2)),
+            commission: Some(1.0),
+            commission_currency: "USD".into(),
+            realized_pnl: realized,
+            exchange: "ISLAND".into(),
+        }
+    }
+
+    #[test]
+    fn renders_fills_with_a_note_and_totals() {
+        let mut out = TradesOut {
+            meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
+            account: "U****4321".into(),
+            view: "fills".into(),
+            source: "executions last received from the gateway".into(),
+            days: Some(7),
+            symbol_filter: Some("KR".into()),
+            fills: vec![
+                fill("0001.01", "BOT", 100.0, 52.1, None),
+                fill("0001.02", "SLD", 40.0, 54.25, Some(84.0)),
+            ],
+            realized: Vec::new(),
+            completed: Vec::new(),
+            count: 0,
+            commissions: Vec::new(),
+            realized_total: Vec::new(),
+            note: Some("live executions unavailable (gateway not connected)".into()),
+        };
+        add_totals(&mut out, TradesView::Fills);
+        insta::assert_snapshot!("render_trades", render(&out));
     }
 
     #[test]
