@@ -2,13 +2,7 @@
 //! per file is most of a clean `cargo test`'s time. Each module is one area; shared harnesses
 //! live in `support`.
 
-// Shared harnesses.
-mod common;
-mod daemon_support;
-mod gateway_support;
-mod mcp_support;
-mod sim_support;
-mod tui_support;
+mod support;
 
 // Test areas.
 mod analytics_by_hand;
