@@ -8,7 +8,7 @@
 use crate::model::ToolGroup;
 use crate::tools::params::{self, PropInfo, parse_args};
 use crate::tools::{self, ToolContext, ToolSpec};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -280,6 +280,7 @@ fn type_names(prop: &PropInfo) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
     use serde_json::json;
 
     fn spec(schema: Value) -> ToolSpec {

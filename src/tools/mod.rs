@@ -1,16 +1,22 @@
 //! The tool surface: every tool is a plain async function `(ctx, params) -> ToolOutput`.
 //! The MCP server, the `tool` CLI, the cockpit's prompt and the REST API all call `call_journaled`
-//! — one tool surface, four front doors.
+//! — one tool surface, four front doors. The items in this file are the contract the front doors
+//! code against: `ToolContext`, `ToolOutput`, `ToolError`, `ToolSpec`, `catalog()`, `call()`,
+//! `call_journaled()`.
 //!
-//! OWNER: tools helper. The items in this file are the contract the front doors code against:
-//! `ToolContext`, `ToolOutput`, `ToolError`, `ToolSpec`, `catalog()`, `call()`, `call_journaled()`.
+//! Layout: `src/tools/<group>/<tool>.rs`, one tool per file, named after the tool without its
+//! `ibkr_` prefix, in the directory of its [`ToolGroup`]. A tool file holds its params struct
+//! (`#[derive(Deserialize, JsonSchema)]`, `#[serde(deny_unknown_fields)]`), its output struct
+//! (`#[derive(Serialize, JsonSchema)]`; what only the markdown needs is `#[serde(skip)]`), a unit
+//! struct implementing [`Tool`] whose `run` gathers the data into the output, and a pure
+//! `render(&Output) -> String` that turns it into markdown, snapshot-tested from a hand-built
+//! output (`render_<tool>` under `src/tools/<group>/snapshots/`).
 //!
-//! Adding a tool: write one file (or add to a group file) with a params struct
-//! (`#[derive(Deserialize, JsonSchema)]`, `#[serde(deny_unknown_fields)]`), an output struct
-//! (`#[derive(Serialize, JsonSchema)]`), and a unit struct implementing [`Tool`]; then add one
-//! line `entry::<group::YourTool>(),` to [`registry`]. Argument coercion (numbers/booleans given
-//! as strings, comma-separated lists), range checks (from `#[schemars(range(..))]`) and error
-//! wording happen in `params/`, once, for every tool.
+//! Adding a tool: that one file, one `entry::<group::tool::YourTool>(),` line in [`registry`],
+//! and a case in the bad-argument table of `tests.rs` (a test walks the catalogue and fails
+//! without the case or the render snapshot). Text → JSON → typed params, coercion, range checks
+//! and error wording happen in `params/`, once, for every tool; `support` and `format` hold what
+//! every tool needs to gather and to print.
 
 pub mod account;
 pub mod briefing;

@@ -1,6 +1,6 @@
 //! Tool-surface tests that need no gateway: the catalogue, argument errors of every tool, and the
 //! snapshot tools answering from a store filled by hand (a process with no gateway = cache only).
-//! Integration tests against the simulator live in `tests/tools_*.rs`.
+//! Integration tests against the simulator live in `tests/it/tools_*.rs`.
 
 use super::*;
 use crate::config::{Config, DEFAULT_CONFIG_TOML};

@@ -86,9 +86,9 @@ impl Tool for ConsolidatedView {
         let out = ConsolidatedOut {
             meta: view.meta(),
             currency: base,
-            total_net_liquidation: f::json_num(totals.0),
-            total_gross_position_value: f::json_num(totals.1),
-            total_cash: f::json_num(totals.2),
+            total_net_liquidation: f::json_num(totals.net_liquidation),
+            total_gross_position_value: f::json_num(totals.gross_position_value),
+            total_cash: f::json_num(totals.cash),
             accounts,
             positions,
             fx_rates,
@@ -147,26 +147,33 @@ impl Rates {
     }
 }
 
-/// One row per account, and the converted totals of NLV, gross position value and cash (a total
-/// is `None` when any account's figure cannot be converted).
+/// Converted totals over every account; `None` when any account's figure cannot be converted.
+struct Totals {
+    net_liquidation: Option<f64>,
+    gross_position_value: Option<f64>,
+    cash: Option<f64>,
+}
+
+/// One row per account, and the converted totals of NLV, gross position value and cash.
 fn account_rows(
     ctx: &ToolContext,
     snap: &LiveState,
     rates: &Rates,
-) -> (
-    Vec<ConsolidatedAccount>,
-    (Option<f64>, Option<f64>, Option<f64>),
-) {
+) -> (Vec<ConsolidatedAccount>, Totals) {
     let mut accounts = Vec::new();
-    let (mut tot_nlv, mut tot_gpv, mut tot_cash) = (Some(0.0), Some(0.0), Some(0.0));
+    let mut totals = Totals {
+        net_liquidation: Some(0.0),
+        gross_position_value: Some(0.0),
+        cash: Some(0.0),
+    };
     for a in snap.accounts.values() {
         let c = a.base_currency.as_str();
         let nlv = rates.conv(a.net_liquidation(), c);
         let gpv = rates.conv(a.gross_position_value(), c);
         let cash = rates.conv(a.get(tags::TOTAL_CASH_VALUE), c);
-        tot_nlv = tot_nlv.zip(nlv).map(|(t, v)| t + v);
-        tot_gpv = tot_gpv.zip(gpv).map(|(t, v)| t + v);
-        tot_cash = tot_cash.zip(cash).map(|(t, v)| t + v);
+        totals.net_liquidation = totals.net_liquidation.zip(nlv).map(|(t, v)| t + v);
+        totals.gross_position_value = totals.gross_position_value.zip(gpv).map(|(t, v)| t + v);
+        totals.cash = totals.cash.zip(cash).map(|(t, v)| t + v);
         accounts.push(ConsolidatedAccount {
             account: ctx.mask(&a.account),
             gateway: a.gateway.map(|g| g.as_str().to_string()),
@@ -177,7 +184,7 @@ fn account_rows(
             cash_converted: f::json_num(cash),
         });
     }
-    (accounts, (tot_nlv, tot_gpv, tot_cash))
+    (accounts, totals)
 }
 
 /// Every account's positions merged by symbol and currency, largest converted value first.

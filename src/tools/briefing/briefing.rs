@@ -582,6 +582,13 @@ fn alerts(
     stale: Option<&crate::store::Staleness>,
     t: &Thresholds,
 ) -> Vec<Alert> {
+    let mut out = health_alerts(h, t);
+    out.extend(book_alerts(book, stale, t));
+    out
+}
+
+/// Cushion, margin utilization and leverage past their watch or danger levels.
+fn health_alerts(h: &Health, t: &Thresholds) -> Vec<Alert> {
     let mut out = Vec::new();
     let mut push = |key: String, level: Level, message: String| {
         out.push(Alert {
@@ -646,6 +653,19 @@ fn alerts(
             ),
         );
     }
+    out
+}
+
+/// Concentration past the limit, stale or delayed data, and currencies with no FX rate.
+fn book_alerts(book: &Book, stale: Option<&crate::store::Staleness>, t: &Thresholds) -> Vec<Alert> {
+    let mut out = Vec::new();
+    let mut push = |key: String, level: Level, message: String| {
+        out.push(Alert {
+            key,
+            level,
+            message,
+        })
+    };
     let limit_pct = t.concentration_pct * 100.0;
     for r in &book.rows {
         match r.weight_pct {
@@ -1216,30 +1236,38 @@ fn render_terse(mut md: String, out: &BriefingOut) -> String {
         );
     }
     if let Some(s) = &out.since_last {
-        match &s.previous_time {
-            Some(_) => {
-                let _ = writeln!(
-                    md,
-                    "**Since last** ({}): NLV {} ({}), {} new / {} closed positions, {} new alerts  ",
-                    age_words(s.elapsed_s),
-                    f::signed_money(s.nlv_change, ccy),
-                    f::pct(s.nlv_change_pct),
-                    s.new_positions.len(),
-                    s.closed_positions.len(),
-                    s.new_alerts.len()
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    md,
-                    "**Since last**: {}  ",
-                    s.note.as_deref().unwrap_or("none")
-                );
-            }
+        terse_since_last(&mut md, s, ccy);
+    }
+    terse_connection(&mut md, &out.connection);
+    md
+}
+
+fn terse_since_last(md: &mut String, s: &SinceLast, ccy: &str) {
+    match &s.previous_time {
+        Some(_) => {
+            let _ = writeln!(
+                md,
+                "**Since last** ({}): NLV {} ({}), {} new / {} closed positions, {} new alerts  ",
+                age_words(s.elapsed_s),
+                f::signed_money(s.nlv_change, ccy),
+                f::pct(s.nlv_change_pct),
+                s.new_positions.len(),
+                s.closed_positions.len(),
+                s.new_alerts.len()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                md,
+                "**Since last**: {}  ",
+                s.note.as_deref().unwrap_or("none")
+            );
         }
     }
-    let conn: Vec<String> = out
-        .connection
+}
+
+fn terse_connection(md: &mut String, rows: &[GatewayRow]) {
+    let conn: Vec<String> = rows
         .iter()
         .map(|g| {
             format!(
@@ -1259,7 +1287,6 @@ fn render_terse(mut md: String, out: &BriefingOut) -> String {
             conn.join("; ")
         }
     );
-    md
 }
 
 #[cfg(test)]

@@ -510,56 +510,61 @@ pub fn render(out: &GeoOut) -> String {
             &rows,
         ));
         for fa in &out.factors {
-            let _ = writeln!(md, "\n### {} — {}/10 {}", fa.name, fa.severity, fa.level);
-            let _ = writeln!(
-                md,
-                "**Channel**: {} · **Affects**: {} · **Keywords**: {}",
-                if fa.impact_channel.is_empty() {
-                    f::NA
-                } else {
-                    fa.impact_channel.as_str()
-                },
-                fa.affected_symbols.join(", "),
-                fa.keywords.join(", ")
-            );
-            if fa.held_symbols.is_empty() {
-                md.push_str("\nNo affected symbol is held: no exposure, no news fetched.\n");
-                continue;
-            }
-            let _ = writeln!(
-                md,
-                "**Exposure**: {} ({} of NLV, {} of gross)",
-                f::money(fa.exposure, ccy),
-                f::pct_plain(fa.exposure_pct_of_nlv, 1),
-                f::pct_plain(fa.exposure_pct_of_gross, 1)
-            );
-            if fa.headlines.is_empty() {
-                md.push_str("\nNo matching headline in the window.\n");
-            } else {
-                md.push('\n');
-                for h in &fa.headlines {
-                    let _ = writeln!(
-                        md,
-                        "- {} [{}] {} — _{}_ (matched: {})",
-                        h.time,
-                        h.symbol,
-                        h.headline,
-                        h.provider,
-                        h.matched.join(", ")
-                    );
-                }
-                if fa.matching_headlines > fa.headlines.len() {
-                    let _ = writeln!(
-                        md,
-                        "- … and {} more",
-                        fa.matching_headlines - fa.headlines.len()
-                    );
-                }
-            }
+            factor_detail(&mut md, fa, ccy);
         }
     }
     let _ = writeln!(md, "\n_Method: {}_", out.method);
     md
+}
+
+/// One factor: its channel and keywords, the exposure and the matching headlines.
+fn factor_detail(md: &mut String, fa: &FactorOut, ccy: &str) {
+    let _ = writeln!(md, "\n### {} — {}/10 {}", fa.name, fa.severity, fa.level);
+    let _ = writeln!(
+        md,
+        "**Channel**: {} · **Affects**: {} · **Keywords**: {}",
+        if fa.impact_channel.is_empty() {
+            f::NA
+        } else {
+            fa.impact_channel.as_str()
+        },
+        fa.affected_symbols.join(", "),
+        fa.keywords.join(", ")
+    );
+    if fa.held_symbols.is_empty() {
+        md.push_str("\nNo affected symbol is held: no exposure, no news fetched.\n");
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "**Exposure**: {} ({} of NLV, {} of gross)",
+        f::money(fa.exposure, ccy),
+        f::pct_plain(fa.exposure_pct_of_nlv, 1),
+        f::pct_plain(fa.exposure_pct_of_gross, 1)
+    );
+    if fa.headlines.is_empty() {
+        md.push_str("\nNo matching headline in the window.\n");
+    } else {
+        md.push('\n');
+        for h in &fa.headlines {
+            let _ = writeln!(
+                md,
+                "- {} [{}] {} — _{}_ (matched: {})",
+                h.time,
+                h.symbol,
+                h.headline,
+                h.provider,
+                h.matched.join(", ")
+            );
+        }
+        if fa.matching_headlines > fa.headlines.len() {
+            let _ = writeln!(
+                md,
+                "- … and {} more",
+                fa.matching_headlines - fa.headlines.len()
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -480,171 +480,180 @@ pub fn render(out: &TradesOut) -> String {
         let _ = writeln!(md, "> ⚠️ {n}\n");
     }
     match out.view.as_str() {
-        "realized" => {
-            if out.realized.is_empty() {
-                md.push_str("No fills with a realized P&L in this period.\n");
-            } else {
-                let rows: Vec<Vec<String>> = out
-                    .realized
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            r.symbol.clone(),
-                            f::signed_money(Some(r.realized_pnl), &r.currency),
-                            r.fills.to_string(),
-                            f::money(Some(r.commissions), &r.currency),
-                        ]
-                    })
-                    .collect();
-                md.push_str(&f::table(
-                    &["Symbol", "Realized P&L", "Closing Fills", "Commissions"],
-                    &[Align::Left, Align::Right, Align::Right, Align::Right],
-                    &rows,
-                ));
-                let totals: Vec<String> = out
-                    .realized_total
-                    .iter()
-                    .map(|c| f::signed_money(Some(c.amount), &c.currency))
-                    .collect();
-                let _ = writeln!(md, "\n**Total realized**: {}", totals.join(" · "));
-            }
-            md.push_str(
-                "\n_Realized P&L as IB's commission reports state it, summed per symbol and currency._\n",
-            );
-        }
-        "completed" => {
-            if out.completed.is_empty() {
-                md.push_str("No completed orders.\n");
-            } else {
-                let rows: Vec<Vec<String>> = out
-                    .completed
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            r.completed_time.clone().unwrap_or_else(|| f::NA.into()),
-                            r.symbol.clone(),
-                            r.side.clone(),
-                            r.quantity_cell(),
-                            r.order_type.clone(),
-                            price_cell(r.limit_price, &r.currency),
-                            price_cell(r.stop_price, &r.currency),
-                            r.tif.clone(),
-                            r.status.clone(),
-                            price_cell(r.avg_fill_price, &r.currency),
-                        ]
-                    })
-                    .collect();
-                md.push_str(&f::table(
-                    &[
-                        "Completed",
-                        "Symbol",
-                        "Side",
-                        "Quantity",
-                        "Type",
-                        "Limit",
-                        "Stop",
-                        "TIF",
-                        "Status",
-                        "Avg Fill",
-                    ],
-                    &[
-                        Align::Left,
-                        Align::Left,
-                        Align::Left,
-                        Align::Right,
-                        Align::Left,
-                        Align::Right,
-                        Align::Right,
-                        Align::Left,
-                        Align::Left,
-                        Align::Right,
-                    ],
-                    &rows,
-                ));
-                let _ = writeln!(
-                    md,
-                    "\n{} completed order(s). {UNSET} = no price set.",
-                    out.count
-                );
-            }
-        }
-        _ => {
-            if out.fills.is_empty() {
-                md.push_str("No fills in this period.\n");
-            } else {
-                let rows: Vec<Vec<String>> = out
-                    .fills
-                    .iter()
-                    .map(|r| {
-                        let cc = commission_ccy(r);
-                        vec![
-                            r.time.clone(),
-                            r.symbol.clone(),
-                            r.side.clone(),
-                            f::volume(Some(r.shares)),
-                            f::money(r.price, &r.currency),
-                            f::money(r.value, &r.currency),
-                            f::money(r.commission, &cc),
-                            match r.realized_pnl {
-                                Some(v) => f::signed_money(Some(v), &cc),
-                                None => UNSET.to_string(),
-                            },
-                            r.exchange.clone(),
-                        ]
-                    })
-                    .collect();
-                md.push_str(&f::table(
-                    &[
-                        "Time",
-                        "Symbol",
-                        "Side",
-                        "Shares",
-                        "Price",
-                        "Value",
-                        "Commission",
-                        "Realized P&L",
-                        "Exchange",
-                    ],
-                    &[
-                        Align::Left,
-                        Align::Left,
-                        Align::Left,
-                        Align::Right,
-                        Align::Right,
-                        Align::Right,
-                        Align::Right,
-                        Align::Right,
-                        Align::Left,
-                    ],
-                    &rows,
-                ));
-                let comm: Vec<String> = out
-                    .commissions
-                    .iter()
-                    .map(|c| f::money(Some(c.amount), &c.currency))
-                    .collect();
-                let _ = writeln!(
-                    md,
-                    "\n**{} fill(s)** · commissions {}",
-                    out.count,
-                    if comm.is_empty() {
-                        f::NA.to_string()
-                    } else {
-                        comm.join(" + ")
-                    }
-                );
-                if !out.realized_total.is_empty() {
-                    let r: Vec<String> = out
-                        .realized_total
-                        .iter()
-                        .map(|c| f::signed_money(Some(c.amount), &c.currency))
-                        .collect();
-                    let _ = writeln!(md, "**Realized P&L**: {}", r.join(" · "));
-                }
-            }
-        }
+        "realized" => realized_section(&mut md, out),
+        "completed" => completed_section(&mut md, out),
+        _ => fills_section(&mut md, out),
     }
     md
+}
+
+/// Realized P&L per symbol, and the total per currency.
+fn realized_section(md: &mut String, out: &TradesOut) {
+    if out.realized.is_empty() {
+        md.push_str("No fills with a realized P&L in this period.\n");
+    } else {
+        let rows: Vec<Vec<String>> = out
+            .realized
+            .iter()
+            .map(|r| {
+                vec![
+                    r.symbol.clone(),
+                    f::signed_money(Some(r.realized_pnl), &r.currency),
+                    r.fills.to_string(),
+                    f::money(Some(r.commissions), &r.currency),
+                ]
+            })
+            .collect();
+        md.push_str(&f::table(
+            &["Symbol", "Realized P&L", "Closing Fills", "Commissions"],
+            &[Align::Left, Align::Right, Align::Right, Align::Right],
+            &rows,
+        ));
+        let totals: Vec<String> = out
+            .realized_total
+            .iter()
+            .map(|c| f::signed_money(Some(c.amount), &c.currency))
+            .collect();
+        let _ = writeln!(md, "\n**Total realized**: {}", totals.join(" · "));
+    }
+    md.push_str(
+        "\n_Realized P&L as IB's commission reports state it, summed per symbol and currency._\n",
+    );
+}
+
+/// Completed orders.
+fn completed_section(md: &mut String, out: &TradesOut) {
+    if out.completed.is_empty() {
+        md.push_str("No completed orders.\n");
+    } else {
+        let rows: Vec<Vec<String>> = out
+            .completed
+            .iter()
+            .map(|r| {
+                vec![
+                    r.completed_time.clone().unwrap_or_else(|| f::NA.into()),
+                    r.symbol.clone(),
+                    r.side.clone(),
+                    r.quantity_cell(),
+                    r.order_type.clone(),
+                    price_cell(r.limit_price, &r.currency),
+                    price_cell(r.stop_price, &r.currency),
+                    r.tif.clone(),
+                    r.status.clone(),
+                    price_cell(r.avg_fill_price, &r.currency),
+                ]
+            })
+            .collect();
+        md.push_str(&f::table(
+            &[
+                "Completed",
+                "Symbol",
+                "Side",
+                "Quantity",
+                "Type",
+                "Limit",
+                "Stop",
+                "TIF",
+                "Status",
+                "Avg Fill",
+            ],
+            &[
+                Align::Left,
+                Align::Left,
+                Align::Left,
+                Align::Right,
+                Align::Left,
+                Align::Right,
+                Align::Right,
+                Align::Left,
+                Align::Left,
+                Align::Right,
+            ],
+            &rows,
+        ));
+        let _ = writeln!(
+            md,
+            "\n{} completed order(s). {UNSET} = no price set.",
+            out.count
+        );
+    }
+}
+
+/// Executions with commissions, then the totals.
+fn fills_section(md: &mut String, out: &TradesOut) {
+    if out.fills.is_empty() {
+        md.push_str("No fills in this period.\n");
+    } else {
+        let rows: Vec<Vec<String>> = out
+            .fills
+            .iter()
+            .map(|r| {
+                let cc = commission_ccy(r);
+                vec![
+                    r.time.clone(),
+                    r.symbol.clone(),
+                    r.side.clone(),
+                    f::volume(Some(r.shares)),
+                    f::money(r.price, &r.currency),
+                    f::money(r.value, &r.currency),
+                    f::money(r.commission, &cc),
+                    match r.realized_pnl {
+                        Some(v) => f::signed_money(Some(v), &cc),
+                        None => UNSET.to_string(),
+                    },
+                    r.exchange.clone(),
+                ]
+            })
+            .collect();
+        md.push_str(&f::table(
+            &[
+                "Time",
+                "Symbol",
+                "Side",
+                "Shares",
+                "Price",
+                "Value",
+                "Commission",
+                "Realized P&L",
+                "Exchange",
+            ],
+            &[
+                Align::Left,
+                Align::Left,
+                Align::Left,
+                Align::Right,
+                Align::Right,
+                Align::Right,
+                Align::Right,
+                Align::Right,
+                Align::Left,
+            ],
+            &rows,
+        ));
+        let comm: Vec<String> = out
+            .commissions
+            .iter()
+            .map(|c| f::money(Some(c.amount), &c.currency))
+            .collect();
+        let _ = writeln!(
+            md,
+            "\n**{} fill(s)** · commissions {}",
+            out.count,
+            if comm.is_empty() {
+                f::NA.to_string()
+            } else {
+                comm.join(" + ")
+            }
+        );
+        if !out.realized_total.is_empty() {
+            let r: Vec<String> = out
+                .realized_total
+                .iter()
+                .map(|c| f::signed_money(Some(c.amount), &c.currency))
+                .collect();
+            let _ = writeln!(md, "**Realized P&L**: {}", r.join(" · "));
+        }
+    }
 }
 
 #[cfg(test)]
