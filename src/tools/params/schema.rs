@@ -38,7 +38,12 @@ fn strip_root(v: Value) -> Map<String, Value> {
 /// What the schema says about one property, with `$ref`/`anyOf`/`oneOf` flattened.
 #[derive(Debug, Default, Clone)]
 pub struct PropInfo {
+    /// Every JSON type the property accepts, through `$ref`s and alternatives.
     pub types: Vec<String>,
+    /// The types the property's own `type` keyword declares (empty for a bare `$ref` or
+    /// `anyOf`, e.g. an optional enum): the text reader types only what is declared, and leaves
+    /// the rest to the typed step, which names the accepted values.
+    pub declared_types: Vec<String>,
     pub enum_values: Vec<String>,
     pub minimum: Option<f64>,
     pub maximum: Option<f64>,
@@ -105,10 +110,26 @@ pub fn prop_info(root: &Map<String, Value>, schema: &Value) -> PropInfo {
             .or_else(|| definition.and_then(|d| d.get(key)))
             .cloned()
     };
+    info.declared_types = type_keyword(schema);
+    if let (Some(items), Some(inner)) = (schema.get("items"), info.items.as_mut()) {
+        inner.declared_types = type_keyword(items);
+    }
     info.description =
         own_or_definition("description").and_then(|d| d.as_str().map(str::to_string));
     info.default = own_or_definition("default");
     info
+}
+
+/// The `type` keyword of a schema: `"type": "x"` or `"type": ["x", "y"]`.
+fn type_keyword(schema: &Value) -> Vec<String> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The names of the parameters an input schema requires.

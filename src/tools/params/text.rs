@@ -140,13 +140,14 @@ fn looks_numeric(s: &str) -> bool {
 }
 
 fn value_for_schema(raw: &str, quoted: bool, info: &PropInfo) -> Value {
-    let has = |t: &str| info.wants(t);
+    let types = &info.declared_types;
+    let has = |t: &str| types.iter().any(|x| x == t);
     let generic = if quoted {
         quoted_value(raw)
     } else {
         parse_value(raw)
     };
-    if info.types.is_empty() {
+    if types.is_empty() {
         return generic;
     }
     // Keep what the generic reading found when the schema accepts that kind of value.
