@@ -4,6 +4,9 @@
 //! TestBackend, so this measures our view code (layout, widgets, the visible rows), not the
 //! terminal. Rows, FX weights and sorting are derived once per store snapshot, not per frame:
 //! `snapshot_to_rows` measures that step (what the UI does at most 5 times a second).
+// A harness that fails loudly is what a benchmark or test wants; the no-panic rule is for
+// the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 // The integration tests' harness (simulator + adapter + cockpit app); this bench uses its
 // cockpit builder only.
