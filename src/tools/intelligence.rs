@@ -524,7 +524,12 @@ fn round4(v: Option<f64>) -> Option<f64> {
 /// The same indicators and signals as `ibkr_technicals` (one computation, so the two tools can
 /// never disagree), summarised for the position view.
 fn technical_summary(bars: &[crate::model::Bar]) -> TechnicalSummary {
-    let (trend, momentum, vol, levels) = super::live_data::compute_technicals(bars);
+    let super::live_data::technicals::Indicators {
+        trend,
+        momentum,
+        volatility: vol,
+        levels,
+    } = super::live_data::technicals::compute_technicals(bars);
     let price = bars.last().map(|b| b.close);
     TechnicalSummary {
         sma20: round4(trend.sma20),
@@ -538,7 +543,7 @@ fn technical_summary(bars: &[crate::model::Bar]) -> TechnicalSummary {
         atr14: round4(vol.atr14),
         high_52w: levels.high_52w,
         low_52w: levels.low_52w,
-        signals: super::live_data::signals(price, &trend, &momentum, &vol),
+        signals: super::live_data::technicals::signals(price, &trend, &momentum, &vol),
         bars_used: bars.len(),
     }
 }
@@ -575,9 +580,13 @@ impl Tool for PositionDetail {
                 let order = WhatIfOrder {
                     account: book.account.account.clone(),
                     symbol: symbol.clone(),
-                    action: if pos.quantity > 0.0 { "SELL" } else { "BUY" }.into(),
+                    action: if pos.quantity > 0.0 {
+                        crate::model::Side::Sell
+                    } else {
+                        crate::model::Side::Buy
+                    },
                     quantity: pos.quantity.abs(),
-                    order_type: "MKT".into(),
+                    order_type: crate::model::OrderType::Mkt,
                     limit_price: None,
                 };
                 match req.what_if(&order).await {
@@ -592,10 +601,11 @@ impl Tool for PositionDetail {
             Err(e) => (None, None, Some(e.message)),
         };
         let spec = risk_data::daily_spec(&symbol, &h.currency, 252);
-        let (bars, bars_stale) = match super::market_data::bars_with_cache(ctx, tool, &spec).await {
-            Ok((b, s)) => (Some(b), s),
-            Err(_) => (None, None),
-        };
+        let (bars, bars_stale) =
+            match super::market_data::lookup::bars_with_cache(ctx, tool, &spec).await {
+                Ok((b, s)) => (Some(b), s),
+                Err(_) => (None, None),
+            };
         let tech = bars
             .as_ref()
             .filter(|b| !b.is_empty())

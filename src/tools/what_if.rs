@@ -6,29 +6,10 @@ use super::format as f;
 use super::support::{self, Meta, resolve_account};
 use super::{Answer, Tool, ToolContext, ToolError};
 use crate::gateway::{GatewayError, WhatIfOrder};
-use crate::model::tags;
+use crate::model::{OrderType, Side, tags};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum Side {
-    #[serde(rename = "BUY")]
-    Buy,
-    #[serde(rename = "SELL")]
-    Sell,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum OrderType {
-    /// Market (default).
-    #[default]
-    #[serde(rename = "MKT")]
-    Mkt,
-    /// Limit: needs `limit_price`.
-    #[serde(rename = "LMT")]
-    Lmt,
-}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -143,19 +124,12 @@ impl Tool for WhatIf {
         let acct = resolve_account(ctx, snap, p.account.as_deref())?;
         let base = acct.base_currency.clone();
         let req = ctx.requests()?;
-        let side = match p.action {
-            Side::Buy => "BUY",
-            Side::Sell => "SELL",
-        };
         let order = WhatIfOrder {
             account: acct.account.clone(),
             symbol: symbol.clone(),
-            action: side.into(),
+            action: p.action,
             quantity: p.quantity,
-            order_type: match p.order_type {
-                OrderType::Mkt => "MKT".into(),
-                OrderType::Lmt => "LMT".into(),
-            },
+            order_type: p.order_type,
             limit_price,
         };
         let w = match req.what_if(&order).await {
@@ -168,7 +142,7 @@ impl Tool for WhatIf {
             Err(e) => {
                 return Err(support::gateway_error(
                     tool,
-                    &format!("a what-if for {side} {} {symbol}", p.quantity),
+                    &format!("a what-if for {} {} {symbol}", p.action.ib(), p.quantity),
                     &e,
                 ));
             }
@@ -239,7 +213,8 @@ impl Tool for WhatIf {
         };
         let money = |v: Option<f64>| f::money(v, &currency);
         let mut md = view.header(&format!(
-            "What-If: {side} {} {symbol}{}",
+            "What-If: {} {} {symbol}{}",
+            p.action.ib(),
             f::volume(Some(p.quantity)),
             limit_price.map_or(String::new(), |l| format!(" LMT {}", f::number(Some(l), 2)))
         ));
