@@ -26,10 +26,8 @@ pub mod orders;
 pub mod portfolio;
 pub mod risk;
 pub mod risk_data;
-pub mod stress;
 pub mod support;
 pub mod thesis;
-pub mod what_if;
 
 use crate::config::Config;
 use crate::gateway::Gateways;
@@ -243,16 +241,16 @@ fn registry() -> Vec<Entry> {
         entry::<live_data::compare_performance::ComparePerformance>(),
         entry::<live_data::technicals::Technicals>(),
         // Risk
-        entry::<risk::CorrelationMatrix>(),
-        entry::<risk::PortfolioBeta>(),
-        entry::<risk::VarEstimate>(),
-        entry::<stress::StressTest>(),
-        entry::<what_if::WhatIf>(),
+        entry::<risk::correlation_matrix::CorrelationMatrix>(),
+        entry::<risk::portfolio_beta::PortfolioBeta>(),
+        entry::<risk::var_estimate::VarEstimate>(),
+        entry::<risk::stress_test::StressTest>(),
+        entry::<risk::what_if::WhatIf>(),
         // Intelligence
-        entry::<intelligence::SectorExposure>(),
-        entry::<intelligence::Currency>(),
-        entry::<intelligence::PositionDetail>(),
-        entry::<intelligence::RebalancePlanner>(),
+        entry::<intelligence::sector_exposure::SectorExposure>(),
+        entry::<intelligence::currency::Currency>(),
+        entry::<intelligence::position_detail::PositionDetail>(),
+        entry::<intelligence::rebalance_planner::RebalancePlanner>(),
     ]
 }
 
