@@ -126,7 +126,7 @@ fn last_of<I: Next<f64, Output = f64>>(
 /// `ta` smooths RSI and ATR with an EMA of α = 2 / (period + 1); charting platforms (and IB's
 /// own charts) use Wilder's smoothing, α = 1 / n. An EMA of period 2n − 1 *is* Wilder's n, so we
 /// hand `ta` that period and the numbers match what a trader sees (the seeding differs, which
-/// fades out well within a year of bars; `tests/tools_live.rs` checks against
+/// fades out well within a year of bars; `tests/it/tools_live.rs` checks against
 /// `analytics::technicals`, the hand-written Wilder reference).
 const fn wilder(n: usize) -> usize {
     2 * n - 1
