@@ -108,6 +108,21 @@ fn unvalued(book: &Book) -> Vec<Missing> {
         .collect()
 }
 
+/// One line per confidence level, with the VaR as a share of NLV.
+fn var_levels(results: &[var::VarResult], nlv: Option<f64>) -> Vec<VarLevel> {
+    results
+        .iter()
+        .map(|v| VarLevel {
+            confidence_pct: f::round(v.confidence * 100.0, 2),
+            z: f::round(v.z, 6),
+            var: f::round(v.var, 2),
+            var_pct_of_nlv: nlv
+                .filter(|n| *n != 0.0)
+                .map(|n| f::round(v.var / n * 100.0, 4)),
+        })
+        .collect()
+}
+
 /// Component VaR rows of the highest confidence computed, largest first.
 fn components(symbols: &[String], values: &[f64], top: &var::VarResult) -> Vec<VarComponent> {
     let mut components: Vec<VarComponent> = symbols
@@ -149,6 +164,7 @@ impl Tool for VarEstimate {
             )));
         }
         let mut missing = unvalued(&book);
+        // Only positions valued in base currency can carry VaR.
         let items: Vec<(String, String)> = book
             .holdings
             .iter()
@@ -184,25 +200,13 @@ impl Tool for VarEstimate {
             Confidence::P99 => &[0.99],
             Confidence::Both => &[0.95, 0.99],
         };
-        let mut results = Vec::with_capacity(confidences.len());
-        for &c in confidences {
-            results.push(
-                var::parametric_var(&values, &cov, c, f64::from(horizon))
-                    .map_err(|e| ToolError::new(format!("{}: {e}", Self::NAME)))?,
-            );
-        }
-        let nlv = book.nlv();
-        let levels: Vec<VarLevel> = results
+        let results = confidences
             .iter()
-            .map(|v| VarLevel {
-                confidence_pct: f::round(v.confidence * 100.0, 2),
-                z: f::round(v.z, 6),
-                var: f::round(v.var, 2),
-                var_pct_of_nlv: nlv
-                    .filter(|n| *n != 0.0)
-                    .map(|n| f::round(v.var / n * 100.0, 4)),
-            })
-            .collect();
+            .map(|&c| var::parametric_var(&values, &cov, c, f64::from(horizon)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ToolError::new(format!("{}: {e}", Self::NAME)))?;
+        let nlv = book.nlv();
+        let levels = var_levels(&results, nlv);
         // Components at the highest confidence asked (99% when both).
         let Some(top) = results.last() else {
             return Err(ToolError::new(format!(
