@@ -2,7 +2,7 @@
 //! and what a 1% move of each currency against base does.
 
 use super::AccountParams;
-use crate::tools::account::fx_lines;
+use crate::tools::format::fx_lines;
 use crate::tools::format::{self as f, Align};
 use crate::tools::risk_data;
 use crate::tools::support::{FxUsed, Meta};

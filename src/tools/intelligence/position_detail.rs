@@ -3,8 +3,8 @@
 
 use crate::gateway::WhatIfOrder;
 use crate::model::{Bar, OrderType, Side};
-use crate::tools::account::fx_lines;
 use crate::tools::format as f;
+use crate::tools::format::fx_lines;
 use crate::tools::live_data::technicals::{self, Indicators};
 use crate::tools::market_data::lookup::bars_with_cache;
 use crate::tools::risk_data;

@@ -6,7 +6,7 @@ use super::TABLE_ROWS;
 use crate::analytics::rebalance;
 use crate::model::tags;
 use crate::store::LiveState;
-use crate::tools::account::fx_lines;
+use crate::tools::format::fx_lines;
 use crate::tools::format::{self as f, Align};
 use crate::tools::risk_data::{self, Book};
 use crate::tools::support::{FxUsed, Meta};

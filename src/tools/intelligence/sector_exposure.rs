@@ -4,7 +4,7 @@
 use super::AccountParams;
 use crate::analytics::concentration;
 use crate::gateway::ContractQuery;
-use crate::tools::account::fx_lines;
+use crate::tools::format::fx_lines;
 use crate::tools::format::{self as f, Align};
 use crate::tools::risk_data::{self, Book};
 use crate::tools::support::{FxUsed, Meta};

@@ -3,7 +3,7 @@
 
 use crate::gateway::{ContractQuery, GatewayError};
 use crate::store::{LiveState, Staleness};
-use crate::tools::account::fx_lines;
+use crate::tools::format::fx_lines;
 use crate::tools::format::{self as f, Align};
 use crate::tools::support::{self, Meta, gateway_error, resolve_account};
 use crate::tools::{Answer, Tool, ToolContext, ToolError};
