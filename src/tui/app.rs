@@ -281,6 +281,8 @@ pub struct App {
     pub selected: usize,
     /// Selected journal entry, 0 = newest.
     pub journal_selected: usize,
+    /// First line of the margin pane on screen (two accounts scroll in a small card).
+    pub margin_scroll: usize,
     pub corr_window: CorrWindow,
     pub corr: Fetch<CorrPair>,
     /// First row/column of the heatmap on screen (big books scroll).
@@ -332,6 +334,7 @@ impl App {
             descending: true,
             selected: 0,
             journal_selected: 0,
+            margin_scroll: 0,
             corr_window: CorrWindow::D60,
             corr: Fetch::Loading,
             heat_scroll: 0,
@@ -574,7 +577,18 @@ impl App {
                     clamp_step(self.journal_selected, delta, state.journal.len());
             }
             Pane::Heatmap => self.scroll_heatmap(delta),
-            Pane::Margin | Pane::Movers => {}
+            Pane::Margin => {
+                let lines = super::margin::line_count(state, &self.settings.thresholds);
+                let shown = match super::layout::compute(self.viewport, self.secondary) {
+                    super::layout::Screen::Panes(areas) => areas
+                        .pane(Pane::Margin)
+                        .map_or(1, |r| r.height.saturating_sub(2) as usize),
+                    super::layout::Screen::TooSmall { .. } => 1,
+                };
+                let positions = lines.saturating_sub(shown) + 1;
+                self.margin_scroll = clamp_step(self.margin_scroll, delta, positions);
+            }
+            Pane::Movers => {}
         }
     }
 
