@@ -39,13 +39,20 @@ fn stdout(out: &Output) -> String {
 #[test]
 fn the_example_config_loads_and_says_what_it_sets() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/config.toml");
-    let config = ibkr_cockpit::config::load(Some(&path), &|_| None).expect("examples/config.toml loads");
+    let config =
+        ibkr_cockpit::config::load(Some(&path), &|_| None).expect("examples/config.toml loads");
     assert_eq!(config.gateway.port, Some(4002));
     assert_eq!(config.gateway.client_id, 17);
     assert_eq!(config.mcp.http_port, 8787);
-    assert_eq!(config.sectors.get("SMH").map(String::as_str), Some("Technology"));
+    assert_eq!(
+        config.sectors.get("SMH").map(String::as_str),
+        Some("Technology")
+    );
     // Defaults it does not mention are kept.
-    assert_eq!(config.sectors.get("XLE").map(String::as_str), Some("Energy"));
+    assert_eq!(
+        config.sectors.get("XLE").map(String::as_str),
+        Some("Energy")
+    );
 }
 
 #[test]
@@ -61,7 +68,10 @@ fn completions_name_every_subcommand_in_each_shell() {
     let (out, _home) = run(&["completions", "tcsh"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bash") && err.contains("zsh"), "says what is accepted: {err}");
+    assert!(
+        err.contains("bash") && err.contains("zsh"),
+        "says what is accepted: {err}"
+    );
 }
 
 #[test]
@@ -69,7 +79,10 @@ fn the_man_page_names_every_subcommand() {
     let (out, _home) = run(&["man"]);
     assert!(out.status.success(), "{out:?}");
     let text = stdout(&out);
-    assert!(text.starts_with(".ie") || text.contains(".TH ibkr-cockpit"), "roff: {text}");
+    assert!(
+        text.starts_with(".ie") || text.contains(".TH ibkr-cockpit"),
+        "roff: {text}"
+    );
     for sub in SUBCOMMANDS {
         let roff = sub.replace('-', "\\-");
         assert!(
@@ -90,7 +103,10 @@ fn tool_name_help_shows_the_tools_parameters_both_ways() {
         assert!(out.status.success(), "{args:?}: {out:?}");
         let text = stdout(&out);
         assert!(text.starts_with("ibkr_quote — "), "{args:?}: {text}");
-        assert!(text.contains("Parameters:") && text.contains("symbols"), "{text}");
+        assert!(
+            text.contains("Parameters:") && text.contains("symbols"),
+            "{text}"
+        );
     }
     // Without a tool name, `--help` is the subcommand's own help.
     let (out, _home) = run(&["tool", "--help"]);
@@ -162,6 +178,12 @@ fn doctor_names_its_config_even_when_the_gateway_is_missing() {
     let text = stdout(&out);
     let first = text.lines().next().unwrap_or_default();
     assert_eq!(first, format!("config: {}", config.display()), "{text}");
-    assert!(text.contains(&format!("{port}")), "names the port it tried: {text}");
-    assert!(text.contains("Start IB Gateway or TWS"), "says what to do: {text}");
+    assert!(
+        text.contains(&format!("{port}")),
+        "names the port it tried: {text}"
+    );
+    assert!(
+        text.contains("Start IB Gateway or TWS"),
+        "says what to do: {text}"
+    );
 }
