@@ -125,15 +125,22 @@ fn every_flag_has_help_text() {
         let (out, _home) = run(&[sub, "--help"]);
         assert!(out.status.success(), "{sub} --help: {out:?}");
         let text = stdout(&out);
-        for line in text.lines() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
             let item = line.trim_start();
             let is_flag = item.starts_with("--") || (item.starts_with('-') && item.len() > 1);
             if !is_flag {
                 continue;
             }
-            // `--flag <VALUE>   What it does`: a gap of two spaces, then the text.
-            let described = item.split("  ").filter(|s| !s.trim().is_empty()).count() >= 2;
-            assert!(described, "`{sub}`: no help text on `{item}`");
+            // `--flag <VALUE>   What it does` on one line, or (when clap runs out of width) the
+            // text on the next line, indented further.
+            let same_line = item.split("  ").filter(|s| !s.trim().is_empty()).count() >= 2;
+            let indent = line.len() - item.len();
+            let next_line = lines.get(i + 1).is_some_and(|next| {
+                let text = next.trim_start();
+                !text.is_empty() && !text.starts_with('-') && next.len() - text.len() > indent
+            });
+            assert!(same_line || next_line, "`{sub}`: no help text on `{item}`");
         }
     }
 }

@@ -41,11 +41,13 @@ async fn seed() -> Cockpit {
 /// two common laptop sizes, and a large one (every pane at once).
 const SIZES: [(u16, u16); 4] = [(80, 24), (100, 30), (120, 40), (200, 50)];
 
-/// The main screen at every size: rows that do not fit are marked (`↓ 2 more`), never silently
-/// dropped.
+/// The main screen at every size, with the demo's two accounts: rows that do not fit are marked
+/// (`↓ 2 more` at 80×24), never silently dropped.
 #[tokio::test]
 async fn whole_screen_at_every_size() {
-    let mut c = seed().await;
+    // Both demo accounts, as `demo` shows them: 7 positions.
+    let mut c = start_two_accounts(common::default_config()).await;
+    journal_some_calls(&mut c).await;
     for (w, h) in SIZES {
         c.act(Action::Resize(w, h)).await;
         let t = c.render(w, h);
