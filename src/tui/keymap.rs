@@ -302,6 +302,13 @@ fn short(description: &'static str) -> &'static str {
         "show / hide this help" => "help",
         "sort by the next column" => "sort",
         "toggle 60D / 252D lookback" => "60D/252D",
+        "run the tool" => "run",
+        "complete tool / parameter name" => "complete",
+        "previous command" => "history",
+        "next command" => "history",
+        "leave the input line" => "leave",
+        "close the detail view" | "close the answer" | "close the help" => "close",
+        "close help / detail / answer" => "close",
         other => other,
     }
 }

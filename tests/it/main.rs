@@ -10,6 +10,7 @@ mod support;
 // Test areas.
 mod analytics_by_hand;
 mod analytics_reference;
+mod cli_docs;
 mod config;
 mod daemon_attach;
 mod daemon_bridge;
