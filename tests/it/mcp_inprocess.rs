@@ -1,17 +1,18 @@
 //! MCP in-process: an rmcp client talks to the server over a `tokio::io::duplex` pipe, through
 //! the same line filter stdio uses; the tools read the simulated gateway through the real adapter.
 
-use crate::mcp_support;
+use crate::support::world;
 
+use crate::support::{STEP, assert_close};
 use ibkr_cockpit::mcp::serve_lines;
 use ibkr_cockpit::tools;
-use mcp_support::{STEP, assert_close, start_world};
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig, Implementation};
 use rmcp::service::RunningService;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::time::timeout;
+use world::start_live_clock;
 
 /// A client that introduces itself by name, so the journal can be checked.
 struct NamedClient;
@@ -61,7 +62,7 @@ fn text_of(result: &CallToolResult) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tools_list_has_every_tool_with_schemas_and_read_only_hint() {
-    let world = start_world().await;
+    let world = start_live_clock().await;
     let client = connect(world.ctx.clone()).await;
 
     let info = client.peer_info().expect("server info after initialize");
@@ -124,7 +125,7 @@ async fn tools_list_has_every_tool_with_schemas_and_read_only_hint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_summary_and_positions_match_the_simulated_book_and_are_journaled() {
-    let world = start_world().await;
+    let world = start_live_clock().await;
     let client = connect(world.ctx.clone()).await;
     let account = world.sim_account();
 
@@ -225,7 +226,7 @@ async fn account_summary_and_positions_match_the_simulated_book_and_are_journale
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_arguments_and_unknown_tools_are_tool_errors_not_protocol_errors() {
-    let world = start_world().await;
+    let world = start_live_clock().await;
     let client = connect(world.ctx.clone()).await;
 
     let bad = call(&client, "ibkr_margin", json!({"detail": "everything"})).await;
@@ -268,7 +269,7 @@ async fn bad_arguments_and_unknown_tools_are_tool_errors_not_protocol_errors() {
 /// Raw JSON-RPC lines over the pipe: garbage gets a parse error, and the next request is answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_lines_get_json_rpc_errors_and_the_server_keeps_serving() {
-    let world = start_world().await;
+    let world = start_live_clock().await;
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_io);
     tokio::spawn(serve_lines(world.ctx.clone(), server_read, server_write));
