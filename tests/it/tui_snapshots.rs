@@ -1,6 +1,6 @@
-//! Snapshots of every pane and of the whole cockpit at 80×24 and 200×50, rendered with
-//! ratatui's TestBackend from the simulator (seed 7, frozen prices, real adapter over TCP, fixed
-//! clock): what a user of `demo` sees, minus the ticking.
+//! Snapshots of every pane and of the whole cockpit at 80×24, 100×30, 120×40 and 200×50,
+//! rendered with ratatui's TestBackend from the simulator (seed 7, frozen prices, real adapter
+//! over TCP, fixed clock): what a user of `demo` sees, minus the ticking.
 
 use crate::support::tui;
 use crate::support::world;
@@ -46,7 +46,7 @@ const SIZES: [(u16, u16); 4] = [(80, 24), (100, 30), (120, 40), (200, 50)];
 #[tokio::test]
 async fn whole_screen_at_every_size() {
     // Both demo accounts, as `demo` shows them: 7 positions.
-    let mut c = start_two_accounts(common::default_config()).await;
+    let mut c = start_two_accounts(world::default_config()).await;
     journal_some_calls(&mut c).await;
     for (w, h) in SIZES {
         c.act(Action::Resize(w, h)).await;
@@ -145,6 +145,7 @@ async fn header_during_outage_keeps_values_and_says_why() {
         if let Some(p) = gw.get_mut(&GatewayRole::Primary) {
             p.state = ConnState::Reconnecting;
             p.reconnects = 3;
+            p.failed_attempts = 4;
             p.since = NOW - 45_000;
             p.last_data = Some(NOW - 47_000);
             p.last_error = Some("connection refused".into());
