@@ -225,7 +225,15 @@ async fn prompt_pane_with_input_and_completion() {
         "pane_prompt",
         pane(prompt::render, &c.app, &c.state, 110, 9).backend()
     );
+    let idle = pane(prompt::render, &c.app, &c.state, 110, 9);
+    assert!(idle.backend().to_string().contains("press : to run a tool"));
     c.act(Action::StartInput).await;
+    // Focused and still empty: the placeholder is gone, the key hints are there.
+    let focused = pane(prompt::render, &c.app, &c.state, 110, 9)
+        .backend()
+        .to_string();
+    assert!(!focused.contains("press : to run a tool"), "{focused}");
+    assert!(focused.contains("Tab completes"), "{focused}");
     for ch in "ibkr_what_if s".chars() {
         c.act(key_action(ch)).await;
     }
