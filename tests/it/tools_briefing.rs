@@ -5,7 +5,7 @@
 
 use crate::support::world;
 
-use crate::support::{STEP, assert_close};
+use crate::support::{STEP, assert_close, eventually};
 use ibkr_cockpit::config::Config;
 use ibkr_cockpit::model::{ConnState, PriceSource};
 use ibkr_cockpit::sim::{Fault, FaultPlan, SimConfig, SimCounters};
@@ -64,25 +64,24 @@ fn num(v: &Value, what: &str) -> f64 {
 
 /// Per-position P&L subscriptions answer after the initial sync; wait until every position has
 /// its daily P&L so the comparison is with a complete book.
-async fn wait_for_position_pnl(h: &world::Harness) {
-    let done = tokio::time::timeout(STEP, async {
-        loop {
+async fn wait_for_pnl_and_orders(h: &world::Harness) {
+    eventually(
+        "every position's daily P&L and the resting order",
+        || async {
             let snap = h.ctx.store.snapshot();
-            if !snap.positions.is_empty() && snap.positions.values().all(|p| p.daily_pnl.is_some())
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
+            let pnl = !snap.positions.is_empty()
+                && snap.positions.values().all(|p| p.daily_pnl.is_some());
+            // Open orders are read right after the sync, not as part of it.
+            (pnl && !snap.open_orders.is_empty()).then_some(())
+        },
+    )
     .await;
-    assert!(done.is_ok(), "every position got its daily P&L");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn briefing_equals_the_simulated_book_without_a_single_request() {
     let h = start().await;
-    wait_for_position_pnl(&h).await;
+    wait_for_pnl_and_orders(&h).await;
     let sim = h.sim_account();
     let before = h.sim.counters();
     let out = h.ok("ibkr_briefing", json!({})).await;
