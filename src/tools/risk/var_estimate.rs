@@ -146,7 +146,7 @@ fn components(symbols: &[String], values: &[f64], top: &var::VarResult) -> Vec<V
 
 impl Tool for VarEstimate {
     const NAME: &'static str = "ibkr_var_estimate";
-    const GROUP: &'static str = "risk";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Risk;
     const DESCRIPTION: &'static str = "Parametric (covariance) Value at Risk at 95%/99% in base currency, with component VaR per position.";
     type Params = VarParams;
     type Output = VarOut;
