@@ -640,7 +640,11 @@ pub struct GatewayStatus {
     /// When the current state began.
     pub since: Millis,
     pub last_data: Option<Millis>,
+    /// Successful reconnections since start.
     pub reconnects: u32,
+    /// Connection attempts that failed since the last successful one (what an outage has cost).
+    #[serde(default)]
+    pub failed_attempts: u32,
     pub market_data_mode: DataMode,
     pub accounts: Vec<String>,
     /// Why the gateway is not connected, in words.

@@ -32,9 +32,6 @@ pub mod risk;
 pub mod risk_data;
 pub mod support;
 
-/// The margin drawdown model, shared by `ibkr_margin` and `ibkr_stress_test`.
-pub use account::margin_math;
-
 use crate::config::Config;
 use crate::gateway::Gateways;
 use crate::model::{ToolCallRecord, ToolGroup};

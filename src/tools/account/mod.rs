@@ -9,9 +9,6 @@ pub mod list_accounts;
 pub mod margin;
 pub mod margin_math;
 
-pub use crate::tools::format::fx_lines;
-pub use margin::margin_summary;
-
 use schemars::JsonSchema;
 use serde::Deserialize;
 
