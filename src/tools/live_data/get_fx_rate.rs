@@ -4,6 +4,7 @@
 use crate::gateway::{ContractQuery, GatewayError};
 use crate::model::{DataMode, Quote};
 use crate::tools::format as f;
+use crate::tools::params::values::currency_pair;
 use crate::tools::support::{self, Meta, gateway_error};
 use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
@@ -38,23 +39,6 @@ pub struct FxOut {
     #[serde(serialize_with = "DataMode::serialize_label")]
     #[schemars(with = "String")]
     pub data_mode: DataMode,
-}
-
-/// `usdcad`, `USD.CAD`, `usd/cad` → (`USD`, `CAD`).
-pub fn parse_pair(tool: &str, raw: &str) -> Result<(String, String), ToolError> {
-    let s: String = raw
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, '.' | '/' | ' ' | '-'))
-        .collect::<String>()
-        .to_ascii_uppercase();
-    if s.len() == 6 && s.chars().all(|c| c.is_ascii_alphabetic()) && s[..3] != s[3..] {
-        Ok((s[..3].to_string(), s[3..].to_string()))
-    } else {
-        Err(ToolError::new(format!(
-            "{tool}: `pair` \"{raw}\" is not a currency pair; accepted: six letters, two different ISO currencies, e.g. USDCAD or EURUSD"
-        )))
-    }
 }
 
 /// Inverts a quote of `B.A` into `A.B` (bid and ask swap).
@@ -112,7 +96,7 @@ impl Tool for FxRate {
     type Output = FxOut;
 
     async fn run(ctx: &ToolContext, p: FxParams) -> Result<Answer<FxOut>, ToolError> {
-        let (base, quote) = parse_pair(Self::NAME, &p.pair)?;
+        let (base, quote) = currency_pair(Self::NAME, &p.pair)?;
         let pair = format!("{base}.{quote}");
         let snap = ctx.store.snapshot();
         let now = ctx.now();
@@ -183,25 +167,6 @@ pub fn render(out: &FxOut) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pairs() {
-        assert_eq!(
-            parse_pair("t", "usdcad").unwrap(),
-            ("USD".into(), "CAD".into())
-        );
-        assert_eq!(
-            parse_pair("t", "EUR/USD").unwrap(),
-            ("EUR".into(), "USD".into())
-        );
-        assert!(
-            parse_pair("t", "USDCA")
-                .unwrap_err()
-                .message
-                .contains("six letters")
-        );
-        assert!(parse_pair("t", "USDUSD").is_err());
-    }
 
     #[test]
     fn render_get_fx_rate() {

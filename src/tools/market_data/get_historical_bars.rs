@@ -4,6 +4,7 @@ use super::lookup::bars_with_cache;
 use crate::gateway::BarSpec;
 use crate::model::{Bar, BarSize, WhatToShow};
 use crate::tools::format as f;
+use crate::tools::params::values::ib_duration;
 use crate::tools::support::{self, Meta};
 use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
@@ -46,36 +47,6 @@ pub struct BarsParams {
 const MAX_BARS: f64 = 20_000.0;
 /// Bars shown in the markdown table (the JSON has them all).
 const SHOWN: usize = 15;
-
-/// Parses `30 D` / `30D` / `1y` into IB's form and its length in days; errors say what is accepted.
-pub fn parse_duration(tool: &str, raw: &str) -> Result<(String, f64), ToolError> {
-    let bad = || {
-        ToolError::new(format!(
-            "{tool}: `duration` \"{raw}\" is not valid; accepted: a number and a unit D, W, M or Y from `1 D` to `5 Y` (e.g. `30 D`, `6 M`, `1 Y`)"
-        ))
-    };
-    let s: String = raw
-        .trim()
-        .to_ascii_uppercase()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (n, unit) = s.split_at(split);
-    let n: u32 = n.parse().map_err(|_| bad())?;
-    let per = match unit {
-        "D" => 1.0,
-        "W" => 7.0,
-        "M" => 30.0,
-        "Y" => 365.0,
-        _ => return Err(bad()),
-    };
-    let days = n as f64 * per;
-    if n == 0 || days > 5.0 * 365.0 {
-        return Err(bad());
-    }
-    Ok((format!("{n} {unit}"), days))
-}
 
 /// Refuses a bar size longer than the duration, or a combination IB would answer with more
 /// than `MAX_BARS` bars.
@@ -153,7 +124,7 @@ impl Tool for HistoricalBars {
 
     async fn run(ctx: &ToolContext, p: BarsParams) -> Result<Answer<BarsOut>, ToolError> {
         let symbol = support::symbol(Self::NAME, &p.symbol)?;
-        let (duration, days) = parse_duration(Self::NAME, &p.duration)?;
+        let (duration, days) = ib_duration(Self::NAME, &p.duration)?;
         check_bar_count(Self::NAME, &p, &duration, days)?;
         let upper_or = |o: &Option<String>, default: &str| {
             o.as_deref()
@@ -283,20 +254,6 @@ pub fn render(out: &BarsOut) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("t", "30 D").unwrap(), ("30 D".into(), 30.0));
-        assert_eq!(parse_duration("t", "1y").unwrap().0, "1 Y");
-        assert!(parse_duration("t", "6 Y").is_err());
-        assert!(parse_duration("t", "0 D").is_err());
-        assert!(
-            parse_duration("t", "abc")
-                .unwrap_err()
-                .message
-                .contains("accepted")
-        );
-    }
 
     #[test]
     fn render_get_historical_bars() {

@@ -5,6 +5,7 @@ use super::lookup::quote_for;
 use crate::gateway::GatewayError;
 use crate::model::{OptionChainDef, OptionQuote};
 use crate::tools::format::{self as f, Align};
+use crate::tools::params::values::{day_number, expiration};
 use crate::tools::support::{self, Meta, gateway_error};
 use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
@@ -81,37 +82,6 @@ pub struct OptionChainOut {
     pub puts: Vec<OptionRow>,
 }
 
-/// Days since 0000-03-01 for a `YYYYMMDD` string (calendar distance only).
-fn day_number(s: &str) -> Option<i64> {
-    if s.len() != 8 || !s.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let y: i64 = s[0..4].parse().ok()?;
-    let m: i64 = s[4..6].parse().ok()?;
-    let d: i64 = s[6..8].parse().ok()?;
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    Some(365 * y + y / 4 - y / 100 + y / 400 + (153 * m + 2) / 5 + d - 1)
-}
-
-/// The `expiration` parameter as `YYYYMMDD` (dashes allowed), or `None` when not given.
-fn parse_expiration(tool: &str, raw: Option<&str>) -> Result<Option<String>, ToolError> {
-    match raw.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(e) => {
-            let e = e.replace('-', "");
-            if day_number(&e).is_none() {
-                return Err(ToolError::new(format!(
-                    "{tool}: `expiration` \"{e}\" is not a date; accepted: YYYYMMDD (e.g. 20260619)"
-                )));
-            }
-            Ok(Some(e))
-        }
-        None => Ok(None),
-    }
-}
-
 /// Every listed expiration, sorted and de-duplicated.
 fn expirations_of(defs: &[OptionChainDef]) -> Vec<String> {
     let mut expirations: Vec<String> = defs
@@ -164,7 +134,7 @@ impl Tool for OptionChain {
         p: OptionChainParams,
     ) -> Result<Answer<OptionChainOut>, ToolError> {
         let symbol = support::symbol(Self::NAME, &p.symbol)?;
-        let expiration = parse_expiration(Self::NAME, p.expiration.as_deref())?;
+        let expiration = expiration(Self::NAME, p.expiration.as_deref())?;
         let req = ctx.requests()?;
         let defs = req.option_chain(&symbol).await.map_err(|e| match e {
             GatewayError::NotFound(_) | GatewayError::Rejected { code: 200, .. } => ToolError::new(
@@ -320,14 +290,6 @@ fn option_table(rows: &[OptionRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn calendar_distance() {
-        let a = day_number("20260619").unwrap();
-        let b = day_number("20260717").unwrap();
-        assert_eq!(b - a, 28);
-        assert_eq!(day_number("20261301"), None);
-    }
 
     fn row(strike: f64, right: &str, atm: bool, delta: f64, delayed: bool) -> OptionRow {
         OptionRow {
