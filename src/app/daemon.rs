@@ -133,6 +133,36 @@ pub async fn running_report(config: &Config) -> String {
         }
     };
     let _ = writeln!(out, "  sidecar (`ibkr-cockpit mcp`): {plan}");
+    out.push_str(&database_report(&config.db_path()));
+    out
+}
+
+/// `doctor`'s database lines: intact or damaged (read-only check), size, journal rows, and
+/// any damaged copies kept from earlier repairs.
+pub fn database_report(path: &Path) -> String {
+    use std::fmt::Write as _;
+    let found = crate::store::db::Db::inspect(path);
+    let mut out = String::new();
+    let state = match &found.verdict {
+        None => "not created yet".to_string(),
+        Some(Ok(())) => format!(
+            "intact (quick_check ok), {:.1} MB, {} journaled tool calls",
+            found.bytes as f64 / 1_048_576.0,
+            found.calls.map_or_else(|| "?".into(), |n| n.to_string())
+        ),
+        Some(Err(problem)) => format!(
+            "DAMAGED ({problem}); the next cockpit, daemon or sidecar to start moves it aside \
+             (kept), creates a fresh one and copies back what can still be read"
+        ),
+    };
+    let _ = writeln!(out, "  database {}: {state}", path.display());
+    for copy in &found.damaged_copies {
+        let _ = writeln!(
+            out,
+            "  damaged database moved aside earlier (kept for inspection): {}",
+            copy.display()
+        );
+    }
     out
 }
 

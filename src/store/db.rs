@@ -117,7 +117,20 @@ impl Default for Retention {
     }
 }
 
-/// What one pass of [`Db::prune_journal`] removed.
+/// What [`Db::inspect`] found.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub exists: bool,
+    /// `Ok` when quick_check passed, else the problem; `None` when there is no file.
+    pub verdict: Option<Result<(), String>>,
+    /// Tool calls in the journal, when readable.
+    pub calls: Option<i64>,
+    pub bytes: u64,
+    /// `<file>.corrupt-*` beside it: damaged files moved aside and kept.
+    pub damaged_copies: Vec<PathBuf>,
+}
+
+/// What [`Db::prune_journal`] removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {
     pub too_old: usize,
@@ -205,6 +218,8 @@ impl Db {
             return None;
         }
         let mut conn = self.conn.lock();
+        // Cached pages are trusted by SQLite; drop them so the check reads what is on disk.
+        let _ = conn.execute_batch("PRAGMA shrink_memory");
         match quick_check(&conn) {
             Ok(None) => {
                 tracing::warn!(
@@ -246,6 +261,45 @@ impl Db {
                 None
             }
         }
+    }
+
+    /// `doctor`'s look at a database file without changing it (no migration, no move, so a
+    /// running daemon's file is never taken from under it): whether it is intact, and the damaged
+    /// copies kept beside it from earlier repairs.
+    pub fn inspect(path: &Path) -> Inspection {
+        use rusqlite::OpenFlags;
+        let mut out = Inspection {
+            exists: path.exists(),
+            verdict: None,
+            calls: None,
+            bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            damaged_copies: damaged_copies(path),
+        };
+        if !out.exists {
+            return out;
+        }
+        // Read-write without create: a read-only connection cannot open a WAL file whose
+        // shared-memory file is absent; nothing here writes.
+        let checked = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(DbError::from)
+            .and_then(|conn| {
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                let verdict = quick_check(&conn)?;
+                let calls = conn
+                    .query_row("SELECT count(*) FROM tool_calls", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .ok();
+                Ok((verdict, calls))
+            });
+        match checked {
+            Ok((verdict, calls)) => {
+                out.verdict = Some(verdict.map_or(Ok(()), Err));
+                out.calls = calls;
+            }
+            Err(e) => out.verdict = Some(Err(e.to_string())),
+        }
+        out
     }
 
     /// Damage found and repaired since this database was opened, oldest first.
@@ -759,6 +813,32 @@ fn create_private(path: &Path) -> Result<(), DbError> {
             path: path.display().to_string(),
             source,
         })
+}
+
+/// The `<path>.corrupt-*` files next to `path` (not their WAL companions), oldest first.
+fn damaged_copies(path: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{name}.corrupt-");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with(&prefix) && !n.ends_with("-wal") && !n.ends_with("-shm")
+            })
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// The tables worth carrying over from a damaged file (caches are simply fetched again).

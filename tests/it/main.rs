@@ -2,4 +2,5 @@
 //! per file is most of a clean `cargo test`'s time. Each module is one area; shared harnesses
 //! live in `support`.
 
+mod reliability_corruption;
 mod reliability_journal;
