@@ -5,7 +5,9 @@
 //! - a JSON-RPC message → MCP (`serve_lines`), journaled under the client's own name — this is
 //!   what `ibkr-cockpit mcp` bridges Claude Code's stdio onto;
 //! - [`ATTACH_HELLO`] → an attached UI: the live state streams out, tool calls come in
-//!   (see `attach.rs`).
+//!   (see `attach.rs`);
+//! - [`IDENTIFY_HELLO`] → one JSON line saying who serves here: product, version, mode
+//!   (`live` or `demo`) and world, so a live sidecar never bridges to a demo book (or back).
 //!
 //! Safety of the path: the directory is 0700 and the socket 0600; a socket left by a crash
 //! (the file exists, nobody answers) is removed and recreated; a socket or directory owned by
@@ -25,6 +27,65 @@ use tokio_util::sync::CancellationToken;
 
 /// First line an attaching UI sends (not JSON, so it can never be mistaken for MCP).
 pub const ATTACH_HELLO: &str = "IBKR-COCKPIT-ATTACH 1";
+
+/// First line of a client asking who serves here (answered with one [`Identity`] line).
+pub const IDENTIFY_HELLO: &str = "IBKR-COCKPIT-IDENTIFY 1";
+
+/// Who serves on a socket.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Identity {
+    pub product: String,
+    pub version: String,
+    /// `live` or `demo`.
+    pub mode: String,
+    /// What the data is: the gateway's address, or the simulated book.
+    pub world: String,
+}
+
+impl Identity {
+    /// This process's identity as a server.
+    pub fn of(ctx: &ToolContext) -> Identity {
+        let world = ctx.store.world();
+        let description = if world.description.is_empty() {
+            let g = &ctx.config.gateway;
+            match g.port {
+                Some(port) => format!("IB gateway at {}:{port}", g.host),
+                None => format!("IB gateway at {} (port auto-detected)", g.host),
+            }
+        } else {
+            world.description.clone()
+        };
+        Identity {
+            product: "ibkr-cockpit".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            mode: world.mode().into(),
+            world: description,
+        }
+    }
+}
+
+/// Asks the server at `path` who it is; `None` when it does not say (not ours, or too old).
+pub async fn identify(path: &Path) -> Option<Identity> {
+    use tokio::io::AsyncWriteExt;
+    let ask = async {
+        let mut stream = connect(path).await.ok()?;
+        stream
+            .write_all(format!("{IDENTIFY_HELLO}\n").as_bytes())
+            .await
+            .ok()?;
+        let mut line = Vec::new();
+        BufReader::new(stream)
+            .take(64 * 1024)
+            .read_until(b'\n', &mut line)
+            .await
+            .ok()?;
+        serde_json::from_slice::<Identity>(&line).ok()
+    };
+    tokio::time::timeout(PROBE_TIMEOUT, ask)
+        .await
+        .ok()
+        .flatten()
+}
 
 /// Longest first line read before deciding (an MCP initialize is well under this).
 const MAX_FIRST_LINE: u64 = 4 * 1024 * 1024;
@@ -202,8 +263,17 @@ async fn serve_connection(ctx: ToolContext, stream: UnixStream) -> anyhow::Resul
     if first.is_empty() {
         return Ok(());
     }
-    if String::from_utf8_lossy(&first).trim() == ATTACH_HELLO {
+    let hello = String::from_utf8_lossy(&first);
+    if hello.trim() == ATTACH_HELLO {
         return attach::serve_attached(ctx, reader, write).await;
+    }
+    if hello.trim() == IDENTIFY_HELLO {
+        use tokio::io::AsyncWriteExt;
+        let mut write = write;
+        let mut line = serde_json::to_string(&Identity::of(&ctx))?;
+        line.push('\n');
+        write.write_all(line.as_bytes()).await?;
+        return Ok(write.shutdown().await?);
     }
     // MCP: the first line is part of the conversation, so put it back in front.
     let input = std::io::Cursor::new(first).chain(reader);

@@ -748,7 +748,8 @@ fn is_corruption(e: &DbError) -> bool {
 /// `PRAGMA quick_check`: `None` when the file is intact, else SQLite's first complaint.
 fn quick_check(conn: &Connection) -> Result<Option<String>, DbError> {
     let verdict: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
-    Ok((!verdict.eq_ignore_ascii_case("ok")).then_some(verdict))
+    Ok((!verdict.eq_ignore_ascii_case("ok"))
+        .then(|| verdict.split_whitespace().collect::<Vec<_>>().join(" ")))
 }
 
 fn used_bytes(conn: &Connection) -> Result<u64, DbError> {

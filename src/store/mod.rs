@@ -131,7 +131,29 @@ impl Clock {
     }
 }
 
+/// Which world the data comes from: a real account through IB, or the simulated demo book.
+/// Stated on the socket handshake (a live sidecar never bridges to a demo daemon) and on the
+/// first line of every answer made from simulated data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct World {
+    pub simulated: bool,
+    /// What the data is: "simulated demo book (seed 7)", or the gateway's address.
+    pub description: String,
+}
+
+impl World {
+    /// `demo` or `live`.
+    pub fn mode(&self) -> &'static str {
+        if self.simulated { "demo" } else { "live" }
+    }
+}
+
+/// The first line of an answer made from simulated data.
+pub const SIMULATED_NOTICE: &str =
+    "⚠️ Simulated data (demo book, not a real account): nothing here is your portfolio.";
+
 struct Inner {
+    world: RwLock<World>,
     state: RwLock<LiveState>,
     changed: watch::Sender<u64>,
     clock: Clock,
@@ -162,6 +184,7 @@ impl Store {
             });
         let store = Store {
             inner: Arc::new(Inner {
+                world: RwLock::new(World::default()),
                 state: RwLock::new(LiveState::default()),
                 changed,
                 clock,
@@ -184,6 +207,19 @@ impl Store {
             });
         }
         store
+    }
+
+    /// Where the data comes from (live unless the demo said otherwise).
+    pub fn world(&self) -> World {
+        self.inner.world.read().clone()
+    }
+
+    pub fn is_simulated(&self) -> bool {
+        self.inner.world.read().simulated
+    }
+
+    pub fn set_world(&self, world: World) {
+        *self.inner.world.write() = world;
     }
 
     /// Database damage as an event, where the cockpit and `ibkr_connection_status` show it.

@@ -4,3 +4,4 @@
 
 mod reliability_corruption;
 mod reliability_journal;
+mod reliability_worlds;
