@@ -4,4 +4,5 @@
 
 mod reliability_corruption;
 mod reliability_journal;
+mod reliability_slowloris;
 mod reliability_worlds;
