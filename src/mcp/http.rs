@@ -41,6 +41,9 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// Shortest bearer token accepted.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
 /// Largest request body accepted on any route.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -132,6 +135,16 @@ pub async fn serve_http_with(
         .token
         .clone()
         .filter(|t| !t.trim().is_empty());
+    if let Some(t) = &token
+        && t.trim().chars().count() < MIN_TOKEN_CHARS
+    {
+        anyhow::bail!(
+            "refusing the bearer token: it is {} characters, and a token must have at least \
+             {MIN_TOKEN_CHARS} (a short one can be guessed); set [mcp] token or \
+             IBKR_COCKPIT_TOKEN to a longer random string, e.g. from `openssl rand -hex 16`",
+            t.trim().chars().count()
+        );
+    }
     if !bind.ip().is_loopback() && token.is_none() {
         anyhow::bail!(
             "refusing to serve HTTP on {bind} without a bearer token: set [mcp] token in the config \

@@ -9,15 +9,18 @@
 //! - [`IDENTIFY_HELLO`] → one JSON line saying who serves here: product, version, mode
 //!   (`live` or `demo`) and world, so a live sidecar never bridges to a demo book (or back).
 //!
-//! Safety of the path: the directory is 0700 and the socket 0600; a socket left by a crash
-//! (the file exists, nobody answers) is removed and recreated; a socket or directory owned by
-//! another user is refused, since talking to it would hand our questions to someone else.
+//! Safety of the path: the directory is 0700 and the socket 0600 — created under a 0077 umask,
+//! so it is never open to others, not even between bind and chmod; a socket left by a crash
+//! (the file exists, nobody answers) is removed and recreated; a path that exists and is not a
+//! socket is refused (never deleted); a socket or directory owned by another user is refused,
+//! since talking to it would hand our questions to someone else. Every connection's peer
+//! credentials (SO_PEERCRED) are checked: only our own uid is served.
 
 use super::attach;
 use super::stdio::serve_lines;
 use crate::tools::ToolContext;
 use anyhow::Context;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -154,7 +157,10 @@ pub async fn prepare_path(path: &Path) -> anyhow::Result<()> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if !dir.exists() {
-        std::fs::create_dir_all(dir)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
             .with_context(|| format!("cannot create socket directory {}", dir.display()))?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .with_context(|| format!("cannot make {} private (0700)", dir.display()))?;
@@ -172,6 +178,13 @@ pub async fn prepare_path(path: &Path) -> anyhow::Result<()> {
         }
     }
     if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            anyhow::bail!(
+                "{} exists and is not a socket; refusing to replace it. Pick another path with \
+                 --socket or [mcp] socket in the config",
+                path.display()
+            );
+        }
         check_owner(path, meta.uid(), me)?;
         match probe(path).await {
             SocketState::Answering => anyhow::bail!(
@@ -206,8 +219,12 @@ pub async fn serve_socket(
     cancel: CancellationToken,
 ) -> anyhow::Result<SocketServer> {
     prepare_path(path).await?;
-    let listener =
-        UnixListener::bind(path).with_context(|| format!("cannot listen on {}", path.display()))?;
+    // SAFETY: umask has no preconditions; it is restored right after the bind. The socket file
+    // is thereby created 0600 (never world-connectable, even before the chmod below).
+    let previous = unsafe { libc::umask(0o077) };
+    let bound = UnixListener::bind(path);
+    unsafe { libc::umask(previous) };
+    let listener = bound.with_context(|| format!("cannot listen on {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("cannot make {} user-only (0600)", path.display()))?;
     tracing::info!("MCP and attach on unix socket {}", path.display());
@@ -227,6 +244,10 @@ async fn accept_loop(
             _ = cancel.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    if let Err(why) = same_user(&stream) {
+                        tracing::warn!("socket: refused a connection: {why}");
+                        continue;
+                    }
                     let ctx = ctx.clone();
                     let cancel = cancel.clone();
                     tokio::spawn(async move {
@@ -249,6 +270,16 @@ async fn accept_loop(
     }
     // Only remove the file if it is still ours (another server may have replaced it).
     let _ = std::fs::remove_file(&path);
+}
+
+/// Only our own user may talk to us: the peer's uid from SO_PEERCRED must be ours.
+fn same_user(stream: &UnixStream) -> Result<(), String> {
+    let me = current_uid();
+    match stream.peer_cred() {
+        Ok(cred) if cred.uid() == me => Ok(()),
+        Ok(cred) => Err(format!("peer uid {} is not ours ({me})", cred.uid())),
+        Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
+    }
 }
 
 /// Reads the first line and hands the connection to MCP or to the attach protocol.

@@ -4,5 +4,6 @@
 
 mod reliability_corruption;
 mod reliability_journal;
+mod reliability_private;
 mod reliability_slowloris;
 mod reliability_worlds;
