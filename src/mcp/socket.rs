@@ -223,6 +223,7 @@ pub async fn serve_socket(
     // is thereby created 0600 (never world-connectable, even before the chmod below).
     let previous = unsafe { libc::umask(0o077) };
     let bound = UnixListener::bind(path);
+    // SAFETY: as above; puts back the mask this process had.
     unsafe { libc::umask(previous) };
     let listener = bound.with_context(|| format!("cannot listen on {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))

@@ -147,6 +147,12 @@ pub struct Db {
     health: Arc<Health>,
 }
 
+/// Told the message when damage is repaired at run time.
+type DamageListener = Box<dyn Fn(&str) + Send + Sync>;
+
+/// Per table, how many rows were copied back from a damaged file.
+type Salvaged = Vec<(String, usize)>;
+
 /// Damage found since the database was opened, and who wants to hear about it.
 #[derive(Default)]
 struct Health {
@@ -154,7 +160,7 @@ struct Health {
     /// not one per statement; cleared when a fresh file replaces the damaged one.
     checked_after_error: std::sync::atomic::AtomicBool,
     events: Mutex<Vec<String>>,
-    listener: Mutex<Option<Box<dyn Fn(&str) + Send + Sync>>>,
+    listener: Mutex<Option<DamageListener>>,
     retention: Mutex<Retention>,
 }
 
@@ -220,15 +226,12 @@ impl Db {
         let mut conn = self.conn.lock();
         // Cached pages are trusted by SQLite; drop them so the check reads what is on disk.
         let _ = conn.execute_batch("PRAGMA shrink_memory");
-        match quick_check(&conn) {
-            Ok(None) => {
-                tracing::warn!(
-                    "database error ({error}) but quick_check finds {} intact",
-                    path.display()
-                );
-                return None;
-            }
-            Ok(Some(_)) | Err(_) => {}
+        if let Ok(None) = quick_check(&conn) {
+            tracing::warn!(
+                "database error ({error}) but quick_check finds {} intact",
+                path.display()
+            );
+            return None;
         }
         // Close the damaged file before renaming it (an in-memory stand-in holds the lock).
         match Connection::open_in_memory() {
@@ -848,7 +851,7 @@ const SALVAGED_TABLES: &[&str] = &["nlv_history", "fills", "briefings", "tool_ca
 /// Moves the damaged file aside, creates a fresh one and copies over every row of
 /// [`SALVAGED_TABLES`] that can still be read. Returns the new connection, where the old file
 /// went, and per table how many rows came back.
-fn replace_damaged(path: &Path) -> Result<(Connection, PathBuf, Vec<(String, usize)>), DbError> {
+fn replace_damaged(path: &Path) -> Result<(Connection, PathBuf, Salvaged), DbError> {
     let aside = move_aside(path)?;
     create_private(path)?;
     let conn = open_and_migrate(path)?;
@@ -857,7 +860,7 @@ fn replace_damaged(path: &Path) -> Result<(Connection, PathBuf, Vec<(String, usi
 }
 
 /// Row by row, so a bad page ends one table's copy where it is instead of losing all of it.
-fn salvage(conn: &Connection, damaged: &Path) -> Vec<(String, usize)> {
+fn salvage(conn: &Connection, damaged: &Path) -> Salvaged {
     let mut out = Vec::new();
     let Some(from) = damaged.to_str() else {
         return out;

@@ -215,6 +215,7 @@ fn database_and_directory_are_owner_only_under_umask_000() {
     // SAFETY: umask only changes this process's file-creation mask; restored below.
     let old = unsafe { libc::umask(0) };
     let opened = Db::open(&path);
+    // SAFETY: restores the mask saved above.
     unsafe { libc::umask(old) };
     let (db, _) = opened.expect("opens");
     db.insert_tool_call(&call(1)).expect("write");
