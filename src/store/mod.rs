@@ -148,6 +148,14 @@ impl World {
     }
 }
 
+/// How every database-damage event's message begins (see `db::Db::open`).
+pub const DB_DAMAGE_PREFIX: &str = "the database at ";
+
+/// Whether `event` reports a damaged database that was moved aside and replaced.
+pub fn is_db_damage(event: &GatewayEvent) -> bool {
+    event.code == 0 && event.message.starts_with(DB_DAMAGE_PREFIX)
+}
+
 /// The first line of an answer made from simulated data.
 pub const SIMULATED_NOTICE: &str =
     "⚠️ Simulated data (demo book, not a real account): nothing here is your portfolio.";
@@ -223,6 +231,7 @@ impl Store {
     }
 
     /// Database damage as an event, where the cockpit and `ibkr_connection_status` show it.
+    /// (Every such message starts with [`DB_DAMAGE_PREFIX`].)
     fn push_db_event(&self, message: &str) {
         self.push_event(GatewayEvent {
             time: self.now(),

@@ -187,6 +187,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     if delayed {
         health.push(Span::styled(" DELAYED ", t.badge_delayed));
     }
+    if state.events.iter().any(crate::store::is_db_damage) {
+        // The damaged file was moved aside and a fresh one made; ibkr_connection_status says where.
+        health.push(Span::styled(" DB REPAIRED ", t.badge_stale));
+        health.push(Span::styled(" ", t.header));
+    }
     let mut segments = vec![(0, health)];
     if let Some(url) = &app.settings.mcp_url {
         segments.push((1, vec![label("MCP "), value(url.clone())]));
