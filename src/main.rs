@@ -326,7 +326,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app::logging::to_stderr();
             let path = app::daemon::socket_path(&config, a.socket.as_deref());
             // The demo book is its own world: it never bridges.
-            let plan = app::daemon::sidecar_plan(&path, a.standalone || a.demo).await;
+            let plan = app::daemon::sidecar_plan(&path, a.standalone || a.demo, a.demo).await;
+            if let app::daemon::SidecarPlan::Refuse(reason) = &plan {
+                eprintln!("ibkr-cockpit mcp: {reason}");
+                return Ok(ExitCode::FAILURE);
+            }
             if let app::daemon::SidecarPlan::Bridge(path) = plan {
                 tracing::info!("bridging stdio to {}", path.display());
                 let stream = mcp::socket::connect(&path).await?;

@@ -25,15 +25,37 @@ pub enum SidecarPlan {
     Bridge(PathBuf),
     /// Run with an own gateway connection, and why.
     Standalone(String),
+    /// Neither: the server on the socket serves another world (demo vs live). The one-line
+    /// reason says what runs there and how to proceed.
+    Refuse(String),
 }
 
-/// Decides between bridging and standalone without changing anything.
-pub async fn sidecar_plan(path: &Path, force_standalone: bool) -> SidecarPlan {
+/// Decides between bridging and standalone without changing anything. `simulated` is the
+/// sidecar's own world: a live sidecar never bridges to a demo daemon, nor a demo one to live.
+pub async fn sidecar_plan(path: &Path, force_standalone: bool, simulated: bool) -> SidecarPlan {
     if force_standalone {
         return SidecarPlan::Standalone("--standalone given".into());
     }
     match mcp::socket::probe(path).await {
-        SocketState::Answering => SidecarPlan::Bridge(path.to_path_buf()),
+        SocketState::Answering => match mcp::socket::identify(path).await {
+            Some(id) if (id.mode == "demo") != simulated => {
+                let mine = if simulated { "demo" } else { "live" };
+                SidecarPlan::Refuse(format!(
+                    "refusing to bridge: the {} server on {} serves {} ({}), and this is a {mine} \
+                     sidecar; stop it, point --socket elsewhere, or pass --standalone to use \
+                     your own connection",
+                    id.mode,
+                    path.display(),
+                    if id.mode == "demo" {
+                        "simulated data"
+                    } else {
+                        "a live account"
+                    },
+                    id.world
+                ))
+            }
+            _ => SidecarPlan::Bridge(path.to_path_buf()),
+        },
         SocketState::Stale => SidecarPlan::Standalone(format!(
             "{} is left over from a crash (nothing answers)",
             path.display()
@@ -126,13 +148,44 @@ pub async fn running_report(config: &Config) -> String {
             let _ = writeln!(out, "  HTTP: {e}");
         }
     }
-    let plan = match sidecar_plan(&path, false).await {
+    let plan = match sidecar_plan(&path, false, false).await {
         SidecarPlan::Bridge(p) => format!("would bridge to {}", p.display()),
         SidecarPlan::Standalone(why) => {
             format!("would run standalone with its own gateway connection ({why})")
         }
+        SidecarPlan::Refuse(why) => format!("would not start: {why}"),
     };
     let _ = writeln!(out, "  sidecar (`ibkr-cockpit mcp`): {plan}");
+    out.push_str(&database_report(&config.db_path()));
+    out
+}
+
+/// `doctor`'s database lines: intact or damaged (read-only check), size, journal rows, and
+/// any damaged copies kept from earlier repairs.
+pub fn database_report(path: &Path) -> String {
+    use std::fmt::Write as _;
+    let found = crate::store::db::Db::inspect(path);
+    let mut out = String::new();
+    let state = match &found.verdict {
+        None => "not created yet".to_string(),
+        Some(Ok(())) => format!(
+            "intact (quick_check ok), {:.1} MB, {} journaled tool calls",
+            found.bytes as f64 / 1_048_576.0,
+            found.calls.map_or_else(|| "?".into(), |n| n.to_string())
+        ),
+        Some(Err(problem)) => format!(
+            "DAMAGED ({problem}); the next cockpit, daemon or sidecar to start moves it aside \
+             (kept), creates a fresh one and copies back what can still be read"
+        ),
+    };
+    let _ = writeln!(out, "  database {}: {state}", path.display());
+    for copy in &found.damaged_copies {
+        let _ = writeln!(
+            out,
+            "  damaged database moved aside earlier (kept for inspection): {}",
+            copy.display()
+        );
+    }
     out
 }
 

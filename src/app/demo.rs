@@ -72,6 +72,10 @@ pub async fn start_demo(mut config: Config, opts: &DemoOptions) -> anyhow::Resul
 
     let db = Db::in_memory().map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = Store::new(Clock::System, Some(db));
+    store.set_world(crate::store::World {
+        simulated: true,
+        description: format!("simulated demo book (seed {})", opts.seed),
+    });
     let (primary_cfg, secondary_cfg) = config.gateway_configs();
     let gateways = Gateways {
         primary: GatewayHandle::spawn(primary_cfg, store.clone()),

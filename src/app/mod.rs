@@ -55,6 +55,10 @@ impl Runtime {
                 h.shutdown();
             }
         }
+        // The journal writer commits every ≤ 100 ms; an orderly exit commits the rest now.
+        if !self.ctx.store.flush_journal(Duration::from_secs(2)) {
+            tracing::warn!("the last tool calls may not have reached the SQLite journal");
+        }
     }
 }
 
@@ -70,6 +74,7 @@ fn open_db(config: &Config, warnings: &mut Vec<String>) -> anyhow::Result<Db> {
     let (db, warning) =
         Db::open(&path).with_context(|| format!("opening database {}", path.display()))?;
     warnings.extend(warning);
+    db.set_retention(config.journal.retention());
     Ok(db)
 }
 

@@ -37,6 +37,9 @@ pub struct Config {
     pub data: DataSection,
     pub display: DisplaySection,
     pub thresholds: Thresholds,
+    /// How long the tool-call journal is kept in SQLite.
+    #[serde(default)]
+    pub journal: JournalSection,
     /// ETF or symbol → sector, used when contract details carry no industry.
     #[serde(default)]
     pub sectors: BTreeMap<String, String>,
@@ -93,11 +96,15 @@ pub struct McpSection {
     /// Open HTTP connections served at once; more are answered 503 and closed.
     #[serde(default = "default_http_max_connections")]
     pub http_max_connections: u32,
+    /// Open HTTP connections one peer address may hold; more are answered 503 and closed, so
+    /// one client's slow connections cannot take everyone's slots.
+    #[serde(default = "default_http_max_connections_per_peer")]
+    pub http_max_connections_per_peer: u32,
 }
 
 // Fallbacks for files written before these keys existed (default.toml sets the same values).
 fn default_http_header_timeout_secs() -> u64 {
-    15
+    5
 }
 fn default_http_body_timeout_secs() -> u64 {
     30
@@ -107,6 +114,37 @@ fn default_http_request_timeout_secs() -> u64 {
 }
 fn default_http_max_connections() -> u32 {
     256
+}
+fn default_http_max_connections_per_peer() -> u32 {
+    64
+}
+
+/// `[journal]`: the tool-call journal's retention, enforced continuously by its writer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalSection {
+    /// Calls older than this many days are deleted.
+    pub keep_days: u32,
+    /// The oldest calls are deleted while the database uses more than this many megabytes.
+    pub max_mb: u64,
+}
+
+impl Default for JournalSection {
+    fn default() -> Self {
+        JournalSection {
+            keep_days: 30,
+            max_mb: 200,
+        }
+    }
+}
+
+impl JournalSection {
+    pub fn retention(&self) -> crate::store::db::Retention {
+        crate::store::db::Retention {
+            keep_days: self.keep_days.max(1),
+            max_bytes: self.max_mb.max(1).saturating_mul(1024 * 1024),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -224,7 +262,11 @@ pub fn accepted(key: &str) -> Option<&'static str> {
         "mcp.http_header_timeout_secs"
         | "mcp.http_body_timeout_secs"
         | "mcp.http_request_timeout_secs" => "a whole number of seconds, at least 1",
-        "mcp.http_max_connections" => "a whole number of connections, at least 1",
+        "mcp.http_max_connections" | "mcp.http_max_connections_per_peer" => {
+            "a whole number of connections, at least 1"
+        }
+        "journal.keep_days" => "a whole number of days, at least 1",
+        "journal.max_mb" => "a whole number of megabytes, at least 1",
         "data.db_path" | "data.config_dir" => "a path in quotes",
         "data.cache_max_age_secs" | "data.stale_after_secs" => "a whole number of seconds",
         "display.mask_accounts" => "true or false",

@@ -143,6 +143,12 @@ fn http_limits(cfg: &Config) -> Result<(), Problem> {
             "mcp.http_max_connections",
             u64::from(m.http_max_connections),
         ),
+        (
+            "mcp.http_max_connections_per_peer",
+            u64::from(m.http_max_connections_per_peer),
+        ),
+        ("journal.keep_days", u64::from(cfg.journal.keep_days)),
+        ("journal.max_mb", cfg.journal.max_mb),
     ] {
         if v == 0 {
             return Err(problem(key, super::accepted_or(key), 0));

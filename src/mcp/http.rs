@@ -17,7 +17,7 @@
 use super::http_body::{closing, read_body_within};
 use super::http_conn::{ConnectionLimits, serve_connections};
 use super::metrics::Metrics;
-use super::refusal::{client_name, record_refusal};
+use super::refusal::{client_name, peer_of, record_refusal};
 use super::server::CockpitMcp;
 use crate::config::McpSection;
 use crate::tools::params::parse_args;
@@ -40,6 +40,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// Shortest bearer token accepted.
+pub const MIN_TOKEN_CHARS: usize = 16;
 
 /// Largest request body accepted on any route.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -82,6 +85,7 @@ pub struct SlowClientLimits {
     pub body_read_timeout: Duration,
     pub request_timeout: Duration,
     pub max_connections: usize,
+    pub max_connections_per_peer: usize,
 }
 
 impl SlowClientLimits {
@@ -93,6 +97,9 @@ impl SlowClientLimits {
             body_read_timeout: secs(mcp.http_body_timeout_secs).min(limits.request_timeout),
             request_timeout: limits.request_timeout,
             max_connections: usize::try_from(mcp.http_max_connections)
+                .unwrap_or(usize::MAX)
+                .max(1),
+            max_connections_per_peer: usize::try_from(mcp.http_max_connections_per_peer)
                 .unwrap_or(usize::MAX)
                 .max(1),
         }
@@ -128,6 +135,16 @@ pub async fn serve_http_with(
         .token
         .clone()
         .filter(|t| !t.trim().is_empty());
+    if let Some(t) = &token
+        && t.trim().chars().count() < MIN_TOKEN_CHARS
+    {
+        anyhow::bail!(
+            "refusing the bearer token: it is {} characters, and a token must have at least \
+             {MIN_TOKEN_CHARS} (a short one can be guessed); set [mcp] token or \
+             IBKR_COCKPIT_TOKEN to a longer random string, e.g. from `openssl rand -hex 16`",
+            t.trim().chars().count()
+        );
+    }
     if !bind.ip().is_loopback() && token.is_none() {
         anyhow::bail!(
             "refusing to serve HTTP on {bind} without a bearer token: set [mcp] token in the config \
@@ -142,6 +159,18 @@ pub async fn serve_http_with(
         stop_follower.cancelled().await;
         follower.abort();
     });
+    // The tail of a refused burst is summed up in the journal once the burst stops.
+    let summaries_store = ctx.store.clone();
+    let stop_summaries = cancel.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = stop_summaries.cancelled() => break,
+                _ = every.tick() => super::refusal::flush_summaries(&summaries_store),
+            }
+        }
+    });
     let limits = SlowClientLimits::new(&ctx.config.mcp, limits);
     let store = ctx.store.clone();
     let app = build_router(ctx, bind, cancel.clone(), limits, metrics);
@@ -154,6 +183,7 @@ pub async fn serve_http_with(
     let connection_limits = ConnectionLimits {
         header_read_timeout: limits.header_read_timeout,
         max_connections: limits.max_connections,
+        max_per_peer: limits.max_connections_per_peer,
     };
     let handle = tokio::spawn(serve_connections(
         listener,
@@ -323,6 +353,7 @@ async fn screen_request(screen: &Screen, req: Request, next: Next) -> Response {
         let reason = format!("request body larger than {MAX_BODY_BYTES} bytes ({n} declared)");
         record_refusal(
             &screen.store,
+            peer_of(&req),
             client_name(headers),
             format!("{} {}", req.method(), req.uri().path()),
             &reason,
@@ -385,6 +416,7 @@ fn is_loopback_name(name: &str) -> bool {
 }
 
 async fn metrics_text(State((ctx, metrics)): State<(ToolContext, Metrics)>) -> Response {
+    metrics.set_refused_total(ctx.store.refused_total());
     let text = metrics.render(&ctx.store.snapshot(), crate::gateway::cache_hits());
     (
         [(
@@ -415,6 +447,7 @@ async fn require_bearer(
         let what = if given.is_empty() { "missing" } else { "wrong" };
         record_refusal(
             store,
+            peer_of(&req),
             client_name(req.headers()),
             format!("{} {}", req.method(), req.uri().path()),
             &format!("{what} bearer token"),

@@ -3,7 +3,7 @@
 //! arrive in time, 413 when it is larger than the cap. Either way the connection is closed and
 //! the refusal journaled. Routes then see the body already in memory.
 
-use super::refusal::{client_name, record_refusal};
+use super::refusal::{client_name, peer_of, record_refusal};
 use crate::store::Store;
 use axum::body::{Body, HttpBody};
 use axum::extract::Request;
@@ -35,6 +35,7 @@ pub async fn read_body_within(
     }
     let what = format!("{} {}", req.method(), req.uri().path());
     let client = client_name(req.headers());
+    let peer = peer_of(&req);
     let (parts, body) = req.into_parts();
     match tokio::time::timeout(deadline, collect(body, max_bytes)).await {
         Ok(Ok(bytes)) => {
@@ -43,7 +44,7 @@ pub async fn read_body_within(
         }
         Ok(Err(Short::TooLarge)) => {
             let reason = format!("request body larger than {max_bytes} bytes");
-            record_refusal(&store, client, what, &reason);
+            record_refusal(&store, peer, client, what, &reason);
             closing(StatusCode::PAYLOAD_TOO_LARGE, &reason)
         }
         Ok(Err(Short::Broken(e))) => {
@@ -59,7 +60,7 @@ pub async fn read_body_within(
                 "request body not received within {} s",
                 deadline.as_secs_f64()
             );
-            record_refusal(&store, client, what, &reason);
+            record_refusal(&store, peer, client, what, &reason);
             closing(StatusCode::REQUEST_TIMEOUT, &reason)
         }
     }

@@ -4,6 +4,9 @@
 //!   keep-alive connections left idle that long;
 //! - a cap on connections open at once: one over the cap is answered 503 and closed, so a flood
 //!   costs a socket for a moment, not a task and a buffer each;
+//! - a cap per peer address well under the total, so one client holding slow connections open
+//!   (slowloris) can take only its own share of the slots, never the others';
+//! - the peer's address on every request (`ConnectInfo`), so refusals are sampled per peer;
 //! - graceful shutdown: on cancel, stop accepting, let requests in flight finish, close idle
 //!   connections, and return once every connection is gone.
 //!
@@ -13,11 +16,14 @@
 use super::refusal::record_refusal;
 use crate::store::Store;
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +43,71 @@ const CONNECTION_CLIENT: &str = "http";
 pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
+    /// Connections one peer address may hold open at once.
+    pub max_per_peer: usize,
+}
+
+/// Open connections per peer address; an entry goes when its last connection closes.
+#[derive(Default)]
+struct PerPeer {
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One connection's place in [`PerPeer`], given back on drop.
+struct PeerSlot {
+    peers: Arc<PerPeer>,
+    ip: IpAddr,
+}
+
+impl PerPeer {
+    fn try_take(self: &Arc<Self>, ip: IpAddr, cap: usize) -> Option<PeerSlot> {
+        let mut open = self.open.lock();
+        let n = open.entry(ip).or_insert(0);
+        if *n >= cap {
+            return None;
+        }
+        *n += 1;
+        Some(PeerSlot {
+            peers: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut open = self.peers.open.lock();
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// The router as a hyper service that puts the peer's address on every request.
+#[derive(Clone)]
+struct WithPeer {
+    inner: TowerToHyperService<Router>,
+    peer: SocketAddr,
+}
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for WithPeer {
+    type Response = <TowerToHyperService<Router> as hyper::service::Service<
+        hyper::Request<hyper::body::Incoming>,
+    >>::Response;
+    type Error = <TowerToHyperService<Router> as hyper::service::Service<
+        hyper::Request<hyper::body::Incoming>,
+    >>::Error;
+    type Future = <TowerToHyperService<Router> as hyper::service::Service<
+        hyper::Request<hyper::body::Incoming>,
+    >>::Future;
+
+    fn call(&self, mut req: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        req.extensions_mut().insert(ConnectInfo(self.peer));
+        self.inner.call(req)
+    }
 }
 
 /// Accepts connections on `listener` and serves `app` on each until `cancel` fires, then waits
@@ -50,6 +121,7 @@ pub async fn serve_connections(
     cancel: CancellationToken,
 ) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let peers = Arc::new(PerPeer::default());
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
@@ -71,6 +143,14 @@ pub async fn serve_connections(
                 }
             },
         };
+        let Some(peer_slot) = peers.try_take(peer.ip(), limits.max_per_peer.max(1)) else {
+            tracing::debug!(
+                "HTTP: refused connection from {peer}: it already holds {} connections",
+                limits.max_per_peer
+            );
+            tokio::spawn(answer_busy(stream));
+            continue;
+        };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             // Logged, not journaled: a flood would otherwise write one SQLite row per socket.
             tracing::warn!(
@@ -85,12 +165,16 @@ pub async fn serve_connections(
             stream,
             partial: partial.clone(),
         });
-        let conn = http.serve_connection(io, TowerToHyperService::new(app.clone()));
+        let service = WithPeer {
+            inner: TowerToHyperService::new(app.clone()),
+            peer,
+        };
+        let conn = http.serve_connection(io, service);
         let cancel = cancel.clone();
         let store = store.clone();
         let header_timeout = limits.header_read_timeout;
         open.spawn(async move {
-            let _slot = slot;
+            let _slots = (slot, peer_slot);
             let mut conn = std::pin::pin!(conn);
             let mut shutting_down = false;
             let result = loop {
@@ -135,6 +219,7 @@ fn closed_with_error(
         );
         record_refusal(
             store,
+            Some(peer.ip()),
             CONNECTION_CLIENT.into(),
             format!("connection from {peer}"),
             &reason,

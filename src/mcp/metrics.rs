@@ -56,8 +56,8 @@ impl Metrics {
                 .error
                 .as_deref()
                 .is_some_and(|e| e.starts_with(REFUSED_PREFIX));
+            // Refusals are sampled in the journal; their count comes from the store.
             if refused {
-                c.refused += 1;
                 continue;
             }
             let f = c.tools.entry(record.tool.clone()).or_default();
@@ -77,6 +77,12 @@ impl Metrics {
         if let Some(oldest) = state.journal.front().map(|r| r.id) {
             c.seen = c.seen.split_off(&oldest);
         }
+    }
+
+    /// Sets the refused-request count (the store counts every refusal; the journal holds only
+    /// a sample of them).
+    pub fn set_refused_total(&self, total: u64) {
+        self.inner.lock().refused = total;
     }
 
     /// Counts on every store change until the store is gone (spawn it once per server).
@@ -151,7 +157,7 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
-            "# HELP ibkr_cockpit_http_refused_total HTTP requests refused for a missing or wrong token."
+            "# HELP ibkr_cockpit_http_refused_total HTTP requests refused (missing or wrong token, oversized or stalled request)."
         );
         let _ = writeln!(out, "# TYPE ibkr_cockpit_http_refused_total counter");
         let _ = writeln!(out, "ibkr_cockpit_http_refused_total {}", c.refused);

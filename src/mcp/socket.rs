@@ -5,17 +5,22 @@
 //! - a JSON-RPC message → MCP (`serve_lines`), journaled under the client's own name — this is
 //!   what `ibkr-cockpit mcp` bridges Claude Code's stdio onto;
 //! - [`ATTACH_HELLO`] → an attached UI: the live state streams out, tool calls come in
-//!   (see `attach.rs`).
+//!   (see `attach.rs`);
+//! - [`IDENTIFY_HELLO`] → one JSON line saying who serves here: product, version, mode
+//!   (`live` or `demo`) and world, so a live sidecar never bridges to a demo book (or back).
 //!
-//! Safety of the path: the directory is 0700 and the socket 0600; a socket left by a crash
-//! (the file exists, nobody answers) is removed and recreated; a socket or directory owned by
-//! another user is refused, since talking to it would hand our questions to someone else.
+//! Safety of the path: the directory is 0700 and the socket 0600 — created under a 0077 umask,
+//! so it is never open to others, not even between bind and chmod; a socket left by a crash
+//! (the file exists, nobody answers) is removed and recreated; a path that exists and is not a
+//! socket is refused (never deleted); a socket or directory owned by another user is refused,
+//! since talking to it would hand our questions to someone else. Every connection's peer
+//! credentials (SO_PEERCRED) are checked: only our own uid is served.
 
 use super::attach;
 use super::stdio::serve_lines;
 use crate::tools::ToolContext;
 use anyhow::Context;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -25,6 +30,65 @@ use tokio_util::sync::CancellationToken;
 
 /// First line an attaching UI sends (not JSON, so it can never be mistaken for MCP).
 pub const ATTACH_HELLO: &str = "IBKR-COCKPIT-ATTACH 1";
+
+/// First line of a client asking who serves here (answered with one [`Identity`] line).
+pub const IDENTIFY_HELLO: &str = "IBKR-COCKPIT-IDENTIFY 1";
+
+/// Who serves on a socket.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Identity {
+    pub product: String,
+    pub version: String,
+    /// `live` or `demo`.
+    pub mode: String,
+    /// What the data is: the gateway's address, or the simulated book.
+    pub world: String,
+}
+
+impl Identity {
+    /// This process's identity as a server.
+    pub fn of(ctx: &ToolContext) -> Identity {
+        let world = ctx.store.world();
+        let description = if world.description.is_empty() {
+            let g = &ctx.config.gateway;
+            match g.port {
+                Some(port) => format!("IB gateway at {}:{port}", g.host),
+                None => format!("IB gateway at {} (port auto-detected)", g.host),
+            }
+        } else {
+            world.description.clone()
+        };
+        Identity {
+            product: "ibkr-cockpit".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            mode: world.mode().into(),
+            world: description,
+        }
+    }
+}
+
+/// Asks the server at `path` who it is; `None` when it does not say (not ours, or too old).
+pub async fn identify(path: &Path) -> Option<Identity> {
+    use tokio::io::AsyncWriteExt;
+    let ask = async {
+        let mut stream = connect(path).await.ok()?;
+        stream
+            .write_all(format!("{IDENTIFY_HELLO}\n").as_bytes())
+            .await
+            .ok()?;
+        let mut line = Vec::new();
+        BufReader::new(stream)
+            .take(64 * 1024)
+            .read_until(b'\n', &mut line)
+            .await
+            .ok()?;
+        serde_json::from_slice::<Identity>(&line).ok()
+    };
+    tokio::time::timeout(PROBE_TIMEOUT, ask)
+        .await
+        .ok()
+        .flatten()
+}
 
 /// Longest first line read before deciding (an MCP initialize is well under this).
 const MAX_FIRST_LINE: u64 = 4 * 1024 * 1024;
@@ -93,7 +157,10 @@ pub async fn prepare_path(path: &Path) -> anyhow::Result<()> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if !dir.exists() {
-        std::fs::create_dir_all(dir)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
             .with_context(|| format!("cannot create socket directory {}", dir.display()))?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .with_context(|| format!("cannot make {} private (0700)", dir.display()))?;
@@ -111,6 +178,13 @@ pub async fn prepare_path(path: &Path) -> anyhow::Result<()> {
         }
     }
     if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            anyhow::bail!(
+                "{} exists and is not a socket; refusing to replace it. Pick another path with \
+                 --socket or [mcp] socket in the config",
+                path.display()
+            );
+        }
         check_owner(path, meta.uid(), me)?;
         match probe(path).await {
             SocketState::Answering => anyhow::bail!(
@@ -145,8 +219,13 @@ pub async fn serve_socket(
     cancel: CancellationToken,
 ) -> anyhow::Result<SocketServer> {
     prepare_path(path).await?;
-    let listener =
-        UnixListener::bind(path).with_context(|| format!("cannot listen on {}", path.display()))?;
+    // SAFETY: umask has no preconditions; it is restored right after the bind. The socket file
+    // is thereby created 0600 (never world-connectable, even before the chmod below).
+    let previous = unsafe { libc::umask(0o077) };
+    let bound = UnixListener::bind(path);
+    // SAFETY: as above; puts back the mask this process had.
+    unsafe { libc::umask(previous) };
+    let listener = bound.with_context(|| format!("cannot listen on {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("cannot make {} user-only (0600)", path.display()))?;
     tracing::info!("MCP and attach on unix socket {}", path.display());
@@ -166,6 +245,10 @@ async fn accept_loop(
             _ = cancel.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    if let Err(why) = same_user(&stream) {
+                        tracing::warn!("socket: refused a connection: {why}");
+                        continue;
+                    }
                     let ctx = ctx.clone();
                     let cancel = cancel.clone();
                     tokio::spawn(async move {
@@ -190,6 +273,16 @@ async fn accept_loop(
     let _ = std::fs::remove_file(&path);
 }
 
+/// Only our own user may talk to us: the peer's uid from SO_PEERCRED must be ours.
+fn same_user(stream: &UnixStream) -> Result<(), String> {
+    let me = current_uid();
+    match stream.peer_cred() {
+        Ok(cred) if cred.uid() == me => Ok(()),
+        Ok(cred) => Err(format!("peer uid {} is not ours ({me})", cred.uid())),
+        Err(e) => Err(format!("cannot read the peer's credentials: {e}")),
+    }
+}
+
 /// Reads the first line and hands the connection to MCP or to the attach protocol.
 async fn serve_connection(ctx: ToolContext, stream: UnixStream) -> anyhow::Result<()> {
     let (read, write) = stream.into_split();
@@ -202,8 +295,17 @@ async fn serve_connection(ctx: ToolContext, stream: UnixStream) -> anyhow::Resul
     if first.is_empty() {
         return Ok(());
     }
-    if String::from_utf8_lossy(&first).trim() == ATTACH_HELLO {
+    let hello = String::from_utf8_lossy(&first);
+    if hello.trim() == ATTACH_HELLO {
         return attach::serve_attached(ctx, reader, write).await;
+    }
+    if hello.trim() == IDENTIFY_HELLO {
+        use tokio::io::AsyncWriteExt;
+        let mut write = write;
+        let mut line = serde_json::to_string(&Identity::of(&ctx))?;
+        line.push('\n');
+        write.write_all(line.as_bytes()).await?;
+        return Ok(write.shutdown().await?);
     }
     // MCP: the first line is part of the conversation, so put it back in front.
     let input = std::io::Cursor::new(first).chain(reader);

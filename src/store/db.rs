@@ -26,6 +26,9 @@ pub enum DbError {
     },
     #[error("could not encode/decode stored data: {0}")]
     Codec(String),
+    /// `quick_check` found the file damaged; the text is its first complaint.
+    #[error("database file is damaged: {0}")]
+    Damaged(String),
     /// The file was written by a newer build; we refuse to touch it rather than lose its data.
     #[error(
         "database {path} has schema version {found}, newer than this build supports ({supported}); \
@@ -97,12 +100,68 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// a lock before failing with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long the tool-call journal is kept: rows older than `keep_days` go, and the oldest go
+/// first while the database holds more than `max_bytes` (`[journal]` in the config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub keep_days: u32,
+    pub max_bytes: u64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            keep_days: 30,
+            max_bytes: 200 * 1024 * 1024,
+        }
+    }
+}
+
+/// What [`Db::inspect`] found.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub exists: bool,
+    /// `Ok` when quick_check passed, else the problem; `None` when there is no file.
+    pub verdict: Option<Result<(), String>>,
+    /// Tool calls in the journal, when readable.
+    pub calls: Option<i64>,
+    pub bytes: u64,
+    /// `<file>.corrupt-*` beside it: damaged files moved aside and kept.
+    pub damaged_copies: Vec<PathBuf>,
+}
+
+/// What [`Db::prune_journal`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub too_old: usize,
+    pub over_size: usize,
+}
+
 /// Handle to the SQLite database. Cheap to clone; internally serialized.
 #[derive(Clone)]
 pub struct Db {
+    /// Replaced in place when the file is found damaged, so every clone follows the new file.
     conn: Arc<Mutex<Connection>>,
     /// `None` for in-memory databases.
     path: Option<PathBuf>,
+    health: Arc<Health>,
+}
+
+/// Told the message when damage is repaired at run time.
+type DamageListener = Box<dyn Fn(&str) + Send + Sync>;
+
+/// Per table, how many rows were copied back from a damaged file.
+type Salvaged = Vec<(String, usize)>;
+
+/// Damage found since the database was opened, and who wants to hear about it.
+#[derive(Default)]
+struct Health {
+    /// Set once a "malformed" error has triggered a check, so one bad page costs one check,
+    /// not one per statement; cleared when a fresh file replaces the damaged one.
+    checked_after_error: std::sync::atomic::AtomicBool,
+    events: Mutex<Vec<String>>,
+    listener: Mutex<Option<DamageListener>>,
+    retention: Mutex<Retention>,
 }
 
 impl std::fmt::Debug for Db {
@@ -120,28 +179,190 @@ impl Db {
     /// the returned `Option<String>` is the warning to show the user in that case.
     pub fn open(path: &Path) -> Result<(Db, Option<String>), DbError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| DbError::Io {
-                path: parent.display().to_string(),
-                source,
-            })?;
+            private_dir(parent)?;
         }
         let existed = path.exists();
-        match open_and_migrate(path) {
-            Ok(conn) => Ok((Db::wrap(conn, Some(path)), None)),
+        if !existed {
+            create_private(path)?;
+        }
+        let opened = open_and_migrate(path).and_then(|conn| {
+            // Header and schema can be fine while later pages are garbage; quick_check reads
+            // every page (linear in the file's size, well under a second at the size cap).
+            match quick_check(&conn)? {
+                None => Ok(conn),
+                Some(problem) => Err(DbError::Damaged(problem)),
+            }
+        });
+        match opened {
+            Ok(conn) => {
+                private_file(path)?;
+                Ok((Db::wrap(conn, Some(path)), None))
+            }
             Err(e) if existed && is_damage(&e) => {
-                let aside = move_aside(path)?;
-                let conn = open_and_migrate(path)?;
-                let warning = format!(
-                    "the database at {} could not be read ({e}); it was moved to {} and a fresh \
-                     one was created (cached bars, NLV history and journals start empty)",
-                    path.display(),
-                    aside.display()
-                );
+                let (conn, aside, salvaged) = replace_damaged(path)?;
+                private_file(path)?;
+                let warning = damage_message(path, &e.to_string(), &aside, &salvaged);
                 tracing::warn!("{warning}");
-                Ok((Db::wrap(conn, Some(path)), Some(warning)))
+                let db = Db::wrap(conn, Some(path));
+                db.health.events.lock().push(warning.clone());
+                Ok((db, Some(warning)))
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Called with any error a statement returned: the first "malformed" (corrupt) error runs
+    /// `quick_check`, and a damaged file is moved aside, a fresh one created in its place and
+    /// what can still be read copied over. Returns the message when that happened.
+    pub fn check_after_error(&self, error: &DbError) -> Option<String> {
+        use std::sync::atomic::Ordering;
+        if !is_corruption(error) {
+            return None;
+        }
+        let path = self.path.as_deref()?;
+        if self.health.checked_after_error.swap(true, Ordering::AcqRel) {
+            return None;
+        }
+        let mut conn = self.conn.lock();
+        // Cached pages are trusted by SQLite; drop them so the check reads what is on disk.
+        let _ = conn.execute_batch("PRAGMA shrink_memory");
+        if let Ok(None) = quick_check(&conn) {
+            tracing::warn!(
+                "database error ({error}) but quick_check finds {} intact",
+                path.display()
+            );
+            return None;
+        }
+        // Close the damaged file before renaming it (an in-memory stand-in holds the lock).
+        match Connection::open_in_memory() {
+            Ok(stand_in) => drop(std::mem::replace(&mut *conn, stand_in)),
+            Err(e) => {
+                tracing::warn!("cannot replace the damaged database: {e}");
+                return None;
+            }
+        }
+        match replace_damaged(path) {
+            Ok((fresh, aside, salvaged)) => {
+                *conn = fresh;
+                drop(conn);
+                if let Err(e) = private_file(path) {
+                    tracing::warn!("{e}");
+                }
+                let message = damage_message(path, &error.to_string(), &aside, &salvaged);
+                tracing::warn!("{message}");
+                self.health.events.lock().push(message.clone());
+                self.health
+                    .checked_after_error
+                    .store(false, Ordering::Release);
+                if let Some(listener) = self.health.listener.lock().as_ref() {
+                    listener(&message);
+                }
+                Some(message)
+            }
+            Err(e) => {
+                tracing::warn!("the database is damaged and could not be replaced: {e}");
+                None
+            }
+        }
+    }
+
+    /// `doctor`'s look at a database file without changing it (no migration, no move, so a
+    /// running daemon's file is never taken from under it): whether it is intact, and the damaged
+    /// copies kept beside it from earlier repairs.
+    pub fn inspect(path: &Path) -> Inspection {
+        use rusqlite::OpenFlags;
+        let mut out = Inspection {
+            exists: path.exists(),
+            verdict: None,
+            calls: None,
+            bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            damaged_copies: damaged_copies(path),
+        };
+        if !out.exists {
+            return out;
+        }
+        // Read-write without create: a read-only connection cannot open a WAL file whose
+        // shared-memory file is absent; nothing here writes.
+        let checked = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(DbError::from)
+            .and_then(|conn| {
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                let verdict = quick_check(&conn)?;
+                let calls = conn
+                    .query_row("SELECT count(*) FROM tool_calls", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .ok();
+                Ok((verdict, calls))
+            });
+        match checked {
+            Ok((verdict, calls)) => {
+                out.verdict = Some(verdict.map_or(Ok(()), Err));
+                out.calls = calls;
+            }
+            Err(e) => out.verdict = Some(Err(e.to_string())),
+        }
+        out
+    }
+
+    /// Damage found and repaired since this database was opened, oldest first.
+    pub fn damage_events(&self) -> Vec<String> {
+        self.health.events.lock().clone()
+    }
+
+    /// Called with the message whenever damage is found at run time (the store turns it into
+    /// an event the cockpit and `ibkr_connection_status` show).
+    pub fn on_damage(&self, listener: impl Fn(&str) + Send + Sync + 'static) {
+        *self.health.listener.lock() = Some(Box::new(listener));
+    }
+
+    /// The journal's retention (defaults: 30 days, 200 MB).
+    pub fn retention(&self) -> Retention {
+        *self.health.retention.lock()
+    }
+
+    pub fn set_retention(&self, retention: Retention) {
+        *self.health.retention.lock() = retention;
+    }
+
+    /// Bytes of the file in use (pages minus free pages): what retention bounds.
+    pub fn used_bytes(&self) -> Result<u64, DbError> {
+        let conn = self.conn.lock();
+        used_bytes(&conn)
+    }
+
+    /// Deletes journal rows older than `keep_days` before `now`, then the oldest rows while the
+    /// database uses more than `max_bytes` (down to 90% of it, so the next pass has slack).
+    /// Freed pages are reused by later inserts, so the file stops growing at about the cap.
+    pub fn prune_journal(&self, now: Millis, retention: Retention) -> Result<Pruned, DbError> {
+        let cutoff = now.saturating_sub(i64::from(retention.keep_days) * 86_400_000);
+        let conn = self.conn.lock();
+        let too_old = conn.execute("DELETE FROM tool_calls WHERE time < ?1", params![cutoff])?;
+        let mut over_size = 0;
+        let target = retention.max_bytes / 10 * 9;
+        if used_bytes(&conn)? > retention.max_bytes {
+            loop {
+                let used = used_bytes(&conn)?;
+                if used <= target {
+                    break;
+                }
+                let rows: i64 =
+                    conn.query_row("SELECT count(*) FROM tool_calls", [], |r| r.get(0))?;
+                if rows == 0 {
+                    break;
+                }
+                // Delete the share of rows that is over the target (at least a few, so the
+                // loop ends even when row sizes vary).
+                let share = (used - target) as f64 / used as f64;
+                let chunk = ((rows as f64 * share).ceil() as i64).max(16.min(rows));
+                over_size += conn.execute(
+                    "DELETE FROM tool_calls WHERE seq IN
+                         (SELECT seq FROM tool_calls ORDER BY seq LIMIT ?1)",
+                    params![chunk],
+                )?;
+            }
+        }
+        Ok(Pruned { too_old, over_size })
     }
 
     /// An in-memory database (tests, benches).
@@ -155,6 +376,7 @@ impl Db {
         Db {
             conn: Arc::new(Mutex::new(conn)),
             path: path.map(Path::to_path_buf),
+            health: Arc::new(Health::default()),
         }
     }
 
@@ -317,26 +539,41 @@ impl Db {
     /// Appends a tool call to the journal. Ids are per process, so the journal keeps its own
     /// sequence and `id` is stored as data, not as a key.
     pub fn insert_tool_call(&self, record: &ToolCallRecord) -> Result<(), DbError> {
-        let arguments = serde_json::to_string(&record.arguments)
-            .map_err(|e| DbError::Codec(format!("tool call arguments: {e}")))?;
-        let conn = self.conn.lock();
-        conn.execute(
-            "INSERT INTO tool_calls (call_id, time, client, tool, arguments, duration_ms, ok, error,
-                                     result_bytes, markdown)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                record.id as i64,
-                record.time,
-                record.client,
-                record.tool,
-                arguments,
-                if record.duration_ms.is_finite() { record.duration_ms } else { 0.0 },
-                record.ok,
-                record.error,
-                record.result_bytes as i64,
-                record.markdown,
-            ],
-        )?;
+        self.insert_tool_calls(std::slice::from_ref(record))
+    }
+
+    /// Appends tool calls to the journal in one transaction (all or none).
+    pub fn insert_tool_calls(&self, records: &[ToolCallRecord]) -> Result<(), DbError> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO tool_calls (call_id, time, client, tool, arguments, duration_ms, ok,
+                                         error, result_bytes, markdown)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for record in records {
+                let arguments = serde_json::to_string(&record.arguments)
+                    .map_err(|e| DbError::Codec(format!("tool call arguments: {e}")))?;
+                stmt.execute(params![
+                    record.id as i64,
+                    record.time,
+                    record.client,
+                    record.tool,
+                    arguments,
+                    if record.duration_ms.is_finite() {
+                        record.duration_ms
+                    } else {
+                        0.0
+                    },
+                    record.ok,
+                    record.error,
+                    record.result_bytes as i64,
+                    record.markdown,
+                ])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -448,7 +685,10 @@ fn open_and_migrate(path: &Path) -> Result<Connection, DbError> {
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::debug!("SQLite journal mode is {mode}, not WAL");
     }
+    // NORMAL in WAL mode: a commit survives the process being killed (not a power cut).
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Without a limit the WAL file keeps its high-water size after each checkpoint.
+    conn.pragma_update(None, "journal_size_limit", 16 * 1024 * 1024)?;
     // Forces the schema to be parsed, so a damaged sqlite_master is noticed now, not later.
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
@@ -492,9 +732,199 @@ fn is_damage(e: &DbError) -> bool {
         // Anything else SQLite or our decoding reports while reading an existing file's header
         // and schema (including a same-named table created by something else) means the file is
         // not ours to trust.
-        DbError::Sqlite(_) | DbError::Codec(_) => true,
+        DbError::Sqlite(_) | DbError::Codec(_) | DbError::Damaged(_) => true,
         DbError::Io { .. } | DbError::NewerSchema { .. } => false,
     }
+}
+
+/// Whether `e` is SQLite saying the file is malformed (as opposed to busy, full, or our data).
+fn is_corruption(e: &DbError) -> bool {
+    match e {
+        DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
+            matches!(f.code, ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+        }
+        DbError::Damaged(_) => true,
+        _ => false,
+    }
+}
+
+/// `PRAGMA quick_check`: `None` when the file is intact, else SQLite's first complaint.
+fn quick_check(conn: &Connection) -> Result<Option<String>, DbError> {
+    let verdict: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+    Ok((!verdict.eq_ignore_ascii_case("ok"))
+        .then(|| verdict.split_whitespace().collect::<Vec<_>>().join(" ")))
+}
+
+fn used_bytes(conn: &Connection) -> Result<u64, DbError> {
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    let free: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+    let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    Ok(((pages - free).max(0) * size.max(0)) as u64)
+}
+
+/// Owner-only (0600) whatever the umask: the journal holds account ids and positions. The
+/// WAL and shared-memory files SQLite creates take the database file's mode.
+fn private_file(path: &Path) -> Result<(), DbError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
+        DbError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    })
+}
+
+/// Creates the database's directory owner-only (0700, whatever the umask); our own
+/// `…/ibkr-cockpit` directory is made 0700 if it exists looser. Any other existing directory
+/// is left alone (it may be shared on purpose).
+fn private_dir(dir: &Path) -> Result<(), DbError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let io = |source| DbError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io)?;
+        // The mode is masked by the umask on creation; say it again to be exact.
+        return std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io);
+    }
+    let meta = std::fs::metadata(dir).map_err(io)?;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let me = unsafe { libc::getuid() };
+    let ours = dir.file_name().is_some_and(|n| n == "ibkr-cockpit");
+    if ours && meta.uid() == me && meta.mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Creates an empty database file as 0600 before SQLite opens it, so it is never readable by
+/// others, not even for the moment between creation and a chmod.
+fn create_private(path: &Path) -> Result<(), DbError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        .map_err(|source| DbError::Io {
+            path: path.display().to_string(),
+            source,
+        })
+}
+
+/// The `<path>.corrupt-*` files next to `path` (not their WAL companions), oldest first.
+fn damaged_copies(path: &Path) -> Vec<PathBuf> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return Vec::new();
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{name}.corrupt-");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with(&prefix) && !n.ends_with("-wal") && !n.ends_with("-shm")
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The tables worth carrying over from a damaged file (caches are simply fetched again).
+const SALVAGED_TABLES: &[&str] = &["nlv_history", "fills", "briefings", "tool_calls"];
+
+/// Moves the damaged file aside, creates a fresh one and copies over every row of
+/// [`SALVAGED_TABLES`] that can still be read. Returns the new connection, where the old file
+/// went, and per table how many rows came back.
+fn replace_damaged(path: &Path) -> Result<(Connection, PathBuf, Salvaged), DbError> {
+    let aside = move_aside(path)?;
+    create_private(path)?;
+    let conn = open_and_migrate(path)?;
+    let salvaged = salvage(&conn, &aside);
+    Ok((conn, aside, salvaged))
+}
+
+/// Row by row, so a bad page ends one table's copy where it is instead of losing all of it.
+fn salvage(conn: &Connection, damaged: &Path) -> Salvaged {
+    let mut out = Vec::new();
+    let Some(from) = damaged.to_str() else {
+        return out;
+    };
+    if let Err(e) = conn.execute("ATTACH DATABASE ?1 AS damaged", params![from]) {
+        tracing::warn!("nothing salvaged from {}: {e}", damaged.display());
+        return out;
+    }
+    for table in SALVAGED_TABLES {
+        let copied = copy_rows(conn, table);
+        if copied > 0 {
+            out.push((table.to_string(), copied));
+        }
+    }
+    let _ = conn.execute_batch("DETACH DATABASE damaged");
+    out
+}
+
+fn copy_rows(conn: &Connection, table: &str) -> usize {
+    // Table names come from SALVAGED_TABLES, never from the file.
+    let Ok(mut read) = conn.prepare(&format!("SELECT * FROM damaged.{table}")) else {
+        return 0;
+    };
+    let columns = read.column_count();
+    let marks = vec!["?"; columns].join(", ");
+    let Ok(mut write) = conn.prepare(&format!(
+        "INSERT OR IGNORE INTO main.{table} VALUES ({marks})"
+    )) else {
+        return 0;
+    };
+    let Ok(mut rows) = read.query([]) else {
+        return 0;
+    };
+    let mut copied = 0;
+    while let Ok(Some(row)) = rows.next() {
+        let values: Result<Vec<rusqlite::types::Value>, _> =
+            (0..columns).map(|i| row.get(i)).collect();
+        let Ok(values) = values else { break };
+        if write
+            .execute(rusqlite::params_from_iter(values.iter()))
+            .is_ok()
+        {
+            copied += 1;
+        }
+    }
+    copied
+}
+
+fn damage_message(path: &Path, error: &str, aside: &Path, salvaged: &[(String, usize)]) -> String {
+    let kept = if salvaged.is_empty() {
+        "nothing could be read back (NLV history and journals start empty)".to_string()
+    } else {
+        let parts: Vec<String> = salvaged
+            .iter()
+            .map(|(table, n)| format!("{n} {table} rows"))
+            .collect();
+        format!("re-seeded {} from it", parts.join(", "))
+    };
+    format!(
+        "the database at {} is damaged ({error}); it was moved to {} (kept) and a fresh one \
+         created; {kept}",
+        path.display(),
+        aside.display()
+    )
 }
 
 /// Renames `path` (and its WAL/shared-memory companions, which belong to the damaged file) to

@@ -5,6 +5,8 @@
 //! No lock is ever held across an `.await`: `update` takes a closure.
 
 pub mod db;
+pub mod journal;
+pub mod refusals;
 pub mod wire;
 
 use crate::model::*;
@@ -15,7 +17,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use tokio::sync::watch;
 
-/// How many tool calls the in-memory journal keeps (SQLite keeps them all).
+/// How many tool calls the in-memory journal keeps (SQLite keeps them for `[journal]
+/// keep_days`, within `max_mb`).
 pub const JOURNAL_CAPACITY: usize = 1000;
 /// How many gateway events the in-memory event log keeps.
 pub const EVENT_CAPACITY: usize = 200;
@@ -128,11 +131,44 @@ impl Clock {
     }
 }
 
+/// Which world the data comes from: a real account through IB, or the simulated demo book.
+/// Stated on the socket handshake (a live sidecar never bridges to a demo daemon) and on the
+/// first line of every answer made from simulated data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct World {
+    pub simulated: bool,
+    /// What the data is: "simulated demo book (seed 7)", or the gateway's address.
+    pub description: String,
+}
+
+impl World {
+    /// `demo` or `live`.
+    pub fn mode(&self) -> &'static str {
+        if self.simulated { "demo" } else { "live" }
+    }
+}
+
+/// How every database-damage event's message begins (see `db::Db::open`).
+pub const DB_DAMAGE_PREFIX: &str = "the database at ";
+
+/// Whether `event` reports a damaged database that was moved aside and replaced.
+pub fn is_db_damage(event: &GatewayEvent) -> bool {
+    event.code == 0 && event.message.starts_with(DB_DAMAGE_PREFIX)
+}
+
+/// The first line of an answer made from simulated data.
+pub const SIMULATED_NOTICE: &str =
+    "⚠️ Simulated data (demo book, not a real account): nothing here is your portfolio.";
+
 struct Inner {
+    world: RwLock<World>,
     state: RwLock<LiveState>,
     changed: watch::Sender<u64>,
     clock: Clock,
     db: Option<db::Db>,
+    /// Present when `db` is: the SQLite side of the journal, off the call path.
+    journal: Option<journal::JournalWriter>,
+    refusals: parking_lot::Mutex<refusals::RefusalSampler>,
     next_call_id: AtomicU64,
 }
 
@@ -145,15 +181,98 @@ pub struct Store {
 impl Store {
     pub fn new(clock: Clock, db: Option<db::Db>) -> Self {
         let (changed, _) = watch::channel(0);
-        Store {
+        let journal = db
+            .clone()
+            .and_then(|db| match journal::JournalWriter::start(db) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!("no journal writer thread ({e}); tool calls stay in memory");
+                    None
+                }
+            });
+        let store = Store {
             inner: Arc::new(Inner {
+                world: RwLock::new(World::default()),
                 state: RwLock::new(LiveState::default()),
                 changed,
                 clock,
                 db,
+                journal,
+                refusals: parking_lot::Mutex::new(refusals::RefusalSampler::default()),
                 next_call_id: AtomicU64::new(1),
             }),
+        };
+        if let Some(db) = store.db() {
+            for message in db.damage_events() {
+                store.push_db_event(&message);
+            }
+            // Weak: the database lives inside the store and must not keep it alive.
+            let weak = Arc::downgrade(&store.inner);
+            db.on_damage(move |message| {
+                if let Some(inner) = weak.upgrade() {
+                    Store { inner }.push_db_event(message);
+                }
+            });
         }
+        store
+    }
+
+    /// Where the data comes from (live unless the demo said otherwise).
+    pub fn world(&self) -> World {
+        self.inner.world.read().clone()
+    }
+
+    pub fn is_simulated(&self) -> bool {
+        self.inner.world.read().simulated
+    }
+
+    pub fn set_world(&self, world: World) {
+        *self.inner.world.write() = world;
+    }
+
+    /// Database damage as an event, where the cockpit and `ibkr_connection_status` show it.
+    /// (Every such message starts with [`DB_DAMAGE_PREFIX`].)
+    fn push_db_event(&self, message: &str) {
+        self.push_event(GatewayEvent {
+            time: self.now(),
+            role: GatewayRole::Primary,
+            code: 0,
+            message: message.to_string(),
+        });
+    }
+
+    /// Waits (at most `timeout`) until every tool call journaled so far is committed to SQLite.
+    /// True when there is no database.
+    pub fn flush_journal(&self, timeout: std::time::Duration) -> bool {
+        self.inner.journal.as_ref().is_none_or(|j| j.flush(timeout))
+    }
+
+    /// Tool calls kept in memory but not saved to SQLite because the writer was behind.
+    pub fn journal_dropped(&self) -> u64 {
+        self.inner.journal.as_ref().map_or(0, |j| j.dropped())
+    }
+
+    /// Counts a refused request from `peer`; says whether to journal it in full, and returns a
+    /// summary of suppressed ones when one is due.
+    pub fn sample_refusal(
+        &self,
+        peer: refusals::Peer,
+        reason: &str,
+    ) -> (refusals::Verdict, Option<refusals::Summary>) {
+        self.inner
+            .refusals
+            .lock()
+            .record(peer, reason, std::time::Instant::now())
+    }
+
+    /// Summaries of suppressed refusals now due (call every few seconds).
+    pub fn refusal_tick(&self) -> Vec<refusals::Summary> {
+        self.inner.refusals.lock().tick(std::time::Instant::now())
+    }
+
+    /// Refused requests since start, journaled or not.
+    pub fn refused_total(&self) -> u64 {
+        self.inner.refusals.lock().total()
     }
 
     /// A store with no database and the system clock (tests, `tool` one-shots).
@@ -207,14 +326,13 @@ impl Store {
         });
     }
 
-    /// Journals a tool call in memory and (when a database is attached) in SQLite.
+    /// Journals a tool call in memory and (when a database is attached) queues it for SQLite,
+    /// where the writer commits it within [`journal::BATCH_WINDOW`]. Never waits on the disk.
     /// Assigns and returns the call id.
     pub fn record_tool_call(&self, mut record: ToolCallRecord) -> u64 {
         record.id = self.inner.next_call_id.fetch_add(1, Ordering::Relaxed);
-        if let Some(db) = self.db()
-            && let Err(e) = db.insert_tool_call(&record)
-        {
-            tracing::warn!("could not journal tool call in SQLite: {e}");
+        if let Some(journal) = &self.inner.journal {
+            journal.submit(record.clone());
         }
         let id = record.id;
         self.update(|st| {

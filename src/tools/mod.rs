@@ -309,7 +309,13 @@ pub async fn call_journaled(
     }
     let time = ctx.store.now();
     let started = Instant::now();
-    let result = call(ctx, name, args.clone()).await;
+    let mut result = call(ctx, name, args.clone()).await;
+    // Said once here, for every front door: simulated numbers must never pass for real ones.
+    if ctx.store.is_simulated()
+        && let Ok(out) = &mut result
+    {
+        out.markdown = format!("{}\n\n{}", crate::store::SIMULATED_NOTICE, out.markdown);
+    }
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     let (ok, error, result_bytes, markdown) = match &result {
         Ok(out) => (

@@ -253,6 +253,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     if delayed {
         health.push(Span::styled(" DELAYED ", t.badge_delayed));
     }
+    if state.events.iter().any(crate::store::is_db_damage) {
+        // The damaged file was moved aside and a fresh one made; ibkr_connection_status says where.
+        health.push(Span::styled(" DB REPAIRED ", t.badge_stale));
+        health.push(Span::styled(" ", t.header));
+    }
     // The fix is shortened (never cut mid-word without a mark) to what is left after the badges.
     let badges_width: usize = health.iter().map(Span::width).sum();
     for (priority, spans) in &mut outage {

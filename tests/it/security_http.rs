@@ -109,7 +109,8 @@ async fn missing_or_wrong_token_is_401_and_journaled() {
                 .is_some_and(|e| e.starts_with("refused:"))
         })
         .collect();
-    assert_eq!(refused.len(), 3, "{refused:?}");
+    // Refusals are sampled per peer: the first of the burst is journaled, all are counted.
+    assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].tool, "GET /api/summary");
     assert!(refused.iter().all(|r| !r.ok));
     let metrics = http

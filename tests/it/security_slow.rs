@@ -366,14 +366,17 @@ fn load_text(text: &str) -> Result<Config, String> {
 #[test]
 fn http_limits_are_read_from_the_config_and_validated() {
     let defaults = Config::defaults().expect("defaults");
-    assert_eq!(defaults.mcp.http_header_timeout_secs, 15);
+    assert_eq!(defaults.mcp.http_header_timeout_secs, 5);
+    assert_eq!(defaults.mcp.http_max_connections_per_peer, 64);
+    assert_eq!(defaults.journal.keep_days, 30);
+    assert_eq!(defaults.journal.max_mb, 200);
     assert_eq!(defaults.mcp.http_body_timeout_secs, 30);
     assert_eq!(defaults.mcp.http_request_timeout_secs, 90);
     assert_eq!(defaults.mcp.http_max_connections, 256);
 
-    let cfg = load_text("[mcp]\nhttp_header_timeout_secs = 5\nhttp_max_connections = 8\n")
+    let cfg = load_text("[mcp]\nhttp_header_timeout_secs = 3\nhttp_max_connections = 8\n")
         .expect("valid");
-    assert_eq!(cfg.mcp.http_header_timeout_secs, 5);
+    assert_eq!(cfg.mcp.http_header_timeout_secs, 3);
     assert_eq!(cfg.mcp.http_max_connections, 8);
 
     let err = load_text("[mcp]\nbind = \"127.0.0.1\"\nhttp_body_timeout_secs = 0\n")
