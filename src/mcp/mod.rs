@@ -21,9 +21,11 @@ pub mod http_conn;
 pub mod invocation;
 pub mod metrics;
 pub mod refusal;
+pub mod schema;
 pub mod server;
 pub mod socket;
 pub mod stdio;
+pub mod surface;
 
 pub use attach::{Attached, attach};
 pub use bridge::bridge_stdio;
@@ -33,6 +35,7 @@ pub use invocation::{parse_invocation, parse_invocation_with_schema, parse_value
 pub use server::CockpitMcp;
 pub use socket::{SocketServer, SocketState, serve_socket};
 pub use stdio::{run_stdio, serve_lines};
+pub use surface::Surface;
 
 /// Catalogue names closest to `name` (for "unknown tool" messages), best first, at most five.
 /// Close means: a small edit distance, or one name containing the other.

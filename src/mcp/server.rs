@@ -4,16 +4,17 @@
 //! The router is built from `tools::catalog()` by hand (no `#[tool]` macros): the tools module
 //! owns names, descriptions and schemas; this file only translates them to MCP.
 
-use crate::tools::{self, ToolContext, ToolSpec};
+use super::surface::Surface;
+use crate::config::OutputMode;
+use crate::tools::{self, ToolContext};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// What the server tells clients about itself at `initialize`.
 const INSTRUCTIONS: &str = "Read-only Interactive Brokers portfolio cockpit: account, positions, \
@@ -27,48 +28,61 @@ pub const DEFAULT_CLIENT: &str = "mcp";
 #[derive(Clone)]
 pub struct CockpitMcp {
     ctx: ToolContext,
+    surface: Arc<Surface>,
+    /// The session's tool list, built once per surface (the catalogue is static).
+    tools: Arc<Vec<Tool>>,
 }
 
 impl CockpitMcp {
+    /// A server exposing what `[mcp]` in the context's config asks for (validated at start-up;
+    /// a surface that does not validate here exposes everything, as markdown).
     pub fn new(ctx: ToolContext) -> Self {
-        CockpitMcp { ctx }
+        let surface = Surface::from_config(&ctx.config.mcp).unwrap_or_default();
+        Self::with_surface(ctx, surface)
+    }
+
+    /// A server exposing `surface` (a bridged sidecar's own flags).
+    pub fn with_surface(ctx: ToolContext, surface: Surface) -> Self {
+        let tools = Arc::new(surface.mcp_tools());
+        CockpitMcp {
+            ctx,
+            surface: Arc::new(surface),
+            tools,
+        }
     }
 
     pub fn context(&self) -> &ToolContext {
         &self.ctx
     }
+
+    pub fn surface(&self) -> &Surface {
+        &self.surface
+    }
 }
 
-/// The catalogue as MCP `Tool`s, built once: the catalogue is static.
-pub fn mcp_tools() -> &'static [Tool] {
-    static TOOLS: OnceLock<Vec<Tool>> = OnceLock::new();
-    TOOLS.get_or_init(|| tools::catalog().iter().map(to_mcp_tool).collect())
-}
-
-/// One catalogue entry as an MCP tool: description, input and output schema, read-only hint.
-pub fn to_mcp_tool(spec: &ToolSpec) -> Tool {
-    let annotations = ToolAnnotations::new()
-        .read_only(true)
-        .destructive(false)
-        .idempotent(true);
-    Tool::new(
-        spec.name,
-        spec.description,
-        Arc::new(spec.input_schema.clone()),
-    )
-    .with_raw_output_schema(Arc::new(spec.output_schema.clone()))
-    .with_annotations(annotations)
-}
-
-/// Turns a tool's answer into an MCP result: markdown text plus `structuredContent`; a tool
-/// error becomes `isError: true` with its message, never a protocol error.
-pub fn to_call_result(result: Result<tools::ToolOutput, tools::ToolError>) -> CallToolResult {
+/// Turns a tool's answer into an MCP result shaped by the output mode; a tool error becomes
+/// `isError: true` with its message, never a protocol error.
+/// - markdown: one text block, the markdown;
+/// - structured: `structuredContent` plus the same JSON as text (for clients without it);
+/// - both: the markdown as text plus `structuredContent`.
+pub fn to_call_result(
+    result: Result<tools::ToolOutput, tools::ToolError>,
+    output: OutputMode,
+) -> CallToolResult {
     match result {
-        Ok(out) => {
-            let mut r = CallToolResult::success(vec![ContentBlock::text(out.markdown)]);
-            r.structured_content = Some(out.json);
-            r
-        }
+        Ok(out) => match output {
+            OutputMode::Markdown => CallToolResult::success(vec![ContentBlock::text(out.markdown)]),
+            OutputMode::Structured => {
+                let mut r = CallToolResult::success(vec![ContentBlock::text(out.json.to_string())]);
+                r.structured_content = Some(out.json);
+                r
+            }
+            OutputMode::Both => {
+                let mut r = CallToolResult::success(vec![ContentBlock::text(out.markdown)]);
+                r.structured_content = Some(out.json);
+                r
+            }
+        },
         Err(e) => CallToolResult::error(vec![ContentBlock::text(e.message)]),
     }
 }
@@ -122,11 +136,11 @@ impl ServerHandler for CockpitMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(mcp_tools().to_vec()))
+        Ok(ListToolsResult::with_all_items(self.tools.to_vec()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        mcp_tools().iter().find(|t| t.name == name).cloned()
+        self.tools.iter().find(|t| t.name == name).cloned()
     }
 
     async fn call_tool(
@@ -136,15 +150,26 @@ impl ServerHandler for CockpitMcp {
     ) -> Result<CallToolResponse, ErrorData> {
         let client = client_name(&context);
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        // Unknown names still go through the journal (the prompt pane shows what the LLM tried);
-        // the answer then says which names are close, so the model can correct itself.
-        let known = super::is_known_tool(&request.name);
-        let mut result = tools::call_journaled(&self.ctx, &client, &request.name, args).await;
-        if !known && result.is_err() {
-            result = Err(tools::ToolError::new(super::unknown_tool_message(
-                &request.name,
-            )));
+        // An unknown name is an invalid `name` parameter (-32602), naming the closest tools so
+        // the model can correct itself; a tool outside this session's toolsets likewise.
+        if !super::is_known_tool(&request.name) {
+            // Journaled all the same: the prompt pane shows what the model tried.
+            let _ = tools::call_journaled(&self.ctx, &client, &request.name, args).await;
+            return Err(ErrorData::invalid_params(
+                super::unknown_tool_message(&request.name),
+                None,
+            ));
         }
-        Ok(CallToolResponse::Complete(to_call_result(result)))
+        if !self.surface.exposes_name(&request.name) {
+            return Err(ErrorData::invalid_params(
+                self.surface.hidden_message(&request.name),
+                None,
+            ));
+        }
+        let result = tools::call_journaled(&self.ctx, &client, &request.name, args).await;
+        Ok(CallToolResponse::Complete(to_call_result(
+            result,
+            self.surface.output,
+        )))
     }
 }

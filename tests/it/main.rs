@@ -25,6 +25,7 @@ mod mcp_binary;
 mod mcp_cli;
 mod mcp_http;
 mod mcp_inprocess;
+mod mcp_surface;
 mod security_http;
 mod security_slow;
 mod security_socket;

@@ -4,8 +4,9 @@
 use crate::mcp_support;
 
 use futures::StreamExt;
+use ibkr_cockpit::config::OutputMode;
 use ibkr_cockpit::mcp::serve_http;
-use mcp_support::{STEP, World, assert_close, has_tool, start_world};
+use mcp_support::{STEP, World, assert_close, config_with_output, has_tool, start_world_with};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use tokio::time::timeout;
@@ -20,7 +21,8 @@ struct Server {
 
 impl Server {
     async fn start() -> Server {
-        let world = start_world().await;
+        // Structured content too, so answers can be compared number by number.
+        let world = start_world_with(config_with_output(OutputMode::Both)).await;
         let cancel = CancellationToken::new();
         let bind: SocketAddr = "127.0.0.1:0".parse().expect("address");
         let (addr, _task) = timeout(STEP, serve_http(world.ctx.clone(), bind, cancel.clone()))

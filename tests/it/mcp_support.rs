@@ -2,7 +2,6 @@
 //! adapter connected to it over TCP, and the `ToolContext` every front door serves.
 //! Prices are frozen (no ticks) so a tool's answer and the simulator's book can be compared.
 
-
 use ibkr_cockpit::config::{Config, DEFAULT_CONFIG_TOML};
 use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle, Gateways};
 use ibkr_cockpit::model::GatewayRole;
@@ -43,6 +42,13 @@ impl World {
 /// The embedded default configuration (masking on, loopback).
 pub fn default_config() -> Config {
     toml::from_str(DEFAULT_CONFIG_TOML).expect("embedded defaults parse")
+}
+
+/// The default configuration with MCP results in `output` mode.
+pub fn config_with_output(output: ibkr_cockpit::config::OutputMode) -> Config {
+    let mut config = default_config();
+    config.mcp.output = output;
+    config
 }
 
 /// Starts the simulator (seed 7, frozen prices) and the adapter, and waits for the first sync.
