@@ -462,14 +462,19 @@ async fn screen_mcp_request(req: Request, next: Next) -> Response {
             );
         }
     };
+    let id = value.get("id").cloned().unwrap_or(Value::Null);
     if let Err(e) = serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
-        let id = value.get("id").cloned().unwrap_or(Value::Null);
-        return json_rpc_error(
-            StatusCode::BAD_REQUEST,
-            id,
-            -32600,
-            &format!("Invalid Request: {e}"),
-        );
+        let (code, what) = match value.get("method").and_then(Value::as_str) {
+            Some(method) => (-32602, format!("Invalid params for {method}")),
+            None => (-32600, "Invalid Request".to_string()),
+        };
+        return json_rpc_error(StatusCode::BAD_REQUEST, id, code, &format!("{what}: {e}"));
+    }
+    if let Some(method) = value.get("method").and_then(Value::as_str)
+        && let Some(why) = super::stdio::unfit_params(&value, method)
+    {
+        let message = format!("Invalid params for {method}: {why}");
+        return json_rpc_error(StatusCode::OK, id, -32602, &message);
     }
     let accept = parts
         .headers

@@ -91,11 +91,11 @@ fn rewrite(value: &Value, defs: &Map<String, Value>, depth: usize) -> Value {
         let name = reference
             .strip_prefix("#/$defs/")
             .or_else(|| reference.strip_prefix("#/definitions/"));
-        if let Some(Value::Object(def)) = name.and_then(|n| defs.get(n)) {
-            if let Value::Object(inlined) = rewrite(&Value::Object(def.clone()), defs, depth + 1) {
-                out.extend(inlined);
-            }
-            // The referring site's own description wins over the definition's.
+        // The referring site's own keywords (its description) are added after, and win.
+        if let Some(Value::Object(def)) = name.and_then(|n| defs.get(n))
+            && let Value::Object(inlined) = rewrite(&Value::Object(def.clone()), defs, depth + 1)
+        {
+            out.extend(inlined);
         }
     }
     for (key, v) in obj {

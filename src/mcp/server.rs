@@ -4,14 +4,20 @@
 //! The router is built from `tools::catalog()` by hand (no `#[tool]` macros): the tools module
 //! owns names, descriptions and schemas; this file only translates them to MCP.
 
+use super::session::SessionState;
 use super::surface::Surface;
+use super::{prompts, resources};
 use crate::config::OutputMode;
 use crate::tools::{self, ToolContext};
+#[allow(deprecated)]
+// resources/subscribe and logging are legacy in rmcp; 2025 clients use them.
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig, SetLevelRequestParams, SubscribeRequestParams, Tool, UnsubscribeRequestParams,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 use std::sync::Arc;
@@ -31,6 +37,11 @@ pub struct CockpitMcp {
     surface: Arc<Surface>,
     /// The session's tool list, built once per surface (the catalogue is static).
     tools: Arc<Vec<Tool>>,
+    /// Subscriptions and log level; used only when the transport carries notifications.
+    session: Arc<SessionState>,
+    /// Whether the transport can carry server notifications (stdio and the socket can;
+    /// stateless HTTP cannot), which decides the capabilities advertised.
+    notifying: bool,
 }
 
 impl CockpitMcp {
@@ -48,7 +59,16 @@ impl CockpitMcp {
             ctx,
             surface: Arc::new(surface),
             tools,
+            session: Arc::new(SessionState::default()),
+            notifying: false,
         }
+    }
+
+    /// The same server on a transport that carries notifications: it advertises logging and
+    /// resource subscriptions, and sends gateway events and resource updates.
+    pub fn with_notifications(mut self) -> Self {
+        self.notifying = true;
+        self
     }
 
     pub fn context(&self) -> &ToolContext {
@@ -121,14 +141,105 @@ fn non_empty_or_default(name: &str) -> String {
     }
 }
 
+#[allow(deprecated)] // resources/subscribe and logging are legacy in rmcp; 2025 clients use them.
 impl ServerHandler for CockpitMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let mut capabilities = ServerCapabilities::builder()
+            .enable_prompts()
+            .enable_resources()
+            .enable_tools()
+            .build();
+        if self.notifying {
+            capabilities.logging = Some(Default::default());
+            if let Some(r) = capabilities.resources.as_mut() {
+                r.subscribe = Some(true);
+            }
+        }
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(
                 env!("CARGO_PKG_NAME"),
                 env!("CARGO_PKG_VERSION"),
             ))
             .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(prompts::list()))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        prompts::get(&request.name, request.arguments.as_ref()).map(GetPromptResponse::Complete)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(resources::list()))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        resources::read(&self.ctx, &request.uri)
+            .await
+            .map(ReadResourceResponse::Complete)
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if !self.notifying {
+            return Err(ErrorData::method_not_found::<
+                rmcp::model::SubscribeRequestMethod,
+            >());
+        }
+        resources::check_subscribable(&request.uri)?;
+        self.session.subscribe(&request.uri);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.session.unsubscribe(&request.uri);
+        Ok(())
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if !self.notifying {
+            return Err(ErrorData::method_not_found::<
+                rmcp::model::SetLevelRequestMethod,
+            >());
+        }
+        self.session.set_level(request.level);
+        Ok(())
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        if self.notifying {
+            self.session
+                .start_watching(self.ctx.clone(), context.peer.clone());
+        }
     }
 
     async fn list_tools(

@@ -22,7 +22,7 @@ use crate::tools::ToolContext;
 use anyhow::Context;
 use parking_lot::Mutex;
 use rmcp::ServiceExt;
-use rmcp::model::ClientJsonRpcMessage;
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -74,7 +74,8 @@ where
     let server = match surface_rx.await {
         Ok(Some(surface)) => CockpitMcp::with_surface(ctx, surface),
         _ => CockpitMcp::new(ctx),
-    };
+    }
+    .with_notifications();
     // `serve` completes the initialize handshake, so the filter must already be running.
     let outcome = match server.serve(rmcp_end).await {
         Ok(running) => running
@@ -324,14 +325,13 @@ fn screen(value: &Value, s: &mut Session) -> Verdict {
             "Invalid Request: a JSON-RPC message needs a \"method\" (or is an answer with \"result\" or \"error\")",
         ));
     };
-    if let Err(e) = serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
-        // Unknown methods parse (as custom requests), so a failure here means the params do
-        // not fit the method.
+    let unfit = unfit_params(value, method);
+    if let Some(why) = unfit {
         return match id {
             Some(id) => Verdict::Reply(error_reply(
                 id,
                 -32602,
-                &format!("Invalid params for {method}: {e}"),
+                &format!("Invalid params for {method}: {why}"),
             )),
             None => Verdict::Drop,
         };
@@ -420,6 +420,62 @@ fn screen_batch(items: &[Value], session: &Mutex<Session>) -> (Vec<Vec<u8>>, Opt
     }
     s.batches.push(PendingBatch { waiting, replies });
     (forward, None)
+}
+
+/// Why a message calling `method` cannot be served as that method, when it cannot: a standard
+/// method whose params do not fit it either fails to parse or falls through to a custom request
+/// (which rmcp would answer "method not found"); both are invalid params (-32602).
+pub(super) fn unfit_params(value: &Value, method: &str) -> Option<String> {
+    match serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
+        Err(e) => Some(e.to_string()),
+        Ok(ClientJsonRpcMessage::Request(r))
+            if matches!(r.request, ClientRequest::CustomRequest(_))
+                && STANDARD_METHODS.contains(&method) =>
+        {
+            Some(describe_params(method, value.get("params")))
+        }
+        Ok(_) => None,
+    }
+}
+
+/// Requests the MCP specification defines (a method outside this list is the server's to
+/// refuse as "method not found").
+const STANDARD_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "logging/setLevel",
+    "completion/complete",
+];
+
+/// Why `params` do not fit `method`, in words.
+fn describe_params(method: &str, params: Option<&Value>) -> String {
+    let got = match params {
+        None => "no params".to_string(),
+        Some(Value::Object(_)) => "an object without the expected fields".to_string(),
+        Some(Value::Array(_)) => "an array".to_string(),
+        Some(other) => format!("{other}"),
+    };
+    let wanted = match method {
+        "tools/call" => {
+            "an object {\"name\": tool, \"arguments\": {parameter: value, ...}} (arguments is an object, not a list)"
+        }
+        "prompts/get" => "an object {\"name\": prompt, \"arguments\": {name: value}}",
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+            "an object {\"uri\": \"ibkr://...\"}"
+        }
+        "logging/setLevel" => "an object {\"level\": \"debug\" | \"info\" | \"warning\" | ...}",
+        _ => "an object as the MCP specification defines it",
+    };
+    format!("expected {wanted}; got {got}")
 }
 
 fn error_reply(id: Value, code: i64, message: &str) -> Value {
