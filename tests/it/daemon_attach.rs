@@ -3,10 +3,11 @@
 //! runs in the daemon and shows in the other's journal; dropping one UI leaves the other and
 //! the daemon running; the simulator only ever sees the daemon's connection.
 
-use crate::daemon_support;
-use crate::mcp_support;
+use crate::support::daemon;
+use crate::support::world;
 
-use daemon_support::{Daemon, Dirs, STEP, eventually, start_sim};
+use crate::support::{STEP, eventually};
+use daemon::{Daemon, Dirs, start_sim};
 use ibkr_cockpit::mcp::{self, Attached};
 use ibkr_cockpit::model::ConnState;
 use ibkr_cockpit::store::LiveState;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 use tokio::time::timeout;
 
 async fn attach_ui(daemon: &Daemon) -> Attached {
-    let config = Arc::new(mcp_support::default_config());
+    let config = Arc::new(world::default_config());
     timeout(STEP, mcp::attach(config, &daemon.socket))
         .await
         .expect("attach in time")

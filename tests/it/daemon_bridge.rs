@@ -2,10 +2,11 @@
 //! running cockpit or daemon and bridges to it. Calls run against the host's state, land in the
 //! host's journal under the client's own name, and the simulator sees one connection only.
 
-use crate::daemon_support;
-use crate::mcp_support;
+use crate::support::daemon;
+use crate::support::world;
 
-use daemon_support::{Daemon, Dirs, Pipe, STEP, eventually, start_sim};
+use crate::support::{STEP, eventually};
+use daemon::{Daemon, Dirs, Pipe, start_sim};
 use ibkr_cockpit::mcp;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -22,7 +23,7 @@ fn text_of(result: &Value) -> String {
 #[tokio::test]
 async fn sidecar_bridges_to_a_running_cockpit() {
     // The host: store + adapter on the simulator + socket server, as the cockpit runs them.
-    let world = mcp_support::start_world().await;
+    let world = world::start_live_clock().await;
     let dirs = Dirs::new();
     let path = dirs.socket();
     let cancel = CancellationToken::new();
@@ -107,7 +108,7 @@ async fn sidecar_bridges_to_a_running_daemon() {
     assert!(pipe.close().await.success());
 
     // The daemon journaled the call under the client's name: look through an attached view.
-    let config = Arc::new(mcp_support::default_config());
+    let config = Arc::new(world::default_config());
     let view = timeout(STEP, mcp::attach(config, &daemon.socket))
         .await
         .expect("attach in time")

@@ -1,17 +1,16 @@
 //! What the adapter leaves in SQLite (NLV samples, the historical-bar cache, fills), a second
 //! gateway feeding the same store, and `probe` for `doctor`.
 
-use crate::gateway_support;
+use crate::support::STEP;
+use crate::support::gateway;
 
-use gateway_support::*;
+use gateway::*;
 use ibkr_cockpit::gateway::{BarSpec, GatewayError, GatewayHandle, Gateways, probe};
 use ibkr_cockpit::model::{DataMode, GatewayRole};
 use ibkr_cockpit::sim::{SimBookKind, SimConfig};
 use ibkr_cockpit::store::db::Db;
 use ibkr_cockpit::store::{Clock, Store};
 use std::time::Duration;
-
-const T: Duration = Duration::from_secs(30);
 
 fn db() -> Db {
     match Db::in_memory() {
@@ -26,7 +25,7 @@ async fn nlv_bars_and_fills_reach_sqlite() {
     let db = db();
     let store = Store::new(Clock::System, Some(db.clone()));
     let gw = GatewayHandle::spawn(config(sim.port()), store.clone());
-    assert!(gw.wait_synced(T).await);
+    assert!(gw.wait_synced(STEP).await);
     let account = sim.account_id();
 
     // NLV is sampled once the sync completes (then every minute).
@@ -42,7 +41,7 @@ async fn nlv_bars_and_fills_reach_sqlite() {
 
     // Bars go to SQLite and a fresh handle on the same database serves them without IB.
     let spec = BarSpec::daily("KRYX", "1 Y");
-    let bars = tokio::time::timeout(T, gw.requests().historical_bars(&spec)).await;
+    let bars = tokio::time::timeout(STEP, gw.requests().historical_bars(&spec)).await;
     let Ok(Ok(bars)) = bars else {
         panic!("bars failed: {bars:?}");
     };
@@ -54,16 +53,16 @@ async fn nlv_bars_and_fills_reach_sqlite() {
     assert_eq!(stored.as_deref(), Some(bars.as_slice()));
 
     // Fills are journaled.
-    wait_for(&store, T, "fills in the store", |s| !s.fills.is_empty()).await;
+    wait_for(&store, STEP, "fills in the store", |s| !s.fills.is_empty()).await;
     let journaled = db.fills_since(0).unwrap_or_default();
     assert!(!journaled.is_empty());
     gw.shutdown();
 
-    let sim2 = gateway_support::sim(SimConfig::default()).await;
+    let sim2 = gateway::sim(SimConfig::default()).await;
     let store2 = Store::new(Clock::System, Some(db.clone()));
     let gw2 = GatewayHandle::spawn(config(sim2.port()), store2);
-    assert!(gw2.wait_synced(T).await);
-    let again = tokio::time::timeout(T, gw2.requests().historical_bars(&spec)).await;
+    assert!(gw2.wait_synced(STEP).await);
+    let again = tokio::time::timeout(STEP, gw2.requests().historical_bars(&spec)).await;
     assert!(matches!(again, Ok(Ok(ref b)) if b.as_slice() == bars.as_slice()));
     assert_eq!(
         sim2.counters().requests("RequestHistoricalData"),
@@ -88,7 +87,7 @@ async fn primary_and_secondary_share_one_store() {
     cfg2.role = GatewayRole::Secondary;
     cfg2.client_id = 18;
     let gw2 = GatewayHandle::spawn(cfg2, store.clone());
-    assert!(gw1.wait_synced(T).await && gw2.wait_synced(T).await);
+    assert!(gw1.wait_synced(STEP).await && gw2.wait_synced(STEP).await);
     let snap = store.snapshot();
     let (a1, a2) = (primary.account_id(), secondary.account_id());
     assert_ne!(a1, a2);
@@ -116,7 +115,7 @@ async fn primary_and_secondary_share_one_store() {
 async fn probe_reports_what_doctor_needs() {
     let sim = sim(SimConfig::default()).await;
     let report = tokio::time::timeout(
-        T,
+        STEP,
         probe("127.0.0.1", Some(sim.port()), 40, Duration::from_secs(10)),
     )
     .await;
@@ -142,7 +141,7 @@ async fn probe_of_a_dead_port_fails_in_one_line() {
         .map(|a| a.port())
         .unwrap_or(1);
     let r = tokio::time::timeout(
-        T,
+        STEP,
         probe("127.0.0.1", Some(port), 40, Duration::from_secs(5)),
     )
     .await;

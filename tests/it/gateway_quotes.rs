@@ -1,9 +1,9 @@
 //! Live quotes against the simulated gateway: they stream, symbols without a subscription fall
 //! back to delayed data and are marked so, and IB's sentinel values never reach the store.
 
-use crate::gateway_support;
+use crate::support::gateway;
 
-use gateway_support::*;
+use gateway::*;
 use ibkr_cockpit::model::{DataMode, GatewayRole, Quote};
 use ibkr_cockpit::sim::{Fault, FaultPlan, SimConfig};
 use std::time::Duration;

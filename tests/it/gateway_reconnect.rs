@@ -2,9 +2,9 @@
 //! socket each end with the adapter reconnected, resubscribed and quotes flowing again, with the
 //! outage visible as staleness in between and cached values kept. 326 → next client id.
 
-use crate::gateway_support;
+use crate::support::gateway;
 
-use gateway_support::*;
+use gateway::*;
 use ibkr_cockpit::model::{ConnState, GatewayRole};
 use ibkr_cockpit::sim::{Fault, FaultPlan, SimConfig, SimHandle};
 use ibkr_cockpit::store::Store;

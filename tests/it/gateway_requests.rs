@@ -2,15 +2,13 @@
 //! requests stays inside IB's pacing (zero violations) with repeats served from cache, and
 //! every other request kind answers with the simulator's data. No real order is ever sent.
 
-use crate::gateway_support;
+use crate::support::STEP;
+use crate::support::gateway;
 
 use futures::future::join_all;
-use gateway_support::*;
+use gateway::*;
 use ibkr_cockpit::gateway::{BarSpec, ContractQuery, GatewayError, WhatIfOrder};
 use ibkr_cockpit::sim::SimConfig;
-use std::time::Duration;
-
-const T: Duration = Duration::from_secs(60);
 
 fn query(symbol: &str) -> ContractQuery {
     ContractQuery {
@@ -39,7 +37,7 @@ async fn burst_of_historical_requests_is_paced_and_cached() {
         let spec = specs[i % specs.len()].clone();
         async move { (spec.symbol.clone(), req.historical_bars(&spec).await) }
     });
-    let results = tokio::time::timeout(T, join_all(calls))
+    let results = tokio::time::timeout(STEP, join_all(calls))
         .await
         .unwrap_or_default();
     assert_eq!(results.len(), 100);
@@ -57,7 +55,7 @@ async fn burst_of_historical_requests_is_paced_and_cached() {
     );
 
     // Repeats are served from cache: no new wire request, same answer.
-    let again = tokio::time::timeout(T, req.historical_bars(&specs[0])).await;
+    let again = tokio::time::timeout(STEP, req.historical_bars(&specs[0])).await;
     let first = results[0].1.as_ref().ok().cloned();
     assert!(matches!(again, Ok(Ok(ref b)) if Some(b) == first.as_ref()));
     assert_eq!(sim.counters().requests("RequestHistoricalData"), 20);
@@ -81,7 +79,7 @@ async fn what_if_is_never_a_real_order() {
         order_type: "MKT".into(),
         limit_price: None,
     };
-    let r = tokio::time::timeout(T, gw.requests().what_if(&order)).await;
+    let r = tokio::time::timeout(STEP, gw.requests().what_if(&order)).await;
     let Ok(Ok(result)) = r else {
         panic!("what-if failed: {r:?}");
     };
@@ -115,24 +113,24 @@ async fn contracts_options_news_and_snapshots() {
         .find(|p| p.symbol == "KRYX")
         .map(|p| p.con_id);
 
-    let details = tokio::time::timeout(T, req.contract_details(&query("KRYX"))).await;
+    let details = tokio::time::timeout(STEP, req.contract_details(&query("KRYX"))).await;
     let Ok(Ok(details)) = details else {
         panic!("contract details failed: {details:?}");
     };
     assert_eq!(details.first().map(|d| d.instrument.con_id), kryx);
-    let missing = tokio::time::timeout(T, req.contract_details(&query("NOSUCHSYM"))).await;
+    let missing = tokio::time::timeout(STEP, req.contract_details(&query("NOSUCHSYM"))).await;
     assert!(
         matches!(missing, Ok(Err(GatewayError::NotFound(_)))),
         "{missing:?}"
     );
 
-    let found = tokio::time::timeout(T, req.search_contracts("KRY")).await;
+    let found = tokio::time::timeout(STEP, req.search_contracts("KRY")).await;
     assert!(
         matches!(found, Ok(Ok(ref m)) if m.iter().any(|c| c.symbol == "KRYX")),
         "{found:?}"
     );
 
-    let chain = tokio::time::timeout(T, req.option_chain("KRYX")).await;
+    let chain = tokio::time::timeout(STEP, req.option_chain("KRYX")).await;
     let Ok(Ok(chain)) = chain else {
         panic!("option chain failed: {chain:?}");
     };
@@ -143,7 +141,7 @@ async fn contracts_options_news_and_snapshots() {
     strikes.sort_by(|a, b| (a - spot).abs().total_cmp(&(b - spot).abs()));
     let near: Vec<f64> = strikes.into_iter().take(2).collect();
     let quotes =
-        tokio::time::timeout(T, req.option_quotes("KRYX", &def.expirations[0], &near)).await;
+        tokio::time::timeout(STEP, req.option_quotes("KRYX", &def.expirations[0], &near)).await;
     let Ok(Ok(quotes)) = quotes else {
         panic!("option quotes failed: {quotes:?}");
     };
@@ -158,35 +156,35 @@ async fn contracts_options_news_and_snapshots() {
         assert!(q.implied_vol.is_some_and(|v| v > 0.0));
     }
 
-    let news = tokio::time::timeout(T, req.news("KRYX", 7)).await;
+    let news = tokio::time::timeout(STEP, req.news("KRYX", 7)).await;
     assert!(
         matches!(news, Ok(Ok(ref h)) if !h.is_empty() && h.iter().all(|x| x.symbol == "KRYX" && !x.headline.is_empty())),
         "{news:?}"
     );
 
-    let spy = tokio::time::timeout(T, req.quote_snapshot(&query("SPY"))).await;
+    let spy = tokio::time::timeout(STEP, req.quote_snapshot(&query("SPY"))).await;
     assert!(
         matches!(spy, Ok(Ok(ref q)) if q.price().is_some_and(|p| p > 0.0)),
         "{spy:?}"
     );
-    let fx = tokio::time::timeout(T, req.quote_snapshot(&query("EUR.USD"))).await;
+    let fx = tokio::time::timeout(STEP, req.quote_snapshot(&query("EUR.USD"))).await;
     assert!(
         matches!(fx, Ok(Ok(ref q)) if q.symbol == "EUR.USD" && q.price().is_some_and(|p| p > 0.5 && p < 2.0)),
         "{fx:?}"
     );
 
-    let divs = tokio::time::timeout(T, req.dividends(&query("SPY"))).await;
+    let divs = tokio::time::timeout(STEP, req.dividends(&query("SPY"))).await;
     assert!(
         matches!(divs, Ok(Ok(ref d)) if d.past_12m.is_some_and(|v| v >= 0.0)),
         "{divs:?}"
     );
 
-    let fills = tokio::time::timeout(T, req.executions()).await;
+    let fills = tokio::time::timeout(STEP, req.executions()).await;
     assert!(
         matches!(fills, Ok(Ok(ref f)) if !f.is_empty() && f.iter().all(|x| x.commission.is_some())),
         "{fills:?}"
     );
-    let completed = tokio::time::timeout(T, req.completed_orders()).await;
+    let completed = tokio::time::timeout(STEP, req.completed_orders()).await;
     assert!(matches!(completed, Ok(Ok(_))), "{completed:?}");
 
     gw.shutdown();
@@ -198,24 +196,24 @@ async fn requests_while_down_say_so() {
     let (sim, _store, gw) = synced(SimConfig::default(), |_| {}).await;
     let spec = BarSpec::daily("KRYX", "1 Y");
     assert!(
-        tokio::time::timeout(T, gw.requests().historical_bars(&spec))
+        tokio::time::timeout(STEP, gw.requests().historical_bars(&spec))
             .await
             .is_ok_and(|r| r.is_ok())
     );
     sim.stop_accepting();
     let store = _store.clone();
-    wait_for(&store, T, "disconnect noticed", |s| {
+    wait_for(&store, STEP, "disconnect noticed", |s| {
         state(s).is_some_and(|st| st != ibkr_cockpit::model::ConnState::Connected)
     })
     .await;
     // Cached bars are still served; anything new says the gateway is not connected.
     assert!(
-        tokio::time::timeout(T, gw.requests().historical_bars(&spec))
+        tokio::time::timeout(STEP, gw.requests().historical_bars(&spec))
             .await
             .is_ok_and(|r| r.is_ok())
     );
     let other = BarSpec::daily("VLTX", "1 Y");
-    let r = tokio::time::timeout(T, gw.requests().historical_bars(&other)).await;
+    let r = tokio::time::timeout(STEP, gw.requests().historical_bars(&other)).await;
     assert!(matches!(r, Ok(Err(GatewayError::NotConnected(_)))), "{r:?}");
     gw.shutdown();
 }

@@ -1,9 +1,9 @@
 //! Connect and initial sync against the simulated gateway over real TCP: what lands in the store
 //! equals the simulator's book.
 
-use crate::gateway_support;
+use crate::support::gateway;
 
-use gateway_support::*;
+use gateway::*;
 use ibkr_cockpit::gateway::GatewayHandle;
 use ibkr_cockpit::model::{ConnState, GatewayRole, Position, PriceSource, tags};
 use ibkr_cockpit::sim::SimConfig;

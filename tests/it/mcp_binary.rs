@@ -2,14 +2,12 @@
 //! writes to stdout must be JSON-RPC; garbage in gets a JSON-RPC error and the next request is
 //! still answered; closing stdin ends the process cleanly.
 
+use crate::support::STEP;
 use serde_json::{Value, json};
 use std::process::Stdio;
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{ChildStdin, ChildStdout, Command};
 use tokio::time::timeout;
-
-const STEP: Duration = Duration::from_secs(60);
 
 struct Pipe {
     stdin: ChildStdin,

@@ -1,12 +1,13 @@
 //! The `tool` subcommand's logic against the simulated gateway: what it prints and how it exits.
 
-use crate::mcp_support;
+use crate::support::world;
 
+use crate::support::{STEP, assert_close};
 use ibkr_cockpit::mcp::{parse_invocation, tool_cli};
 use ibkr_cockpit::tools;
-use mcp_support::{STEP, assert_close, start_world};
 use serde_json::{Value, json};
 use tokio::time::timeout;
+use world::start_live_clock;
 
 fn words(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
@@ -14,7 +15,7 @@ fn words(list: &[&str]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tool_cli_prints_markdown_or_json_and_exits_by_outcome() {
-    let world = start_world().await;
+    let world = start_live_clock().await;
     let ctx = &world.ctx;
     let account = world.sim_account();
 
@@ -105,7 +106,7 @@ async fn tool_cli_prints_markdown_or_json_and_exits_by_outcome() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_help_and_unknown_names() {
-    let world = start_world().await;
+    let world = start_live_clock().await;
     let ctx = &world.ctx;
 
     let list = tool_cli(ctx, None, &[], false, true).await;

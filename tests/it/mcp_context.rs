@@ -4,7 +4,8 @@
 //! client that set a log level as `notifications/message`.
 
 use crate::mcp_protocol::RawClient;
-use crate::mcp_support::{STEP, start_world};
+use crate::support::STEP;
+use crate::support::world::start_live_clock as start_world;
 use ibkr_cockpit::sim::Fault;
 use serde_json::{Value, json};
 use std::net::SocketAddr;

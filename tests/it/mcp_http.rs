@@ -1,19 +1,27 @@
 //! MCP over real HTTP on loopback (stateless streamable HTTP: no session id), `/healthz`, the
 //! read-only REST API, and a burst of concurrent calls against the simulated gateway.
 
-use crate::mcp_support;
+use crate::support::world;
 
+use crate::support::{STEP, assert_close};
 use futures::StreamExt;
-use ibkr_cockpit::config::OutputMode;
 use ibkr_cockpit::mcp::serve_http;
-use mcp_support::{STEP, World, assert_close, config_with_output, has_tool, start_world_with};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
+use world::{Harness, start_live_clock_with};
+
+/// The default configuration with MCP results carrying structured content too, so answers can
+/// be compared number by number.
+fn both_config() -> ibkr_cockpit::config::Config {
+    let mut config = world::default_config();
+    config.mcp.output = ibkr_cockpit::config::OutputMode::Both;
+    config
+}
 
 struct Server {
-    world: World,
+    world: Harness,
     addr: SocketAddr,
     cancel: CancellationToken,
     http: reqwest::Client,
@@ -21,8 +29,7 @@ struct Server {
 
 impl Server {
     async fn start() -> Server {
-        // Structured content too, so answers can be compared number by number.
-        let world = start_world_with(config_with_output(OutputMode::Both)).await;
+        let world = start_live_clock_with(both_config()).await;
         let cancel = CancellationToken::new();
         let bind: SocketAddr = "127.0.0.1:0".parse().expect("address");
         let (addr, _task) = timeout(STEP, serve_http(world.ctx.clone(), bind, cancel.clone()))
@@ -251,35 +258,29 @@ async fn healthz_and_rest_api_return_the_tools_json() {
         "{error}"
     );
 
-    if has_tool("ibkr_get_fx_rate") {
-        let (status, fx) = server.get_json("/api/fx?pair=USDCAD").await;
-        assert!(status.is_success(), "{fx}");
-        let rate = server
-            .world
-            .sim
-            .world()
-            .fx
-            .get("USD.CAD")
-            .copied()
-            .expect("sim USD.CAD");
-        let got = fx["rate"].as_f64().expect("rate");
-        assert!((got - rate).abs() < 1e-3, "USDCAD {got} vs {rate}");
-        let (status, all) = server.get_json("/api/fx").await;
-        assert!(status.is_success(), "{all}");
-        assert!(!all["pairs"].as_array().expect("pairs").is_empty());
-    }
-    if has_tool("ibkr_technicals") {
-        let (status, tech) = server.get_json("/api/technicals/KRYX").await;
-        assert!(status.is_success(), "{tech}");
-        assert_eq!(tech["symbol"], "KRYX");
-    }
-    if has_tool("ibkr_get_historical_bars") {
-        let (status, bars) = server
-            .get_json("/api/history?symbol=KRYX&duration=30%20D")
-            .await;
-        assert!(status.is_success(), "{bars}");
-        assert_eq!(bars["symbol"], "KRYX");
-    }
+    let (status, fx) = server.get_json("/api/fx?pair=USDCAD").await;
+    assert!(status.is_success(), "{fx}");
+    let rate = server
+        .world
+        .sim
+        .world()
+        .fx
+        .get("USD.CAD")
+        .copied()
+        .expect("sim USD.CAD");
+    let got = fx["rate"].as_f64().expect("rate");
+    assert!((got - rate).abs() < 1e-3, "USDCAD {got} vs {rate}");
+    let (status, all) = server.get_json("/api/fx").await;
+    assert!(status.is_success(), "{all}");
+    assert!(!all["pairs"].as_array().expect("pairs").is_empty());
+    let (status, tech) = server.get_json("/api/technicals/KRYX").await;
+    assert!(status.is_success(), "{tech}");
+    assert_eq!(tech["symbol"], "KRYX");
+    let (status, bars) = server
+        .get_json("/api/history?symbol=KRYX&duration=30%20D")
+        .await;
+    assert!(status.is_success(), "{bars}");
+    assert_eq!(bars["symbol"], "KRYX");
 
     let (status, _) = server.get_json("/api/nothing-here").await;
     assert_eq!(status, reqwest::StatusCode::NOT_FOUND);
@@ -290,16 +291,14 @@ async fn healthz_and_rest_api_return_the_tools_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn burst_of_200_concurrent_calls_all_answered_without_pacing_violations() {
     let server = Server::start().await;
-    let mut names = vec![
+    let names = [
         "ibkr_get_account_summary",
         "ibkr_get_positions",
         "ibkr_list_accounts",
+        "ibkr_quote",
+        "ibkr_get_historical_bars",
+        "ibkr_technicals",
     ];
-    for extra in ["ibkr_quote", "ibkr_get_historical_bars", "ibkr_technicals"] {
-        if has_tool(extra) {
-            names.push(extra);
-        }
-    }
     let args_for = |name: &str| match name {
         "ibkr_get_historical_bars" | "ibkr_technicals" => json!({"symbol": "KRYX"}),
         _ => json!({}),

@@ -1,18 +1,26 @@
 //! MCP in-process: an rmcp client talks to the server over a `tokio::io::duplex` pipe, through
 //! the same line filter stdio uses; the tools read the simulated gateway through the real adapter.
 
-use crate::mcp_support;
+use crate::support::world;
 
-use ibkr_cockpit::config::OutputMode;
+use crate::support::{STEP, assert_close};
 use ibkr_cockpit::mcp::serve_lines;
 use ibkr_cockpit::tools;
-use mcp_support::{STEP, assert_close, config_with_output, start_world_with};
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig, Implementation};
 use rmcp::service::RunningService;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::time::timeout;
+use world::start_live_clock_with;
+
+/// The default configuration with MCP results carrying structured content too, so answers can
+/// be compared number by number.
+fn both_config() -> ibkr_cockpit::config::Config {
+    let mut config = world::default_config();
+    config.mcp.output = ibkr_cockpit::config::OutputMode::Both;
+    config
+}
 
 /// A client that introduces itself by name, so the journal can be checked.
 struct NamedClient;
@@ -62,7 +70,7 @@ fn text_of(result: &CallToolResult) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tools_list_has_every_tool_with_schemas_and_read_only_hint() {
-    let world = start_world_with(config_with_output(OutputMode::Both)).await;
+    let world = start_live_clock_with(both_config()).await;
     let client = connect(world.ctx.clone()).await;
 
     let info = client.peer_info().expect("server info after initialize");
@@ -125,7 +133,7 @@ async fn tools_list_has_every_tool_with_schemas_and_read_only_hint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_summary_and_positions_match_the_simulated_book_and_are_journaled() {
-    let world = start_world_with(config_with_output(OutputMode::Both)).await;
+    let world = start_live_clock_with(both_config()).await;
     let client = connect(world.ctx.clone()).await;
     let account = world.sim_account();
 
@@ -226,7 +234,7 @@ async fn account_summary_and_positions_match_the_simulated_book_and_are_journale
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_arguments_are_tool_errors_and_unknown_tools_invalid_params() {
-    let world = start_world_with(config_with_output(OutputMode::Both)).await;
+    let world = start_live_clock_with(both_config()).await;
     let client = connect(world.ctx.clone()).await;
 
     let bad = call(&client, "ibkr_margin", json!({"detail": "everything"})).await;
@@ -279,7 +287,7 @@ async fn bad_arguments_are_tool_errors_and_unknown_tools_invalid_params() {
 /// Raw JSON-RPC lines over the pipe: garbage gets a parse error, and the next request is answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_lines_get_json_rpc_errors_and_the_server_keeps_serving() {
-    let world = start_world_with(config_with_output(OutputMode::Both)).await;
+    let world = start_live_clock_with(both_config()).await;
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_io);
     tokio::spawn(serve_lines(world.ctx.clone(), server_read, server_write));

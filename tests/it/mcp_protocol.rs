@@ -2,7 +2,8 @@
 //! before initialize, duplicate in-flight ids, invalid params, batches per protocol version,
 //! and the request's id on every error.
 
-use crate::mcp_support::{STEP, start_world};
+use crate::support::STEP;
+use crate::support::world::start_live_clock as start_world;
 use ibkr_cockpit::mcp::serve_lines;
 use ibkr_cockpit::tools::ToolContext;
 use serde_json::{Value, json};

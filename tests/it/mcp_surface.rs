@@ -2,7 +2,8 @@
 //! Claude Code reads a result: `structuredContent` when present, else the text), the size and
 //! portability of `tools/list`, and toolset filtering on stdio, HTTP and a bridged sidecar.
 
-use crate::mcp_support::{self, STEP, default_config, start_world_with};
+use crate::support::world::{default_config, start_live_clock_with as start_world_with};
+use crate::support::{STEP, assert_close};
 use ibkr_cockpit::config::{Config, OutputMode};
 use ibkr_cockpit::mcp::schema::portability_problems;
 use ibkr_cockpit::mcp::{Surface, serve_lines};
@@ -212,7 +213,7 @@ async fn structured_mode_sends_json_with_schemas_and_the_same_json_as_text() {
         assert_eq!(as_json, structured, "{name}: the same JSON as text");
     }
     let summary = call(&client, "ibkr_get_account_summary", &json!({})).await;
-    mcp_support::assert_close(
+    assert_close(
         &summary.structured_content.expect("structured")["net_liquidation"],
         world.sim_account().net_liquidation,
         "NLV in structured mode",

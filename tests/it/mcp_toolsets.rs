@@ -2,9 +2,12 @@
 //! and accepts, the same on stdio, HTTP and a sidecar bridged to a running cockpit; an unknown
 //! name stops start-up with the valid names.
 
-use crate::daemon_support::Dirs;
 use crate::mcp_protocol::RawClient;
-use crate::mcp_support::{STEP, default_config, start_world, start_world_with};
+use crate::support::STEP;
+use crate::support::daemon::Dirs;
+use crate::support::world::{
+    default_config, start_live_clock as start_world, start_live_clock_with as start_world_with,
+};
 use ibkr_cockpit::config::Config;
 use ibkr_cockpit::mcp;
 use ibkr_cockpit::tools;

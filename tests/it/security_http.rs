@@ -3,7 +3,8 @@
 //! is 413; a slow request is cut off without holding up anyone else. And `/metrics` is valid
 //! Prometheus text that counts the calls made.
 
-use crate::mcp_support;
+use crate::support::STEP;
+use crate::support::world;
 
 use ibkr_cockpit::config::Config;
 use ibkr_cockpit::mcp::{self, HttpLimits};
@@ -19,7 +20,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
-const STEP: Duration = Duration::from_secs(30);
 const TOKEN: &str = "correct-horse-battery-staple";
 
 fn offline_ctx(config: Config) -> ToolContext {
@@ -32,11 +32,11 @@ fn offline_ctx(config: Config) -> ToolContext {
 }
 
 /// A server with a token and an allowed browser origin, over the simulated book.
-async fn secured() -> (mcp_support::World, SocketAddr, CancellationToken) {
-    let mut config = mcp_support::default_config();
+async fn secured() -> (world::Harness, SocketAddr, CancellationToken) {
+    let mut config = world::default_config();
     config.mcp.token = Some(TOKEN.into());
     config.mcp.allowed_origins = vec!["https://dashboard.example".into()];
-    let world = mcp_support::start_world_with(config).await;
+    let world = world::start_live_clock_with(config).await;
     let cancel = CancellationToken::new();
     let limits = HttpLimits {
         request_timeout: Duration::from_secs(2),
@@ -66,7 +66,7 @@ async fn status(req: reqwest::RequestBuilder) -> StatusCode {
 
 #[tokio::test]
 async fn non_loopback_bind_without_token_refuses_to_start() {
-    let config = mcp_support::default_config();
+    let config = world::default_config();
     let err = mcp::serve_http(
         offline_ctx(config),
         "0.0.0.0:0".parse().expect("addr"),

@@ -7,12 +7,12 @@
 //! Deadlines are shortened to 1 s through the config; the only timing assertions are "cut off
 //! within a generous bound".
 
-use crate::mcp_support;
+use crate::support::world;
 
+use crate::support::STEP;
 use ibkr_cockpit::config::{self, Config};
 use ibkr_cockpit::mcp;
 use ibkr_cockpit::model::ToolCallRecord;
-use mcp_support::{STEP, World};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -22,9 +22,10 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
+use world::Harness;
 
 struct Server {
-    world: World,
+    world: Harness,
     addr: SocketAddr,
     cancel: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
@@ -34,11 +35,11 @@ struct Server {
 impl Server {
     /// The simulated book served over HTTP with the config's `[mcp]` limits changed by `tune`.
     async fn start(tune: impl FnOnce(&mut Config)) -> Server {
-        let mut config = mcp_support::default_config();
+        let mut config = world::default_config();
         // Structured content too: the calls here compare JSON answers.
         config.mcp.output = ibkr_cockpit::config::OutputMode::Both;
         tune(&mut config);
-        let world = mcp_support::start_world_with(config).await;
+        let world = world::start_live_clock_with(config).await;
         let cancel = CancellationToken::new();
         let bind: SocketAddr = "127.0.0.1:0".parse().expect("address");
         let (addr, task) = timeout(

@@ -2,19 +2,17 @@
 //! replaced, a socket or directory owned by someone else is refused, and a second server never
 //! steals a live one's path.
 
+use crate::support::STEP;
 use ibkr_cockpit::config::{Config, DEFAULT_CONFIG_TOML};
 use ibkr_cockpit::mcp::{self, SocketState};
 use ibkr_cockpit::store::Store;
 use ibkr_cockpit::tools::ToolContext;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
-
-const STEP: Duration = Duration::from_secs(30);
 
 fn ctx() -> ToolContext {
     let config: Config = toml::from_str(DEFAULT_CONFIG_TOML).expect("defaults parse");

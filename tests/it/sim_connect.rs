@@ -1,13 +1,14 @@
 //! The real `ibapi::Client` against the simulator over TCP: handshake, accounts, positions,
 //! account summary, account updates and P&L agree with the simulator's book.
 
-use crate::sim_support;
+use crate::support::STEP;
+use crate::support::sim;
 
 use ibapi::accounts::types::{AccountGroup, AccountId, ContractId};
 use ibapi::accounts::{AccountSummaryResult, AccountUpdate, PositionUpdate};
 use ibkr_cockpit::model::tags;
 use ibkr_cockpit::sim::{PRIMARY_ACCOUNT, SECONDARY_ACCOUNT, SimBookKind, SimConfig};
-use sim_support::*;
+use sim::*;
 use std::collections::BTreeMap;
 use tokio::time::timeout;
 

@@ -1,14 +1,15 @@
 //! Faults: dropped connections and the daily restart (the client reconnects), stalls, client id
 //! in use (326), and downtime with the same port re-bound.
 
-use crate::sim_support;
+use crate::support::STEP;
+use crate::support::sim;
 
 use futures::StreamExt;
 use ibapi::Client;
 use ibapi::contracts::Contract;
 use ibapi::market_data::realtime::TickTypes;
 use ibkr_cockpit::sim::{Fault, SimConfig};
-use sim_support::*;
+use sim::*;
 use std::time::Duration;
 use tokio::time::timeout;
 

@@ -1,7 +1,8 @@
 //! Market data from the simulator through the real client: live streams that tick, snapshots,
 //! delayed switching (10167) and the no-subscription error (354), FX, dividends, option greeks.
 
-use crate::sim_support;
+use crate::support::STEP;
+use crate::support::sim;
 
 use futures::StreamExt;
 use ibapi::contracts::tick_types::TickType;
@@ -10,7 +11,7 @@ use ibapi::market_data::MarketDataType;
 use ibapi::market_data::realtime::TickTypes;
 use ibapi::subscriptions::SubscriptionItem;
 use ibkr_cockpit::sim::{Fault, SimConfig};
-use sim_support::*;
+use sim::*;
 use std::time::Duration;
 use tokio::time::timeout;
 

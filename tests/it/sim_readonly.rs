@@ -2,10 +2,11 @@
 //! receives a real (non-what-if) order must refuse it and count it. Every other test asserts
 //! `real_orders == 0`; this one proves that number would move if anything ever sent one.
 
-use crate::sim_support;
+use crate::support::sim;
 
+use crate::support::STEP;
 use ibapi::contracts::Contract;
-use sim_support::{STEP, connect, frozen_sim};
+use sim::{connect, frozen_sim};
 use std::time::Duration;
 
 #[tokio::test]

@@ -2,14 +2,15 @@
 //! rule, contract details, symbol search, what-if margins (real_orders stays 0),
 //! open/completed orders, executions with commissions, news.
 
-use crate::sim_support;
+use crate::support::STEP;
+use crate::support::sim;
 
 use ibapi::contracts::Contract;
 use ibapi::market_data::TradingHours;
 use ibapi::market_data::historical::{BarSize, BarTimestamp, ToDuration, WhatToShow};
 use ibapi::orders::{ExecutionFilter, Executions, Orders};
 use ibkr_cockpit::sim::{Fault, PRIMARY_ACCOUNT};
-use sim_support::*;
+use sim::*;
 use tokio::time::timeout;
 
 #[tokio::test]

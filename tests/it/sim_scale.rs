@@ -1,11 +1,12 @@
 //! Large generated books (500 and 2,000 positions) and deterministic market moves.
 
-use crate::sim_support;
+use crate::support::STEP;
+use crate::support::sim;
 
 use ibapi::accounts::types::{AccountGroup, AccountId};
 use ibapi::accounts::{AccountSummaryResult, PositionUpdate};
 use ibkr_cockpit::sim::{SimConfig, SimGateway};
-use sim_support::*;
+use sim::*;
 use tokio::time::timeout;
 
 async fn book_of(n: usize) {

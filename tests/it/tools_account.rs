@@ -2,10 +2,11 @@
 //! simulator's book, markdown snapshots (seed 7, frozen prices, fixed clock), and what-if margin
 //! requests never turn into real orders.
 
-use crate::common;
+use crate::support::world;
 
-use common::{assert_close, redact_dates, start};
+use crate::support::assert_close;
 use serde_json::json;
+use world::{redact_dates, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_summary_equals_the_simulated_book() {
@@ -247,9 +248,9 @@ async fn margin_modes_use_what_if_and_never_place_orders() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unmasked_accounts_when_configured() {
-    let mut cfg = common::default_config();
+    let mut cfg = world::default_config();
     cfg.display.mask_accounts = false;
-    let h = common::start_with(
+    let h = world::start_with(
         ibkr_cockpit::sim::SimConfig {
             tick_interval: None,
             ..Default::default()

@@ -3,9 +3,9 @@
 //! positions), `ibkr_thesis_check` (verdicts, file errors) and `ibkr_geopolitical_risk` (news,
 //! severity, exposure, file errors).
 
-use crate::common;
+use crate::support::world;
 
-use common::{STEP, assert_close, default_config, redact_dates, start, start_with};
+use crate::support::{STEP, assert_close};
 use ibkr_cockpit::config::Config;
 use ibkr_cockpit::model::{ConnState, PriceSource};
 use ibkr_cockpit::sim::{Fault, FaultPlan, SimConfig, SimCounters};
@@ -16,10 +16,20 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use world::{default_config, redact_dates, start, start_with};
 
 /// Requests the adapter sends on its own every 30 s (open orders and executions refresh); a tool
 /// call racing with that refresh must not be blamed for it.
-const BACKGROUND: [&str; 2] = ["RequestAllOpenOrders", "RequestExecutions"];
+/// What the adapter asks for on its own, whatever the tools do: order and fill refreshes, and
+/// the quote and P&L streams that trail the initial sync of a big book.
+const BACKGROUND: [&str; 6] = [
+    "RequestAllOpenOrders",
+    "RequestExecutions",
+    "RequestMarketData",
+    "CancelMarketData",
+    "RequestPnLSingle",
+    "CancelPnLSingle",
+];
 
 /// Request types whose count changed between two counter readings, background refresh excluded.
 fn new_requests(before: &SimCounters, after: &SimCounters) -> BTreeMap<String, u64> {
@@ -54,7 +64,7 @@ fn num(v: &Value, what: &str) -> f64 {
 
 /// Per-position P&L subscriptions answer after the initial sync; wait until every position has
 /// its daily P&L so the comparison is with a complete book.
-async fn wait_for_position_pnl(h: &common::Harness) {
+async fn wait_for_position_pnl(h: &world::Harness) {
     let done = tokio::time::timeout(STEP, async {
         loop {
             let snap = h.ctx.store.snapshot();
@@ -227,7 +237,7 @@ async fn since_last_shows_what_the_market_changed() {
 
     // Twenty seconds later (inside the freshness window: no stall, no staleness) the market has
     // moved an hour; wait until the store has the new account values.
-    h.set_now(common::NOW + 20_000);
+    h.set_now(world::NOW + 20_000);
     h.sim.advance(60);
     let moved = tokio::time::timeout(STEP, async {
         loop {
@@ -403,19 +413,7 @@ async fn briefing_and_monitoring_work_at_two_thousand_positions() {
         example("risk_factors.json"),
     )
     .expect("write factors");
-    let h = common::start_big(2000, config_with_files(dir.path())).await;
-    // Big books arrive in pushes; wait until every position is in the store.
-    let all = tokio::time::timeout(STEP, async {
-        loop {
-            let n = h.ctx.store.snapshot().positions.len();
-            if n >= 2000 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    assert!(all.is_ok(), "2,000 positions synced");
+    let h = world::start_big(2000, config_with_files(dir.path())).await;
     // The quotes after the 40 largest trail the sync; let them finish opening so the request
     // counts below see the tools alone.
     let streamed = tokio::time::timeout(STEP, async {

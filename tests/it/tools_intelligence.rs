@@ -3,11 +3,12 @@
 //! against the simulator's book, markdown snapshots (seed 7, frozen prices, fixed clock), and
 //! every risk/intelligence tool answering on a 2,000-position book.
 
-use crate::common;
+use crate::support::world;
 
-use common::{Harness, assert_close, default_config, redact_dates, start, start_big, start_with};
+use crate::support::assert_close;
 use ibkr_cockpit::sim::SimConfig;
 use serde_json::{Value, json};
+use world::{Harness, default_config, redact_dates, start, start_big, start_with};
 
 fn num(v: &Value, what: &str) -> f64 {
     v.as_f64()

@@ -3,12 +3,13 @@
 //! errors. Bar-derived numbers depend on the real date (the history ends today), so their
 //! markdown is checked for shape, not snapshotted.
 
-use crate::common;
+use crate::support::world;
 
-use common::{assert_close, start};
+use crate::support::assert_close;
 use ibkr_cockpit::analytics::technicals;
 use ibkr_cockpit::model::Bar;
 use serde_json::json;
+use world::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fx_rate_equals_the_simulator() {

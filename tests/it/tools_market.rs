@@ -4,10 +4,11 @@
 //! Anything derived from the real date (the simulator's history ends today) is redacted in
 //! snapshots.
 
-use crate::common;
+use crate::support::world;
 
-use common::{assert_close, redact_dates, start};
+use crate::support::assert_close;
 use serde_json::json;
+use world::{redact_dates, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quotes_portfolio_single_and_comparison() {

@@ -3,11 +3,12 @@
 //! the SQLite journal, realized P&L), completed orders, the drawdown tracker over a stored NLV
 //! history, and the connection status. The simulator never receives a real order.
 
-use crate::common;
+use crate::support::world;
 
-use common::{NOW, assert_close, redact_dates, start};
+use crate::support::assert_close;
 use ibkr_cockpit::model::{Fill, Instrument};
 use serde_json::{Value, json};
+use world::{NOW, redact_dates, start};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -187,7 +188,7 @@ async fn drawdown_tracker_reads_the_nlv_history() {
     let db = h.ctx.store.db().expect("harness database");
     let account = h.sim.account_id();
     // The adapter samples NLV right after the initial sync; wait for that first sample.
-    let sampled = tokio::time::timeout(common::STEP, async {
+    let sampled = tokio::time::timeout(crate::support::STEP, async {
         while db.nlv_history(&account, 0).map_or(true, |v| v.is_empty()) {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
@@ -279,7 +280,7 @@ async fn connection_status_reports_the_gateway_and_its_events_in_words() {
 
     // After a drop and reconnect, the count and the events say so.
     h.sim.inject(ibkr_cockpit::sim::Fault::Drop);
-    let back = tokio::time::timeout(common::STEP, async {
+    let back = tokio::time::timeout(crate::support::STEP, async {
         loop {
             let snap = h.ctx.store.snapshot();
             let s = snap.gateways.values().next().cloned();

@@ -3,12 +3,13 @@
 //! arithmetic on the same bars and against `ibkr_margin`; markdown snapshots (seed 7, frozen
 //! prices, fixed clock); a 500-symbol book that must reuse the bar cache within IB pacing.
 
-use crate::common;
+use crate::support::world;
 
-use common::{Harness, STEP, assert_close, default_config, redact_dates, start, start_with};
+use crate::support::{STEP, assert_close};
 use ibkr_cockpit::sim::SimConfig;
 use ibkr_cockpit::tools::risk_data::daily_spec;
 use serde_json::{Value, json};
+use world::{Harness, default_config, redact_dates, start, start_with};
 
 const HIST: &str = "RequestHistoricalData";
 

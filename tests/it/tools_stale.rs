@@ -2,16 +2,17 @@
 //! and `stale` (JSON); on-demand data already fetched is served from the cache; after the gateway
 //! comes back, answers are fresh again.
 
-use crate::common;
+use crate::support::world;
 
-use common::{NOW, STEP, assert_close, start};
+use crate::support::{STEP, assert_close};
 use ibkr_cockpit::model::{ConnState, GatewayRole};
 use ibkr_cockpit::sim::Fault;
 use serde_json::json;
 use std::time::Duration;
+use world::{NOW, start};
 
 /// Waits (bounded) until the primary gateway's state satisfies `want`.
-async fn wait_state(h: &common::Harness, want: impl Fn(ConnState) -> bool) {
+async fn wait_state(h: &world::Harness, want: impl Fn(ConnState) -> bool) {
     tokio::time::timeout(STEP, async {
         loop {
             let state = h

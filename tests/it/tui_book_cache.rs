@@ -3,7 +3,7 @@
 //! check, on books from the simulator, that the cached view is exactly what a fresh build shows
 //! through every sort, and that churn in the top holdings does not refetch (or blank) the heatmap.
 
-use crate::tui_support;
+use crate::support::tui;
 
 use ibkr_cockpit::store::LiveState;
 use ibkr_cockpit::tui::app::{Action, CORR_REFRESH_MS, Effect, Fetch};
@@ -27,7 +27,7 @@ fn correlation_fetches(effects: &[Effect]) -> usize {
 
 #[tokio::test]
 async fn cached_rows_match_a_fresh_build_through_every_sort() {
-    let mut c = tui_support::start_big(500).await;
+    let mut c = tui::start_big(500).await;
     let state = c.state.clone();
     assert!(state.positions.len() >= 500, "{}", state.positions.len());
     assert_eq!(c.app.book.version, Some(state.version));
@@ -63,7 +63,7 @@ async fn cached_rows_match_a_fresh_build_through_every_sort() {
 
 #[tokio::test]
 async fn top_holdings_churn_refetches_correlations_at_most_once_a_minute() {
-    let mut c = tui_support::start().await;
+    let mut c = tui::start().await;
     assert!(
         matches!(c.app.corr, Fetch::Ready(_)),
         "seed book correlations loaded"

@@ -2,7 +2,7 @@
 //! must be bound in the keymap in the state the cockpit is in at that point, every command typed
 //! at the prompt must parse and name a tool in the catalog, and the script must end by quitting.
 
-use crate::tui_support;
+use crate::support::tui;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ibkr_cockpit::tui::app::{Action, Effect};
@@ -73,7 +73,7 @@ async fn every_key_in_demo_tape_is_bound_and_every_command_exists() {
     assert!(!catalog.is_empty(), "the tool catalog is empty");
 
     // The demo's book, from the simulator; the reducer runs without it afterwards.
-    let (mut app, state) = tui_support::start().await.into_parts().await;
+    let (mut app, state) = tui::start().await.into_parts().await;
 
     let mut ran: Vec<String> = Vec::new();
     let mut seen: Vec<Action> = Vec::new();

@@ -2,7 +2,7 @@
 //! what a user would see change (focus, sort order, selected row, the detail view, the prompt
 //! line, completion, history).
 
-use crate::tui_support;
+use crate::support::tui;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ibkr_cockpit::store::LiveState;
@@ -35,8 +35,8 @@ fn symbols_in_order(app: &App, state: &LiveState) -> Vec<String> {
 /// The cockpit on the simulator's seed book with three journaled tool calls; the reducer needs
 /// nothing from the network after that, so the simulator is shut down before the keys are sent.
 async fn setup() -> (App, LiveState) {
-    let mut c = tui_support::start().await;
-    tui_support::journal_some_calls(&mut c).await;
+    let mut c = tui::start().await;
+    tui::journal_some_calls(&mut c).await;
     c.into_parts().await
 }
 

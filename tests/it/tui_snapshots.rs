@@ -2,8 +2,8 @@
 //! ratatui's TestBackend from the simulator (seed 7, frozen prices, real adapter over TCP, fixed
 //! clock): what a user of `demo` sees, minus the ticking.
 
-use crate::common;
-use crate::tui_support;
+use crate::support::tui;
+use crate::support::world;
 
 use ibkr_cockpit::model::{ConnState, GatewayRole};
 use ibkr_cockpit::store::LiveState;
@@ -14,7 +14,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use std::sync::Arc;
-use tui_support::*;
+use tui::*;
 
 type PaneFn = fn(&mut ratatui::Frame, Rect, &App, &LiveState);
 
@@ -272,7 +272,7 @@ async fn big_book_renders_and_heatmap_scrolls() {
 /// (masked by default) and the title says the weights are of the combined gross.
 #[tokio::test]
 async fn two_accounts_show_an_account_column() {
-    let c = start_two_accounts(common::default_config()).await;
+    let c = start_two_accounts(world::default_config()).await;
     let kryx_rows = c
         .app
         .rows(&c.state)
@@ -297,7 +297,7 @@ async fn two_accounts_show_an_account_column() {
 
 #[tokio::test]
 async fn two_accounts_unmasked_when_config_says_so() {
-    let mut config = common::default_config();
+    let mut config = world::default_config();
     config.display.mask_accounts = false;
     let c = start_two_accounts(config).await;
     let t = pane(positions::render, &c.app, &c.state, 120, 12);

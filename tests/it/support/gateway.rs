@@ -1,28 +1,23 @@
 //! Shared helpers for the gateway integration tests: a simulator, an adapter pointed at it,
 //! and bounded waits on the store.
 
-
 use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle};
 use ibkr_cockpit::model::{ConnState, GatewayRole};
 use ibkr_cockpit::sim::{SimConfig, SimGateway, SimHandle};
 use ibkr_cockpit::store::{LiveState, Store};
 use std::time::Duration;
 
+/// The adapter's configuration for a simulator on `port`, with a short stall timeout so the
+/// fault tests see a stall within seconds.
 pub fn config(port: u16) -> GatewayConfig {
     GatewayConfig {
-        role: GatewayRole::Primary,
-        host: "127.0.0.1".into(),
-        port: Some(port),
-        client_id: 17,
-        account: None,
-        market_data_type: 4,
         stall_timeout: Duration::from_secs(3),
-        quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
+        ..super::gateway_config(GatewayRole::Primary, port, 17)
     }
 }
 
 pub async fn sim(cfg: SimConfig) -> SimHandle {
-    match tokio::time::timeout(Duration::from_secs(10), SimGateway::start(cfg)).await {
+    match tokio::time::timeout(super::STEP, SimGateway::start(cfg)).await {
         Ok(Ok(h)) => h,
         other => panic!("simulator did not start: {:?}", other.map(|r| r.err())),
     }
@@ -76,11 +71,12 @@ pub fn state(snap: &LiveState) -> Option<ConnState> {
     snap.gateways.get(&GatewayRole::Primary).map(|g| g.state)
 }
 
+/// `a` within `tol` of `b`, relative to `|b|` (absolute below 1).
 pub fn relative_eq(a: f64, b: f64, tol: f64) -> bool {
-    (a - b).abs() <= tol * b.abs().max(1.0)
+    super::approx(a, b, 0.0, tol) || super::approx(a, b, tol, 0.0)
 }
 
 /// Equal to the cent (IB and the simulator round money to cents).
 pub fn cents_eq(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 0.0051 + 1e-9 * b.abs()
+    super::approx(a, b, 0.0051, 1e-9)
 }

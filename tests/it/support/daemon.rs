@@ -2,18 +2,16 @@
 //! `ibkr-cockpit` binary as a daemon (`serve`) or sidecar (`mcp`) in isolated directories, and
 //! a line-oriented JSON-RPC pipe to a child process.
 
-
 use ibkr_cockpit::sim::{SimConfig, SimGateway, SimHandle};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::time::timeout;
 
 /// Upper bound for any single step (process start, sync, one call).
-pub const STEP: Duration = Duration::from_secs(60);
+use super::STEP;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ibkr-cockpit");
 
@@ -134,24 +132,6 @@ impl Daemon {
         let _ = self.child.start_kill();
         let _ = timeout(STEP, self.child.wait()).await;
     }
-}
-
-/// Polls `f` until it returns `Some`, for at most `STEP`.
-pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    timeout(STEP, async {
-        loop {
-            if let Some(v) = f().await {
-                return v;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
 
 /// A child speaking newline-delimited JSON-RPC on its stdio (the sidecar).

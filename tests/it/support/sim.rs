@@ -1,15 +1,12 @@
 //! Shared helpers for the simulator's integration tests: start a simulator, connect the real
 //! `ibapi::Client` to it over TCP, and read streams with a time bound.
 
-
 use futures::StreamExt;
 use ibapi::Client;
 use ibapi::subscriptions::SubscriptionItem;
 use ibkr_cockpit::sim::{SimConfig, SimGateway, SimHandle};
-use std::time::Duration;
 
-/// Upper bound for any single await in these tests.
-pub const STEP: Duration = Duration::from_secs(10);
+use super::STEP;
 
 /// A simulator with frozen prices (values stay comparable with `world()`).
 pub async fn frozen_sim() -> SimHandle {
@@ -50,6 +47,7 @@ where
     }
 }
 
+/// `a` within the absolute tolerance `tol` of `b`.
 pub fn close(a: f64, b: f64, tol: f64) -> bool {
-    (a - b).abs() <= tol
+    super::approx(a, b, tol, 0.0)
 }

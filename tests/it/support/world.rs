@@ -2,12 +2,13 @@
 //! loopback port (seed 7, frozen prices), the real adapter connected to it over TCP, and a
 //! `ToolContext` with a FIXED clock and an in-memory SQLite, so markdown snapshots are stable.
 //!
-//! Use: `let h = common::start().await; let out = h.ok("ibkr_quote", json!({})).await;`
-//! Every await in here is bounded by `STEP`.
+//! Use: `let h = world::start().await; let out = h.ok("ibkr_quote", json!({})).await;`
+//! Every await in here is bounded by `STEP`. `start_live_clock` is the same world with the real
+//! clock and no database, for the front doors (MCP, REST, CLI) whose answers are not snapshotted.
 
-
+use super::{STEP, eventually, gateway_config};
 use ibkr_cockpit::config::{Config, DEFAULT_CONFIG_TOML};
-use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle, Gateways};
+use ibkr_cockpit::gateway::{GatewayHandle, Gateways};
 use ibkr_cockpit::model::{GatewayRole, Millis};
 use ibkr_cockpit::sim::{SimAccountView, SimConfig, SimGateway, SimHandle, SimPositionView};
 use ibkr_cockpit::store::db::Db;
@@ -15,10 +16,6 @@ use ibkr_cockpit::store::{Clock, Store};
 use ibkr_cockpit::tools::{self, ToolContext, ToolError, ToolOutput};
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// Upper bound for any single step (connect, sync, one tool call).
-pub const STEP: Duration = Duration::from_secs(30);
 
 /// The fixed "now" of every harness: 2026-05-03 17:17:44 UTC.
 pub const NOW: Millis = 1_777_828_664_000;
@@ -47,25 +44,34 @@ pub async fn start() -> Harness {
     .await
 }
 
-/// Starts `sim`, connects the adapter to it and waits for the first full sync.
+/// Starts `sim`, connects the adapter to it and waits for the first full sync (fixed clock,
+/// in-memory database).
 pub async fn start_with(sim: SimConfig, config: Config) -> Harness {
+    let db = Db::in_memory().expect("in-memory database");
+    build(sim, config, Store::new(Clock::fixed(NOW), Some(db))).await
+}
+
+/// The seed book (frozen prices) with the real clock and no database: what `serve` and `mcp`
+/// run, for front-door tests.
+pub async fn start_live_clock() -> Harness {
+    start_live_clock_with(default_config()).await
+}
+
+pub async fn start_live_clock_with(config: Config) -> Harness {
+    let sim = SimConfig {
+        tick_interval: None,
+        ..SimConfig::default()
+    };
+    build(sim, config, Store::in_memory()).await
+}
+
+async fn build(sim: SimConfig, config: Config, store: Store) -> Harness {
     let sim = tokio::time::timeout(STEP, SimGateway::start(sim))
         .await
         .expect("simulator starts in time")
         .expect("simulator starts");
-    let db = Db::in_memory().expect("in-memory database");
-    let store = Store::new(Clock::fixed(NOW), Some(db));
     let gateway = GatewayHandle::spawn(
-        GatewayConfig {
-            role: GatewayRole::Primary,
-            host: "127.0.0.1".into(),
-            port: Some(sim.port()),
-            client_id: 17,
-            account: None,
-            market_data_type: 4,
-            stall_timeout: Duration::from_secs(60),
-            quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
-        },
+        gateway_config(GatewayRole::Primary, sim.port(), 17),
         store.clone(),
     );
     assert!(
@@ -99,13 +105,10 @@ pub async fn start_big(positions: usize, config: Config) -> Harness {
         config,
     )
     .await;
-    let all = tokio::time::timeout(STEP, async {
-        while h.ctx.store.snapshot().positions.len() < positions {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    eventually("every position in the store", || async {
+        (h.ctx.store.snapshot().positions.len() >= positions).then_some(())
     })
     .await;
-    assert!(all.is_ok(), "every position reached the store");
     h
 }
 
@@ -163,17 +166,6 @@ impl Harness {
         self.gateway.shutdown();
         let _ = tokio::time::timeout(STEP, self.sim.shutdown()).await;
     }
-}
-
-/// Float equality to a cent (tools round money to cents).
-pub fn assert_close(actual: &Value, expected: f64, what: &str) {
-    let got = actual
-        .as_f64()
-        .unwrap_or_else(|| panic!("{what}: expected a number, got {actual}"));
-    assert!(
-        (got - expected).abs() <= 0.01 + expected.abs() * 1e-9,
-        "{what}: tool says {got}, simulator says {expected}"
-    );
 }
 
 /// Replaces what varies with the real date (the simulator's history ends "today"): ISO dates,

@@ -5,10 +5,10 @@
 //!
 //! Test crates that use it declare `mod common; mod tui_support;`.
 
-
-use crate::common::{self, Harness, STEP};
+use super::world::{self, Harness};
+use super::{STEP, gateway_config};
 use ibkr_cockpit::config::Config;
-use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle};
+use ibkr_cockpit::gateway::GatewayHandle;
 use ibkr_cockpit::model::GatewayRole;
 use ibkr_cockpit::sim::{SimBookKind, SimConfig, SimGateway, SimHandle};
 use ibkr_cockpit::store::LiveState;
@@ -19,9 +19,8 @@ use ibkr_cockpit::tui::{TuiOptions, build_app, event_loop, tool_infos};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::json;
-use std::time::Duration;
 
-pub use common::NOW;
+pub use world::NOW;
 
 /// A running cockpit model over the simulator: the app, the snapshot it renders, and the
 /// harness (sim + adapter + tool context) behind them.
@@ -35,12 +34,12 @@ pub struct Cockpit {
 
 /// Seed book (CAD account, KRYX VLTX OMRA FELN HDRX in USD), correlations loaded.
 pub async fn start() -> Cockpit {
-    start_with(frozen_sim(None), common::default_config()).await
+    start_with(frozen_sim(None), world::default_config()).await
 }
 
 /// A generated book of `n` positions on top of the seed's account.
 pub async fn start_big(n: usize) -> Cockpit {
-    start_with(frozen_sim(Some(n)), common::default_config()).await
+    start_with(frozen_sim(Some(n)), world::default_config()).await
 }
 
 /// Seed 7, frozen prices; `positions` as `--positions`.
@@ -54,7 +53,7 @@ pub fn frozen_sim(positions: Option<usize>) -> SimConfig {
 }
 
 pub async fn start_with(sim: SimConfig, config: Config) -> Cockpit {
-    let h = common::start_with(sim, config).await;
+    let h = world::start_with(sim, config).await;
     let state = h.ctx.store.snapshot();
     let app = app_for(&h);
     let mut cockpit = Cockpit {
@@ -70,7 +69,7 @@ pub async fn start_with(sim: SimConfig, config: Config) -> Cockpit {
 /// Both demo accounts in one store, as `demo` runs: the primary CAD book and the secondary USD
 /// account (which also holds KRYX), each through its own adapter over TCP.
 pub async fn start_two_accounts(config: Config) -> Cockpit {
-    let h = common::start_with(frozen_sim(None), config).await;
+    let h = world::start_with(frozen_sim(None), config).await;
     let sim2 = tokio::time::timeout(
         STEP,
         SimGateway::start(SimConfig {
@@ -82,16 +81,7 @@ pub async fn start_two_accounts(config: Config) -> Cockpit {
     .expect("secondary simulator starts in time")
     .expect("secondary simulator starts");
     let gw2 = GatewayHandle::spawn(
-        GatewayConfig {
-            role: GatewayRole::Secondary,
-            host: "127.0.0.1".into(),
-            port: Some(sim2.port()),
-            client_id: 18,
-            account: None,
-            market_data_type: 4,
-            stall_timeout: Duration::from_secs(60),
-            quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
-        },
+        gateway_config(GatewayRole::Secondary, sim2.port(), 18),
         h.ctx.store.clone(),
     );
     assert!(gw2.wait_synced(STEP).await, "secondary adapter synced");
