@@ -478,7 +478,8 @@ fn describe_params(method: &str, params: Option<&Value>) -> String {
     format!("expected {wanted}; got {got}")
 }
 
-fn error_reply(id: Value, code: i64, message: &str) -> Value {
+/// A JSON-RPC error message.
+pub(super) fn error_reply(id: Value, code: i64, message: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
 }
 

@@ -20,6 +20,7 @@ mod gateway_requests;
 mod gateway_sync;
 mod mcp_binary;
 mod mcp_context;
+mod mcp_demo;
 mod mcp_cli;
 mod mcp_http;
 mod mcp_inprocess;

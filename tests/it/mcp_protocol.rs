@@ -270,3 +270,66 @@ async fn over_http_invalid_params_and_unknown_tools_are_32602_with_the_id() {
     cancel.cancel();
     world.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_a_batch_is_served_under_2025_03_26_and_refused_per_request_otherwise() {
+    let world = start_world().await;
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let bind: std::net::SocketAddr = "127.0.0.1:0".parse().expect("address");
+    let (addr, _task) = ibkr_cockpit::mcp::serve_http(world.ctx.clone(), bind, cancel.clone())
+        .await
+        .expect("bound");
+    let http = reqwest::Client::new();
+    let batch = json!([
+        call(json!(1), "ibkr_list_accounts", json!({})),
+        {"jsonrpc": "2.0", "id": "two", "method": "tools/list"},
+        call(json!(3), "ibkr_quote", json!(["KRYX"])),
+    ]);
+    let post = |version: &'static str| {
+        http.post(format!("http://{addr}/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("mcp-protocol-version", version)
+            .body(batch.to_string())
+            .send()
+    };
+    let served: Value = timeout(STEP, post("2025-03-26"))
+        .await
+        .expect("in time")
+        .expect("HTTP")
+        .json()
+        .await
+        .expect("JSON");
+    let answers = served
+        .as_array()
+        .unwrap_or_else(|| panic!("an array: {served}"));
+    assert_eq!(answers.len(), 3, "{served}");
+    assert_eq!(answers[0]["id"], 1);
+    assert_eq!(answers[0]["result"]["isError"], false, "{served}");
+    assert_eq!(answers[1]["id"], "two");
+    assert!(answers[1]["result"]["tools"].is_array(), "{served}");
+    assert_eq!(answers[2]["id"], 3);
+    assert_eq!(answers[2]["error"]["code"], -32602, "{served}");
+
+    let response = timeout(STEP, post("2025-06-18"))
+        .await
+        .expect("in time")
+        .expect("HTTP");
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    let refused: Value = response.json().await.expect("JSON");
+    let ids: Vec<&Value> = refused
+        .as_array()
+        .unwrap_or_else(|| panic!("an array: {refused}"))
+        .iter()
+        .map(|e| &e["id"])
+        .collect();
+    assert_eq!(ids, [&json!(1), &json!("two"), &json!(3)], "{refused}");
+    assert!(
+        refused[0]["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("2025-03-26")
+    );
+    cancel.cancel();
+    world.shutdown().await;
+}

@@ -306,3 +306,28 @@ async fn a_list_parameter_accepts_a_comma_separated_string_and_an_array() {
     drop(client);
     world.shutdown().await;
 }
+
+/// Characters the model reads per tool in the default mode (markdown) against what it would read
+/// from `structuredContent` (JSON), for BENCHMARKS.md
+/// (`cargo test --test it model_visible_characters -- --nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_visible_characters_per_tool() {
+    let world = start_world_with(config(OutputMode::Markdown)).await;
+    let (mut markdown_total, mut json_total) = (0, 0);
+    println!("| tool | markdown chars | JSON chars |\n|---|---:|---:|");
+    for (name, args) in every_tool_call() {
+        let out = tools::call(&world.ctx, name, args)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (md, js) = (
+            out.markdown.chars().count(),
+            out.json.to_string().chars().count(),
+        );
+        assert!(md > 0 && js > 0, "{name}");
+        println!("| {name} | {md} | {js} |");
+        markdown_total += md;
+        json_total += js;
+    }
+    println!("| all 32 | {markdown_total} | {json_total} |");
+    world.shutdown().await;
+}
