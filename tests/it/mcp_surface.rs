@@ -182,7 +182,7 @@ async fn by_default_the_model_reads_each_tools_markdown() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn structured_mode_sends_json_with_schemas_and_the_same_json_as_text() {
+async fn structured_mode_sends_valid_json_with_schemas_and_the_same_json_as_text() {
     let world = start_world_with(config(OutputMode::Structured)).await;
     let client = connect(world.ctx.clone()).await;
     let listed = list(&client).await;
@@ -193,17 +193,18 @@ async fn structured_mode_sends_json_with_schemas_and_the_same_json_as_text() {
             .unwrap_or_else(|| panic!("{} has an outputSchema", tool.name));
         assert_eq!(schema.get("type"), Some(&json!("object")), "{}", tool.name);
     }
-    for (name, args) in [
-        ("ibkr_get_account_summary", json!({})),
-        ("ibkr_var_estimate", json!({})),
-        ("ibkr_quote", json!({"symbols": ["KRYX", "VLTX"]})),
-    ] {
+    for (name, args) in every_tool_call() {
         let result = call(&client, name, &args).await;
-        assert_eq!(result.is_error, Some(false), "{name}");
+        assert_eq!(
+            result.is_error,
+            Some(false),
+            "{name}: {}",
+            model_view(&result)
+        );
         let structured = result
             .structured_content
             .clone()
-            .expect("structuredContent");
+            .unwrap_or_else(|| panic!("{name}: structuredContent"));
         let text = result.content[0]
             .as_text()
             .expect("a text block")
@@ -211,6 +212,19 @@ async fn structured_mode_sends_json_with_schemas_and_the_same_json_as_text() {
             .clone();
         let as_json: Value = serde_json::from_str(&text).expect("the text is the JSON");
         assert_eq!(as_json, structured, "{name}: the same JSON as text");
+        // The answer validates against the schema the client was given.
+        let schema = listed
+            .iter()
+            .find(|t| t.name == name)
+            .and_then(|t| t.output_schema.clone())
+            .unwrap_or_else(|| panic!("{name} listed with an outputSchema"));
+        let validator = jsonschema::validator_for(&Value::Object((*schema).clone()))
+            .unwrap_or_else(|e| panic!("{name}: the outputSchema compiles: {e}"));
+        let errors: Vec<String> = validator
+            .iter_errors(&structured)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:?}");
     }
     let summary = call(&client, "ibkr_get_account_summary", &json!({})).await;
     assert_close(
