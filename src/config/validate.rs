@@ -136,9 +136,10 @@ fn mcp(cfg: &Config) -> Result<(), Problem> {
 /// problem lists the valid names. Also run after command-line flags change these keys.
 pub fn check_mcp_surface(m: &super::McpSection) -> Result<(), Problem> {
     let catalog = crate::tools::catalog();
-    let mut groups: Vec<&str> = catalog.iter().map(|t| t.group).collect();
-    groups.sort_unstable();
-    groups.dedup();
+    let groups: Vec<&str> = crate::model::ToolGroup::ALL
+        .iter()
+        .map(|g| g.as_str())
+        .collect();
     if let Some(bad) = m
         .toolsets
         .iter()

@@ -5,6 +5,7 @@
 
 use super::schema::{SchemaKind, portable};
 use crate::config::{McpSection, OutputMode, check_mcp_surface};
+use crate::model::ToolGroup;
 use crate::tools::{self, ToolSpec};
 use rmcp::model::{Tool, ToolAnnotations};
 use serde::{Deserialize, Serialize};
@@ -67,7 +68,7 @@ impl Surface {
     /// Whether tool `spec` is exposed: in a listed group or named explicitly.
     pub fn exposes(&self, spec: &ToolSpec) -> bool {
         self.is_everything()
-            || self.toolsets.iter().any(|g| g == spec.group)
+            || self.toolsets.iter().any(|g| g == spec.group.as_str())
             || self.tools.iter().any(|t| t == spec.name)
     }
 
@@ -135,7 +136,7 @@ impl Surface {
             return None;
         }
         let surface: Surface = serde_json::from_value(value.get("params")?.clone()).ok()?;
-        let known_groups: BTreeSet<&str> = tools::catalog().iter().map(|t| t.group).collect();
+        let known_groups: BTreeSet<&str> = ToolGroup::ALL.iter().map(|g| g.as_str()).collect();
         let valid = surface
             .toolsets
             .iter()
@@ -205,7 +206,7 @@ mod tests {
             names.iter().all(|n| n == "ibkr_quote"
                 || tools::catalog()
                     .iter()
-                    .any(|t| t.name == n && t.group == "risk")),
+                    .any(|t| t.name == n && t.group.as_str() == "risk")),
             "{names:?}"
         );
     }

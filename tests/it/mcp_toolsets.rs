@@ -30,7 +30,7 @@ fn narrowed() -> Config {
 fn expected() -> BTreeSet<String> {
     tools::catalog()
         .iter()
-        .filter(|t| t.group == "risk" || t.name == "ibkr_quote")
+        .filter(|t| t.group.as_str() == "risk" || t.name == "ibkr_quote")
         .map(|t| t.name.to_string())
         .collect()
 }
@@ -177,7 +177,7 @@ async fn a_bridged_sidecar_applies_its_own_toolsets() {
     let listed = listed.expect("tools/list answered");
     let account: BTreeSet<String> = tools::catalog()
         .iter()
-        .filter(|t| t.group == "account")
+        .filter(|t| t.group.as_str() == "account")
         .map(|t| t.name.to_string())
         .collect();
     assert_eq!(names(&listed["result"]), account, "{listed}");
@@ -205,7 +205,7 @@ async fn an_unknown_toolset_stops_start_up_with_the_valid_names() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "nothing on stdout: {args:?}");
         let valid = if args.contains(&"--toolsets") {
-            "account, briefing, intelligence, live_data, market_data, monitoring, orders, portfolio, risk"
+            "account, briefing, portfolio, market_data, live_data, risk, intelligence, monitoring, orders"
         } else {
             "ibkr_quote"
         };
