@@ -51,8 +51,27 @@ struct CompletionsArgs {
     shell: clap_complete::Shell,
 }
 
+/// What MCP clients of this process see; overrides `[mcp] output`, `toolsets`, `tools`.
+#[derive(Args, Debug, Clone, Default)]
+struct SurfaceArgs {
+    /// MCP tool results: markdown (text only; default), structured (structuredContent and
+    /// outputSchema, JSON as text) or both. Env IBKR_MCP_OUTPUT.
+    #[arg(long, value_name = "MODE")]
+    output: Option<String>,
+    /// Expose only these tool groups over MCP, comma-separated: account, briefing, portfolio,
+    /// market_data, live_data, risk, intelligence, monitoring, orders. Env IBKR_TOOLSETS.
+    #[arg(long, value_name = "A,B")]
+    toolsets: Option<String>,
+    /// Expose these tools by name over MCP, comma-separated (with --toolsets: both). Env
+    /// IBKR_TOOLS.
+    #[arg(long, value_name = "A,B")]
+    tools: Option<String>,
+}
+
 #[derive(Args, Debug, Default)]
 struct TuiArgs {
+    #[command(flatten)]
+    surface: SurfaceArgs,
     /// Colour theme: dark (default), light, high-contrast, or a themes/*.toml name.
     #[arg(long)]
     theme: Option<String>,
@@ -82,6 +101,8 @@ struct SimWorld {
 struct DemoArgs {
     #[command(flatten)]
     world: SimWorld,
+    #[command(flatten)]
+    surface: SurfaceArgs,
     /// Colour theme: dark (default), light, high-contrast, or a themes/*.toml name.
     #[arg(long)]
     theme: Option<String>,
@@ -112,6 +133,8 @@ fn parse_size(text: &str) -> Result<(u16, u16), String> {
 
 #[derive(Args, Debug)]
 struct McpArgs {
+    #[command(flatten)]
+    surface: SurfaceArgs,
     /// Use the simulated book (no account needed); never bridges.
     #[arg(long)]
     demo: bool,
@@ -125,6 +148,8 @@ struct McpArgs {
 
 #[derive(Args, Debug)]
 struct ServeArgs {
+    #[command(flatten)]
+    surface: SurfaceArgs,
     /// Serve the simulated book (no account needed).
     #[arg(long)]
     demo: bool,
@@ -263,7 +288,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let config = match app::load_config(cli.config.as_deref()) {
+    let mut config = match app::load_config(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
             if matches!(command, Command::Doctor) {
@@ -273,6 +298,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    let surface = match &command {
+        Command::Mcp(McpArgs { surface, .. })
+        | Command::Serve(ServeArgs { surface, .. })
+        | Command::Tui(TuiArgs { surface, .. })
+        | Command::Demo(DemoArgs { surface, .. }) => surface.clone(),
+        _ => SurfaceArgs::default(),
+    };
+    let (o, s, t) = (surface.output, surface.toolsets, surface.tools);
+    if let Err(e) =
+        mcp::Surface::apply_flags(&mut config.mcp, o.as_deref(), s.as_deref(), t.as_deref())
+    {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(2));
+    }
     match command {
         Command::SimGateway(_) | Command::Completions(_) | Command::Man => {
             unreachable!("handled above")
@@ -334,7 +373,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let app::daemon::SidecarPlan::Bridge(path) = plan {
                 tracing::info!("bridging stdio to {}", path.display());
                 let stream = mcp::socket::connect(&path).await?;
-                mcp::bridge_stdio(stream).await?;
+                let surface = mcp::Surface::from_config(&config.mcp).map_err(anyhow::Error::msg)?;
+                mcp::surface::bridge_stdio_with_surface(stream, &surface).await?;
                 return Ok(ExitCode::SUCCESS);
             }
             let rt = if a.demo {

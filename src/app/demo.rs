@@ -58,6 +58,15 @@ pub async fn start_demo(mut config: Config, opts: &DemoOptions) -> anyhow::Resul
     })
     .await?;
 
+    // Every tool answers in the demo: a missing thesis or risk-factor file is replaced by the
+    // labelled example (a failure to write it only costs those two tools).
+    match super::demo_files::use_examples_where_missing(&mut config) {
+        Ok(examples) if !examples.is_empty() => {
+            tracing::info!("demo: using the example {}", examples.join(" and "));
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("demo: could not provide the example files: {e}"),
+    }
     config.gateway.host = "127.0.0.1".into();
     config.gateway.port = Some(primary.port());
     config.gateway.account = None;

@@ -4,6 +4,7 @@
 
 pub mod daemon;
 pub mod demo;
+pub mod demo_files;
 pub mod doctor;
 pub mod logging;
 

@@ -30,6 +30,9 @@ pub const VARIABLES: &[(&str, &[&str])] = &[
     ),
     ("mcp.http_port", &["MCP_HTTP_PORT"]),
     ("mcp.token", &["IBKR_COCKPIT_TOKEN", "MCP_HTTP_TOKEN"]),
+    ("mcp.output", &["IBKR_MCP_OUTPUT"]),
+    ("mcp.toolsets", &["IBKR_TOOLSETS"]),
+    ("mcp.tools", &["IBKR_TOOLS"]),
     ("data.db_path", &["IBKR_DB_PATH"]),
     ("data.cache_max_age_secs", &["IBKR_CACHE_MAX_AGE"]),
 ];
@@ -116,6 +119,21 @@ pub(super) fn apply(
     if let Some((var, v)) = lookup("mcp.token") {
         cfg.mcp.token = Some(v);
         set_by.insert("mcp.token".into(), var);
+    }
+    if let Some((var, v)) = lookup("mcp.output") {
+        cfg.mcp.output = v.parse().map_err(|message| ConfigError::Env {
+            var: var.clone(),
+            message,
+        })?;
+        set_by.insert("mcp.output".into(), var);
+    }
+    if let Some((var, v)) = lookup("mcp.toolsets") {
+        cfg.mcp.toolsets = super::split_names(&v);
+        set_by.insert("mcp.toolsets".into(), var);
+    }
+    if let Some((var, v)) = lookup("mcp.tools") {
+        cfg.mcp.tools = super::split_names(&v);
+        set_by.insert("mcp.tools".into(), var);
     }
     if let Some((var, v)) = lookup("data.db_path") {
         cfg.data.db_path = Some(PathBuf::from(v));

@@ -14,7 +14,7 @@ pub use paths::{
     EnvLookup, config_dir, config_dir_in, data_dir, data_dir_in, default_config_path,
     default_config_path_in, default_db_path, runtime_socket_path, runtime_socket_path_in,
 };
-pub use validate::Problem;
+pub use validate::{Problem, check_mcp_surface};
 
 use crate::gateway::GatewayConfig;
 use crate::model::GatewayRole;
@@ -100,6 +100,66 @@ pub struct McpSection {
     /// one client's slow connections cannot take everyone's slots.
     #[serde(default = "default_http_max_connections_per_peer")]
     pub http_max_connections_per_peer: u32,
+    /// What an MCP tool result carries: `markdown` (text only), `structured`
+    /// (`structuredContent` + `outputSchema`, the JSON also as text) or `both`.
+    #[serde(default)]
+    pub output: OutputMode,
+    /// Tool groups exposed over MCP (empty: all). See `tools::catalog()` for the groups.
+    #[serde(default)]
+    pub toolsets: Vec<String>,
+    /// Tools exposed over MCP by name, on top of `toolsets` (both empty: all).
+    #[serde(default)]
+    pub tools: Vec<String>,
+}
+
+/// What an MCP tool result carries. Claude Code shows the model `structuredContent` whenever a
+/// result has it and drops the text, so the default for an LLM client is the markdown alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputMode {
+    /// One text block with the tool's markdown; no `outputSchema`, no `structuredContent`.
+    #[default]
+    Markdown,
+    /// `structuredContent` and `outputSchema`, with the same JSON as text for older clients.
+    Structured,
+    /// The markdown as text plus `structuredContent` and `outputSchema`.
+    Both,
+}
+
+impl OutputMode {
+    pub const NAMES: &'static str = "markdown, structured, both";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputMode::Markdown => "markdown",
+            OutputMode::Structured => "structured",
+            OutputMode::Both => "both",
+        }
+    }
+}
+
+impl std::str::FromStr for OutputMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "markdown" | "md" | "text" => Ok(OutputMode::Markdown),
+            "structured" | "json" => Ok(OutputMode::Structured),
+            "both" => Ok(OutputMode::Both),
+            other => Err(format!(
+                "unknown output mode {other:?}; accepted: {}",
+                OutputMode::NAMES
+            )),
+        }
+    }
+}
+
+/// Splits a comma-separated list (`account, risk`) into trimmed, non-empty names.
+pub fn split_names(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 // Fallbacks for files written before these keys existed (default.toml sets the same values).
@@ -267,6 +327,12 @@ pub fn accepted(key: &str) -> Option<&'static str> {
         }
         "journal.keep_days" => "a whole number of days, at least 1",
         "journal.max_mb" => "a whole number of megabytes, at least 1",
+        "mcp.output" => "\"markdown\", \"structured\" or \"both\"",
+        "mcp.toolsets" => {
+            "a list of tool groups, e.g. [\"account\", \"portfolio\", \"risk\"] (account, briefing, \
+             portfolio, market_data, live_data, risk, intelligence, monitoring, orders)"
+        }
+        "mcp.tools" => "a list of tool names, e.g. [\"ibkr_quote\", \"ibkr_get_positions\"]",
         "data.db_path" | "data.config_dir" => "a path in quotes",
         "data.cache_max_age_secs" | "data.stale_after_secs" => "a whole number of seconds",
         "display.mask_accounts" => "true or false",

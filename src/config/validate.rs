@@ -128,7 +128,42 @@ fn mcp(cfg: &Config) -> Result<(), Problem> {
             format!("{o:?}"),
         ));
     }
+    check_mcp_surface(&cfg.mcp)?;
     http_limits(cfg)
+}
+
+/// Every name in `mcp.toolsets` is a tool group and every name in `mcp.tools` a tool; the
+/// problem lists the valid names. Also run after command-line flags change these keys.
+pub fn check_mcp_surface(m: &super::McpSection) -> Result<(), Problem> {
+    let catalog = crate::tools::catalog();
+    let groups: Vec<&str> = crate::model::ToolGroup::ALL
+        .iter()
+        .map(|g| g.as_str())
+        .collect();
+    if let Some(bad) = m
+        .toolsets
+        .iter()
+        .find(|s| !groups.contains(&s.trim().to_ascii_lowercase().as_str()))
+    {
+        return Err(problem(
+            "mcp.toolsets",
+            format!("tool groups from: {}", groups.join(", ")),
+            format!("{bad:?}"),
+        ));
+    }
+    if let Some(bad) = m
+        .tools
+        .iter()
+        .find(|n| !catalog.iter().any(|t| t.name == n.trim()))
+    {
+        let names: Vec<&str> = catalog.iter().map(|t| t.name).collect();
+        return Err(problem(
+            "mcp.tools",
+            format!("tool names from: {}", names.join(", ")),
+            format!("{bad:?}"),
+        ));
+    }
+    Ok(())
 }
 
 /// A zero timeout would cut off every client; a body deadline past the request deadline would

@@ -19,6 +19,7 @@ use super::http_conn::{ConnectionLimits, serve_connections};
 use super::metrics::Metrics;
 use super::refusal::{client_name, peer_of, record_refusal};
 use super::server::CockpitMcp;
+use super::stdio::{BATCH_PROTOCOL, MAX_BATCH, error_reply};
 use crate::config::McpSection;
 use crate::tools::params::parse_args;
 use crate::tools::{self, ToolContext};
@@ -495,15 +496,21 @@ async fn screen_mcp_request(req: Request, next: Next) -> Response {
             );
         }
     };
-    if let Err(e) = serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
-        let id = value.get("id").cloned().unwrap_or(Value::Null);
-        return json_rpc_error(
-            StatusCode::BAD_REQUEST,
-            id,
-            -32600,
-            &format!("Invalid Request: {e}"),
-        );
+    fill_in_headers(&mut parts);
+    match value {
+        Value::Array(items) => serve_batch(parts, items, next).await,
+        single => match screen_message(&single) {
+            Err((status, body)) => (status, axum::Json(body)).into_response(),
+            Ok(()) => {
+                next.run(Request::from_parts(parts, Body::from(bytes)))
+                    .await
+            }
+        },
     }
+}
+
+/// Accept and Content-Type as rmcp wants them, for simple clients (`curl -d`).
+fn fill_in_headers(parts: &mut axum::http::request::Parts) {
     let accept = parts
         .headers
         .get(header::ACCEPT)
@@ -524,8 +531,91 @@ async fn screen_mcp_request(req: Request, next: Next) -> Response {
             HeaderValue::from_static("application/json"),
         );
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+}
+
+/// The JSON-RPC error for a message rmcp would answer badly: -32600 for JSON that is no
+/// JSON-RPC message, -32602 for a method whose params do not fit; each with the message's id.
+fn screen_message(value: &Value) -> Result<(), (StatusCode, Value)> {
+    let id = value.get("id").cloned().unwrap_or(Value::Null);
+    let method = value.get("method").and_then(Value::as_str);
+    if let Err(e) = serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
+        let (code, what) = match method {
+            Some(method) => (-32602, format!("Invalid params for {method}")),
+            None => (-32600, "Invalid Request".to_string()),
+        };
+        let body = error_reply(id, code, &format!("{what}: {e}"));
+        return Err((StatusCode::BAD_REQUEST, body));
+    }
+    if let Some(method) = method
+        && let Some(why) = super::stdio::unfit_params(value, method)
+    {
+        let body = error_reply(id, -32602, &format!("Invalid params for {method}: {why}"));
+        return Err((StatusCode::OK, body));
+    }
+    Ok(())
+}
+
+/// A JSON-RPC batch. Protocol 2025-03-26 (also what a request without `MCP-Protocol-Version`
+/// is taken to speak) allows batches: each message is served in turn and the answers come back
+/// as one array. Other versions get one -32600 error per request, each with its id.
+async fn serve_batch(parts: axum::http::request::Parts, items: Vec<Value>, next: Next) -> Response {
+    let version = parts
+        .headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(BATCH_PROTOCOL)
+        .to_string();
+    if items.is_empty() {
+        let body = error_reply(Value::Null, -32600, "Invalid Request: empty batch");
+        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    }
+    if version != BATCH_PROTOCOL || items.len() > MAX_BATCH {
+        let why = if version != BATCH_PROTOCOL {
+            format!(
+                "Invalid Request: JSON-RPC batches are not accepted under protocol version \
+                 {version} (only {BATCH_PROTOCOL} allows them); send one message per request"
+            )
+        } else {
+            format!("Invalid Request: a batch holds at most {MAX_BATCH} messages")
+        };
+        let errors: Vec<Value> = items
+            .iter()
+            .filter(|m| m.get("method").is_some())
+            .filter_map(|m| m.get("id").cloned())
+            .map(|id| error_reply(id, -32600, &why))
+            .collect();
+        let body = if errors.is_empty() {
+            error_reply(Value::Null, -32600, &why)
+        } else {
+            Value::Array(errors)
+        };
+        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    }
+    let mut answers = Vec::new();
+    for item in items {
+        if let Err((_, body)) = screen_message(&item) {
+            answers.push(body);
+            continue;
+        }
+        let id = item
+            .get("id")
+            .filter(|_| item.get("method").is_some())
+            .cloned();
+        let request = Request::from_parts(parts.clone(), Body::from(item.to_string()));
+        let response = next.clone().run(request).await;
+        let Some(id) = id else { continue };
+        let answer = match axum::body::to_bytes(response.into_body(), MAX_BODY_BYTES).await {
+            Ok(b) => serde_json::from_slice::<Value>(&b).ok(),
+            Err(_) => None,
+        };
+        answers.push(answer.unwrap_or_else(|| {
+            error_reply(id, -32603, "Internal error: the request had no JSON answer")
+        }));
+    }
+    if answers.is_empty() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    axum::Json(Value::Array(answers)).into_response()
 }
 
 fn json_rpc_error(status: StatusCode, id: Value, code: i64, message: &str) -> Response {

@@ -19,10 +19,15 @@ pub mod http;
 pub mod http_body;
 pub mod http_conn;
 pub mod metrics;
+pub mod prompts;
 pub mod refusal;
+pub mod resources;
+pub mod schema;
 pub mod server;
+pub mod session;
 pub mod socket;
 pub mod stdio;
+pub mod surface;
 
 pub use crate::tools::params::{parse_invocation, parse_invocation_with_schema, parse_value};
 pub use attach::{Attached, attach};
@@ -32,6 +37,7 @@ pub use http::{HttpLimits, SlowClientLimits, router as http_router, serve_http, 
 pub use server::CockpitMcp;
 pub use socket::{SocketServer, SocketState, serve_socket};
 pub use stdio::{run_stdio, serve_lines};
+pub use surface::Surface;
 
 /// Catalogue names closest to `name` (for "unknown tool" messages), best first, at most five.
 /// Close means: a small edit distance, or one name containing the other.

@@ -1,21 +1,42 @@
 //! MCP over stdio (`ibkr-cockpit mcp`): newline-delimited JSON-RPC, and nothing else on stdout.
 //!
-//! rmcp silently drops lines that are not JSON at all; JSON-RPC asks for a parse error
-//! (-32700) instead, so a client that sent garbage learns why it got no answer. A small line
-//! filter therefore sits between the real streams and rmcp: JSON lines pass through to rmcp over
-//! an in-process pipe, anything else is answered here. One writer task owns the output stream,
-//! so rmcp's answers and the filter's errors never interleave mid-line.
+//! A line filter sits between the real streams and rmcp, and answers here what rmcp would
+//! answer badly or not at all:
+//! - a line that is not JSON gets a parse error (-32700; rmcp drops it silently);
+//! - JSON that is not a JSON-RPC message gets -32600, a known method with unusable params
+//!   -32602, each with the request's id;
+//! - a notification (or a stray response) before `initialize` is ignored (rmcp would end the
+//!   session);
+//! - a request reusing the id of one still in flight gets -32600 naming the id;
+//! - a batch (JSON array) is split and its answers gathered into one array when the negotiated
+//!   protocol allows batches (2025-03-26), and answered with one error per request otherwise;
+//! - a bridging sidecar's first line (`surface::SURFACE_METHOD`) sets the session's tools and
+//!   output mode and goes no further.
+//!
+//! JSON lines that pass go on to rmcp over an in-process pipe. One writer task owns the output
+//! stream, so rmcp's answers and the filter's never interleave mid-line.
 
 use super::server::CockpitMcp;
+use super::surface::Surface;
 use crate::tools::ToolContext;
 use anyhow::Context;
+use parking_lot::Mutex;
 use rmcp::ServiceExt;
-use serde_json::json;
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::sync::Arc;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// Longest request line accepted (a JSON-RPC request is a few KiB; this leaves ample room).
 pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
+
+/// The protocol revision whose servers must accept JSON-RPC batches (later ones removed them).
+pub const BATCH_PROTOCOL: &str = "2025-03-26";
+
+/// Most requests one batch may hold (each is answered; this bounds what one line can queue).
+pub const MAX_BATCH: usize = 100;
 
 /// Serves MCP on this process's stdin/stdout until stdin closes.
 pub async fn run_stdio(ctx: ToolContext) -> anyhow::Result<()> {
@@ -32,13 +53,31 @@ where
     let (rmcp_end, filter_end) = tokio::io::duplex(1 << 20);
     let (from_rmcp, to_rmcp) = tokio::io::split(filter_end);
     let (out_tx, out_rx) = mpsc::channel::<String>(256);
+    let (surface_tx, surface_rx) = oneshot::channel::<Option<Surface>>();
+    let session = Arc::new(Mutex::new(Session::default()));
 
     let writer = tokio::spawn(write_lines(out_rx, output));
-    let relay = tokio::spawn(relay_rmcp_output(BufReader::new(from_rmcp), out_tx.clone()));
-    let filter = tokio::spawn(filter_input(BufReader::new(input), to_rmcp, out_tx));
+    let relay = tokio::spawn(relay_rmcp_output(
+        BufReader::new(from_rmcp),
+        out_tx.clone(),
+        session.clone(),
+    ));
+    let filter = tokio::spawn(filter_input(
+        BufReader::new(input),
+        to_rmcp,
+        out_tx,
+        session,
+        surface_tx,
+    ));
 
+    // The first line may name the surface, so the server is built once it has been read.
+    let server = match surface_rx.await {
+        Ok(Some(surface)) => CockpitMcp::with_surface(ctx, surface),
+        _ => CockpitMcp::new(ctx),
+    }
+    .with_notifications();
     // `serve` completes the initialize handshake, so the filter must already be running.
-    let outcome = match CockpitMcp::new(ctx).serve(rmcp_end).await {
+    let outcome = match server.serve(rmcp_end).await {
         Ok(running) => running
             .waiting()
             .await
@@ -54,6 +93,34 @@ where
     let _ = relay.await;
     let _ = writer.await;
     outcome
+}
+
+/// What the filter and the relay know about the conversation.
+#[derive(Default)]
+struct Session {
+    /// The id of the `initialize` request passed to rmcp (as JSON text), once there is one.
+    initialize_id: Option<String>,
+    /// The protocol version rmcp agreed to in its `initialize` answer.
+    protocol_version: Option<String>,
+    /// Ids (as JSON text) of requests passed to rmcp and not answered yet.
+    in_flight: HashSet<String>,
+    /// Batches whose answers are still being gathered.
+    batches: Vec<PendingBatch>,
+}
+
+struct PendingBatch {
+    waiting: HashSet<String>,
+    replies: Vec<Value>,
+}
+
+/// What to do with one incoming message.
+enum Verdict {
+    /// Pass it to rmcp (a request's id is now in flight).
+    Forward,
+    /// Answer it here.
+    Reply(Value),
+    /// Say nothing (a notification or response that has no place yet).
+    Drop,
 }
 
 /// The only writer of `output`: one JSON-RPC message per line, flushed at once.
@@ -72,8 +139,22 @@ async fn write_lines<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<String>, mut 
     }
 }
 
-/// Forwards rmcp's output, line by line, to the writer.
-async fn relay_rmcp_output<R: AsyncBufRead + Unpin>(mut from_rmcp: R, out: mpsc::Sender<String>) {
+/// The parts of an outgoing message the relay needs; everything else is skipped unparsed.
+#[derive(serde::Deserialize)]
+struct Head {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default)]
+    method: Option<serde::de::IgnoredAny>,
+}
+
+/// Forwards rmcp's output, line by line, to the writer: answers end their request's time in
+/// flight, and answers that belong to a batch are held until the batch is complete.
+async fn relay_rmcp_output<R: AsyncBufRead + Unpin>(
+    mut from_rmcp: R,
+    out: mpsc::Sender<String>,
+    session: Arc<Mutex<Session>>,
+) {
     let mut line = String::new();
     loop {
         line.clear();
@@ -81,7 +162,19 @@ async fn relay_rmcp_output<R: AsyncBufRead + Unpin>(mut from_rmcp: R, out: mpsc:
             Ok(0) | Err(_) => return,
             Ok(_) => {
                 let trimmed = line.trim_end_matches(['\n', '\r']);
-                if !trimmed.is_empty() && out.send(trimmed.to_string()).await.is_err() {
+                if trimmed.is_empty() {
+                    continue;
+                }
+                let outgoing = match serde_json::from_str::<Head>(trimmed) {
+                    Ok(Head {
+                        id: Some(id),
+                        method: None,
+                    }) => answered(&session, &id.to_string(), trimmed),
+                    _ => Some(trimmed.to_string()),
+                };
+                if let Some(text) = outgoing
+                    && out.send(text).await.is_err()
+                {
                     return;
                 }
             }
@@ -89,12 +182,46 @@ async fn relay_rmcp_output<R: AsyncBufRead + Unpin>(mut from_rmcp: R, out: mpsc:
     }
 }
 
-/// Reads client lines: JSON goes on to rmcp, anything else gets a JSON-RPC error here.
-async fn filter_input<R, W>(mut input: R, mut to_rmcp: W, out: mpsc::Sender<String>)
-where
+/// Books an answer to request `id`; returns what to write now (the line itself, a completed
+/// batch, or nothing while the batch still waits).
+fn answered(session: &Mutex<Session>, id: &str, line: &str) -> Option<String> {
+    let mut s = session.lock();
+    s.in_flight.remove(id);
+    if s.initialize_id.as_deref() == Some(id) && s.protocol_version.is_none() {
+        s.protocol_version = serde_json::from_str::<Value>(line).ok().and_then(|v| {
+            v.pointer("/result/protocolVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+    }
+    let Some(index) = s.batches.iter().position(|b| b.waiting.contains(id)) else {
+        return Some(line.to_string());
+    };
+    let batch = &mut s.batches[index];
+    batch.waiting.remove(id);
+    batch
+        .replies
+        .push(serde_json::from_str(line).unwrap_or(Value::Null));
+    if !batch.waiting.is_empty() {
+        return None;
+    }
+    let done = s.batches.swap_remove(index);
+    Some(Value::Array(done.replies).to_string())
+}
+
+/// Reads client lines: JSON goes on to rmcp (or is answered here), anything else gets a
+/// JSON-RPC parse error.
+async fn filter_input<R, W>(
+    mut input: R,
+    mut to_rmcp: W,
+    out: mpsc::Sender<String>,
+    session: Arc<Mutex<Session>>,
+    surface_tx: oneshot::Sender<Option<Surface>>,
+) where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    let mut surface_tx = Some(surface_tx);
     loop {
         let line = match read_bounded_line(&mut input, MAX_LINE_BYTES).await {
             Ok(Line::Eof) => break,
@@ -115,17 +242,8 @@ where
         if text.is_empty() {
             continue;
         }
-        match serde_json::from_slice::<serde_json::Value>(text) {
-            Ok(_) => {
-                let sent = async {
-                    to_rmcp.write_all(text).await?;
-                    to_rmcp.write_all(b"\n").await?;
-                    to_rmcp.flush().await
-                };
-                if sent.await.is_err() {
-                    break;
-                }
-            }
+        let value = match serde_json::from_slice::<Value>(text) {
+            Ok(v) => v,
             Err(e) => {
                 if out
                     .send(parse_error(&format!("Parse error: {e}")))
@@ -134,6 +252,39 @@ where
                 {
                     break;
                 }
+                continue;
+            }
+        };
+        if let Some(tx) = surface_tx.take() {
+            let surface = Surface::from_line(&value);
+            let is_surface_line =
+                value.get("method").and_then(Value::as_str) == Some(super::surface::SURFACE_METHOD);
+            let _ = tx.send(surface);
+            if is_surface_line {
+                continue;
+            }
+        }
+        let (forward, replies) = match &value {
+            Value::Array(items) => screen_batch(items, &session),
+            single => match screen(single, &mut session.lock()) {
+                Verdict::Forward => (vec![text.to_vec()], None),
+                Verdict::Reply(v) => (Vec::new(), Some(v.to_string())),
+                Verdict::Drop => (Vec::new(), None),
+            },
+        };
+        if let Some(reply) = replies
+            && out.send(reply).await.is_err()
+        {
+            break;
+        }
+        for message in forward {
+            let sent = async {
+                to_rmcp.write_all(&message).await?;
+                to_rmcp.write_all(b"\n").await?;
+                to_rmcp.flush().await
+            };
+            if sent.await.is_err() {
+                return;
             }
         }
     }
@@ -141,9 +292,200 @@ where
     let _ = to_rmcp.shutdown().await;
 }
 
+/// One message: forward, answer here, or drop (see the module notes).
+fn screen(value: &Value, s: &mut Session) -> Verdict {
+    let Value::Object(obj) = value else {
+        return Verdict::Reply(error_reply(
+            Value::Null,
+            -32600,
+            "Invalid Request: a JSON-RPC message is an object",
+        ));
+    };
+    let id = obj.get("id").cloned();
+    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Verdict::Reply(error_reply(
+            id.unwrap_or(Value::Null),
+            -32600,
+            "Invalid Request: \"jsonrpc\" must be \"2.0\"",
+        ));
+    }
+    let initialized = s.initialize_id.is_some();
+    let Some(method) = obj.get("method").and_then(Value::as_str) else {
+        if obj.contains_key("result") || obj.contains_key("error") {
+            // A client's answer to a server request; none can be pending before initialize.
+            return if initialized && id.is_some() {
+                Verdict::Forward
+            } else {
+                Verdict::Drop
+            };
+        }
+        return Verdict::Reply(error_reply(
+            id.unwrap_or(Value::Null),
+            -32600,
+            "Invalid Request: a JSON-RPC message needs a \"method\" (or is an answer with \"result\" or \"error\")",
+        ));
+    };
+    let unfit = unfit_params(value, method);
+    if let Some(why) = unfit {
+        return match id {
+            Some(id) => Verdict::Reply(error_reply(
+                id,
+                -32602,
+                &format!("Invalid params for {method}: {why}"),
+            )),
+            None => Verdict::Drop,
+        };
+    }
+    let Some(id) = id else {
+        // A notification: before initialize there is nothing for it to act on.
+        if !initialized {
+            tracing::debug!("ignoring {method} received before initialize");
+            return Verdict::Drop;
+        }
+        if method == "notifications/cancelled"
+            && let Some(cancelled) = obj.get("params").and_then(|p| p.get("requestId"))
+        {
+            s.in_flight.remove(&cancelled.to_string());
+        }
+        return Verdict::Forward;
+    };
+    let key = id.to_string();
+    if s.in_flight.contains(&key) {
+        return Verdict::Reply(error_reply(
+            id,
+            -32600,
+            &format!(
+                "Invalid Request: id {key} is already used by a request still in flight; give each request its own id"
+            ),
+        ));
+    }
+    s.in_flight.insert(key.clone());
+    if method == "initialize" && s.initialize_id.is_none() {
+        s.initialize_id = Some(key);
+    }
+    Verdict::Forward
+}
+
+/// A batch: split and gathered when the protocol allows batches, else one error per request.
+/// Returns the messages to forward and what to answer at once.
+fn screen_batch(items: &[Value], session: &Mutex<Session>) -> (Vec<Vec<u8>>, Option<String>) {
+    let mut s = session.lock();
+    if items.is_empty() {
+        let e = error_reply(Value::Null, -32600, "Invalid Request: empty batch");
+        return (Vec::new(), Some(e.to_string()));
+    }
+    let allowed = s.protocol_version.as_deref() == Some(BATCH_PROTOCOL);
+    if !allowed || items.len() > MAX_BATCH {
+        let why = if !allowed {
+            format!(
+                "Invalid Request: JSON-RPC batches are not accepted under protocol version {} \
+                 (only {BATCH_PROTOCOL} allows them); send each message on its own line",
+                s.protocol_version
+                    .as_deref()
+                    .unwrap_or("(none negotiated yet)")
+            )
+        } else {
+            format!("Invalid Request: a batch holds at most {MAX_BATCH} messages")
+        };
+        let errors: Vec<Value> = items
+            .iter()
+            .filter_map(|m| m.get("id").filter(|_| m.get("method").is_some()).cloned())
+            .map(|id| error_reply(id, -32600, &why))
+            .collect();
+        let reply = if errors.is_empty() {
+            error_reply(Value::Null, -32600, &why)
+        } else {
+            Value::Array(errors)
+        };
+        return (Vec::new(), Some(reply.to_string()));
+    }
+    let mut forward = Vec::new();
+    let mut replies = Vec::new();
+    let mut waiting = HashSet::new();
+    for item in items {
+        match screen(item, &mut s) {
+            Verdict::Forward => {
+                if let Some(id) = item.get("id").filter(|_| item.get("method").is_some()) {
+                    waiting.insert(id.to_string());
+                }
+                forward.push(item.to_string().into_bytes());
+            }
+            Verdict::Reply(v) => replies.push(v),
+            Verdict::Drop => {}
+        }
+    }
+    if waiting.is_empty() {
+        let reply = (!replies.is_empty()).then(|| Value::Array(replies).to_string());
+        return (forward, reply);
+    }
+    s.batches.push(PendingBatch { waiting, replies });
+    (forward, None)
+}
+
+/// Why a message calling `method` cannot be served as that method, when it cannot: a standard
+/// method whose params do not fit it either fails to parse or falls through to a custom request
+/// (which rmcp would answer "method not found"); both are invalid params (-32602).
+pub(super) fn unfit_params(value: &Value, method: &str) -> Option<String> {
+    match serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
+        Err(e) => Some(e.to_string()),
+        Ok(ClientJsonRpcMessage::Request(r))
+            if matches!(r.request, ClientRequest::CustomRequest(_))
+                && STANDARD_METHODS.contains(&method) =>
+        {
+            Some(describe_params(method, value.get("params")))
+        }
+        Ok(_) => None,
+    }
+}
+
+/// Requests the MCP specification defines (a method outside this list is the server's to
+/// refuse as "method not found").
+const STANDARD_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/read",
+    "resources/templates/list",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "logging/setLevel",
+    "completion/complete",
+];
+
+/// Why `params` do not fit `method`, in words.
+fn describe_params(method: &str, params: Option<&Value>) -> String {
+    let got = match params {
+        None => "no params".to_string(),
+        Some(Value::Object(_)) => "an object without the expected fields".to_string(),
+        Some(Value::Array(_)) => "an array".to_string(),
+        Some(other) => format!("{other}"),
+    };
+    let wanted = match method {
+        "tools/call" => {
+            "an object {\"name\": tool, \"arguments\": {parameter: value, ...}} (arguments is an object, not a list)"
+        }
+        "prompts/get" => "an object {\"name\": prompt, \"arguments\": {name: value}}",
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+            "an object {\"uri\": \"ibkr://...\"}"
+        }
+        "logging/setLevel" => "an object {\"level\": \"debug\" | \"info\" | \"warning\" | ...}",
+        _ => "an object as the MCP specification defines it",
+    };
+    format!("expected {wanted}; got {got}")
+}
+
+/// A JSON-RPC error message.
+pub(super) fn error_reply(id: Value, code: i64, message: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+}
+
 /// JSON-RPC 2.0 parse error; the id is null because the request could not be read.
 fn parse_error(message: &str) -> String {
-    json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": message}}).to_string()
+    error_reply(Value::Null, -32700, message).to_string()
 }
 
 fn trim_line(line: &[u8]) -> &[u8] {

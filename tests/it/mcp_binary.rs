@@ -60,7 +60,7 @@ impl Pipe {
 async fn mcp_demo_binary_speaks_only_json_rpc_on_stdout() {
     let home = tempfile::tempdir().expect("temp dir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ibkr-cockpit"))
-        .args(["mcp", "--demo"])
+        .args(["mcp", "--demo", "--output", "both"])
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path().join("config"))
         .env("XDG_DATA_HOME", home.path().join("data"))

@@ -10,7 +10,15 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
-use world::{Harness, start_live_clock};
+use world::{Harness, start_live_clock_with};
+
+/// The default configuration with MCP results carrying structured content too, so answers can
+/// be compared number by number.
+fn both_config() -> ibkr_cockpit::config::Config {
+    let mut config = world::default_config();
+    config.mcp.output = ibkr_cockpit::config::OutputMode::Both;
+    config
+}
 
 struct Server {
     world: Harness,
@@ -21,7 +29,7 @@ struct Server {
 
 impl Server {
     async fn start() -> Server {
-        let world = start_live_clock().await;
+        let world = start_live_clock_with(both_config()).await;
         let cancel = CancellationToken::new();
         let bind: SocketAddr = "127.0.0.1:0".parse().expect("address");
         let (addr, _task) = timeout(STEP, serve_http(world.ctx.clone(), bind, cancel.clone()))

@@ -12,7 +12,15 @@ use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::time::timeout;
-use world::start_live_clock;
+use world::start_live_clock_with;
+
+/// The default configuration with MCP results carrying structured content too, so answers can
+/// be compared number by number.
+fn both_config() -> ibkr_cockpit::config::Config {
+    let mut config = world::default_config();
+    config.mcp.output = ibkr_cockpit::config::OutputMode::Both;
+    config
+}
 
 /// A client that introduces itself by name, so the journal can be checked.
 struct NamedClient;
@@ -62,7 +70,7 @@ fn text_of(result: &CallToolResult) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tools_list_has_every_tool_with_schemas_and_read_only_hint() {
-    let world = start_live_clock().await;
+    let world = start_live_clock_with(both_config()).await;
     let client = connect(world.ctx.clone()).await;
 
     let info = client.peer_info().expect("server info after initialize");
@@ -125,7 +133,7 @@ async fn tools_list_has_every_tool_with_schemas_and_read_only_hint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_summary_and_positions_match_the_simulated_book_and_are_journaled() {
-    let world = start_live_clock().await;
+    let world = start_live_clock_with(both_config()).await;
     let client = connect(world.ctx.clone()).await;
     let account = world.sim_account();
 
@@ -225,8 +233,8 @@ async fn account_summary_and_positions_match_the_simulated_book_and_are_journale
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_arguments_and_unknown_tools_are_tool_errors_not_protocol_errors() {
-    let world = start_live_clock().await;
+async fn bad_arguments_are_tool_errors_and_unknown_tools_invalid_params() {
+    let world = start_live_clock_with(both_config()).await;
     let client = connect(world.ctx.clone()).await;
 
     let bad = call(&client, "ibkr_margin", json!({"detail": "everything"})).await;
@@ -250,12 +258,22 @@ async fn bad_arguments_and_unknown_tools_are_tool_errors_not_protocol_errors() {
         "unknown account is an error, never a fall-back"
     );
 
-    let typo = call(&client, "ibkr_get_postions", json!({})).await;
-    assert_eq!(typo.is_error, Some(true));
+    // An unknown tool is an invalid `name` parameter (the spec's -32602), naming the close tool.
+    let typo = timeout(
+        STEP,
+        client.call_tool(CallToolRequestParams::new("ibkr_get_postions")),
+    )
+    .await
+    .expect("answered in time")
+    .expect_err("an unknown tool is a protocol error");
+    let rmcp::ServiceError::McpError(typo) = typo else {
+        panic!("a JSON-RPC error: {typo:?}")
+    };
+    assert_eq!(typo.code.0, -32602, "{typo:?}");
     assert!(
-        text_of(&typo).contains("ibkr_get_positions"),
+        typo.message.contains("ibkr_get_positions"),
         "suggests the close name: {}",
-        text_of(&typo)
+        typo.message
     );
 
     // The session is still healthy afterwards.
@@ -269,7 +287,7 @@ async fn bad_arguments_and_unknown_tools_are_tool_errors_not_protocol_errors() {
 /// Raw JSON-RPC lines over the pipe: garbage gets a parse error, and the next request is answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_lines_get_json_rpc_errors_and_the_server_keeps_serving() {
-    let world = start_live_clock().await;
+    let world = start_live_clock_with(both_config()).await;
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_io);
     tokio::spawn(serve_lines(world.ctx.clone(), server_read, server_write));

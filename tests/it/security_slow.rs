@@ -36,6 +36,8 @@ impl Server {
     /// The simulated book served over HTTP with the config's `[mcp]` limits changed by `tune`.
     async fn start(tune: impl FnOnce(&mut Config)) -> Server {
         let mut config = world::default_config();
+        // Structured content too: the calls here compare JSON answers.
+        config.mcp.output = ibkr_cockpit::config::OutputMode::Both;
         tune(&mut config);
         let world = world::start_live_clock_with(config).await;
         let cancel = CancellationToken::new();
