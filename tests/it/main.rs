@@ -28,6 +28,7 @@ mod security_slow;
 mod security_socket;
 mod sim_connect;
 mod sim_faults;
+mod sim_handshake;
 mod sim_market;
 mod sim_readonly;
 mod sim_requests;

@@ -1,6 +1,7 @@
 //! Historical bars behind IB's pacing rules, and keep-up-to-date streams.
 
 use super::*;
+use crate::calendar;
 
 impl Session {
     pub(super) fn req_historical(&mut self, r: pb::HistoricalDataRequest) {
@@ -51,8 +52,18 @@ impl Session {
         };
         match result {
             Ok(out) => {
-                let bars: Vec<pb::HistoricalDataBar> =
-                    out.bars.iter().map(history::to_proto).collect();
+                let text_dates = r.format_date == Some(1);
+                let bars: Vec<pb::HistoricalDataBar> = out
+                    .bars
+                    .iter()
+                    .map(|b| {
+                        let mut bar = history::to_proto(b);
+                        if text_dates {
+                            bar.date = bar.date.map(|d| format_date_1(&d));
+                        }
+                        bar
+                    })
+                    .collect();
                 self.send(
                     In::HistoricalData,
                     &pb::HistoricalData {
@@ -99,5 +110,36 @@ impl Session {
                 },
             );
         }
+    }
+}
+
+/// `formatDate=1`: intraday bar times as `yyyyMMdd HH:mm:ss` in the exchange's time zone, with
+/// the zone named as current TWS versions do; daily and longer bars stay `yyyyMMdd`.
+fn format_date_1(date: &str) -> String {
+    if date.len() <= 8 {
+        return date.to_string();
+    }
+    match date.parse::<i64>() {
+        Ok(t) => {
+            let local = t + calendar::ny_offset(t);
+            format!(
+                "{} {}",
+                clock::ymd_hms(local),
+                calendar::time_zone_id(calendar::Venue::UsEquity)
+            )
+        }
+        Err(_) => date.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_date_1;
+
+    #[test]
+    fn format_date_1_writes_new_york_wall_clock_with_the_zone() {
+        // 2025-12-01 14:30:00 UTC is 09:30 in New York (EST).
+        assert_eq!(format_date_1("1764599400"), "20251201 09:30:00 US/Eastern");
+        assert_eq!(format_date_1("20251201"), "20251201");
     }
 }
