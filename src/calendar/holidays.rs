@@ -53,8 +53,7 @@ pub fn early_close(date: Date) -> bool {
         Weekday::Monday | Weekday::Tuesday | Weekday::Wednesday | Weekday::Thursday
     );
     let is = |m: Month, day: u8| Date::from_calendar_date(y, m, day).ok() == Some(date);
-    (is(Month::July, 3) && mon_to_thu)
-        || (is(Month::December, 24) && mon_to_thu)
+    ((is(Month::July, 3) || is(Month::December, 24)) && mon_to_thu)
         || date == nth_weekday(y, Month::November, Weekday::Thursday, 4) + Duration::days(1)
 }
 

@@ -149,10 +149,10 @@ pub fn session(venue: Venue, date: Date, rth: bool) -> Option<Session> {
 pub fn last_session(venue: Venue, t: i64, rth: bool) -> Option<Session> {
     let mut d = ny_date(t) + Duration::days(1);
     for _ in 0..40 {
-        if let Some(s) = session(venue, d, rth) {
-            if s.open <= t {
-                return Some(s);
-            }
+        if let Some(s) = session(venue, d, rth)
+            && s.open <= t
+        {
+            return Some(s);
         }
         d -= Duration::days(1);
     }

@@ -114,6 +114,23 @@ pub fn pacing_key(r: &pb::HistoricalDataRequest) -> String {
     )
 }
 
+/// The key of IB's "same contract, exchange and tick type" rule.
+pub fn pacing_contract_key(r: &pb::HistoricalDataRequest) -> String {
+    let c = r.contract.clone().unwrap_or_default();
+    format!(
+        "{}|{}|{}|{}",
+        c.con_id.unwrap_or(0),
+        c.symbol.unwrap_or_default(),
+        c.exchange.unwrap_or_default(),
+        r.what_to_show.clone().unwrap_or_default()
+    )
+}
+
+/// Whether the request's bars are "small" (30 seconds or less) for IB's pacing rules.
+pub fn is_small_bar(bar_size: &str) -> bool {
+    matches!(parse_bar_size(bar_size), Ok(BarUnit::Seconds(s)) if s <= super::pacing::SMALL_BAR_SECS)
+}
+
 impl BarRequest {
     pub fn parse(r: &pb::HistoricalDataRequest, inst: usize) -> Result<BarRequest, String> {
         let unit = parse_bar_size(r.bar_size_setting.as_deref().unwrap_or(""))?;

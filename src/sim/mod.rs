@@ -60,6 +60,9 @@ pub struct SimConfig {
     /// The newest API version this gateway speaks (`--server-version`). Clients get
     /// `min(their max, this)`; below 213 the session speaks IB's classic text protocol.
     pub server_version: i32,
+    /// How long the simulated HMDS takes to answer a historical request (default none); the
+    /// request counts as open meanwhile.
+    pub historical_latency: Duration,
 }
 
 impl Default for SimConfig {
@@ -72,6 +75,7 @@ impl Default for SimConfig {
             tick_interval: Some(Duration::from_millis(250)),
             market_data_lines: Some(DEFAULT_MARKET_DATA_LINES),
             server_version: wire::SERVER_VERSION,
+            historical_latency: Duration::ZERO,
         }
     }
 }
@@ -200,6 +204,8 @@ pub(crate) struct Shared {
     pub line_limit: Option<usize>,
     /// `SimConfig::server_version`.
     pub server_version: i32,
+    /// `SimConfig::historical_latency`.
+    pub historical_latency: Duration,
     /// Streaming subscriptions open now, across every session.
     lines_in_use: Mutex<usize>,
 }
@@ -265,6 +271,7 @@ impl SimGateway {
             listener_ctl: ctl_tx,
             line_limit: cfg.market_data_lines,
             server_version: cfg.server_version,
+            historical_latency: cfg.historical_latency,
             lines_in_use: Mutex::new(0),
         });
         let handle = SimHandle {
@@ -429,6 +436,11 @@ impl SimHandle {
     pub fn advance(&self, minutes: u32) {
         self.shared.world.lock().market.advance(minutes);
         let _ = self.shared.events.send(SessionEvent::Tick { force: true });
+    }
+
+    /// The book as JSON (world view, open orders, fills), as `--truth` writes it.
+    pub fn truth(&self) -> serde_json::Value {
+        truth::snapshot(self)
     }
 
     pub fn world(&self) -> SimWorldView {

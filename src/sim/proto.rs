@@ -265,6 +265,9 @@ pub struct ExecutionFilter {
     pub side: Option<String>,
     #[prost(int32, optional, tag = "8")]
     pub last_n_days: Option<i32>,
+    /// `YYYYMMDD` dates.
+    #[prost(int32, repeated, tag = "9")]
+    pub specific_dates: Vec<i32>,
 }
 
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -1016,4 +1019,24 @@ pub struct PositionMulti {
     pub avg_cost: Option<f64>,
     #[prost(string, optional, tag = "6")]
     pub model_code: Option<String>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct DepthMarketDataDescription {
+    #[prost(string, optional, tag = "1")]
+    pub exchange: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    pub sec_type: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub listing_exch: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub service_data_type: Option<String>,
+    #[prost(int32, optional, tag = "5")]
+    pub agg_group: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct MarketDepthExchanges {
+    #[prost(message, repeated, tag = "1")]
+    pub depth_market_data_descriptions: Vec<DepthMarketDataDescription>,
 }

@@ -167,6 +167,14 @@ async def checks(port: int, truth: dict) -> None:
           f"last bar {daily[-1] if daily else None}, quote {quotes['KRYX']}")
     minute = await ib.reqHistoricalDataAsync(kryx, "", "1 D", "1 min", "TRADES", True, 2)
     check("1-minute history", len(minute) > 0 and all(b.volume >= 0 for b in minute), f"{len(minute)} bars")
+    minute_named = await ib.reqHistoricalDataAsync(kryx, "", "1 D", "1 hour", "TRADES", True, 1)
+    check("intraday history with formatDate 1", len(minute_named) > 0
+          and all(getattr(b.date, "tzinfo", None) is not None for b in minute_named),
+          f"{minute_named[:1]}")
+    head = await ib.reqHeadTimeStampAsync(kryx, "TRADES", True, 2)
+    check("head timestamp", head is not None and head.year >= 2020, f"{head}")
+    rule = await ib.reqMarketRuleAsync(26)
+    check("market rule 26", rule is not None and len(rule) == 1 and close(rule[0].increment, 0.01, 1e-12), f"{rule}")
     eurusd = Forex("EURUSD")
     fx = await ib.reqHistoricalDataAsync(eurusd, "", "2 D", "1 hour", "MIDPOINT", False, 2)
     fx_mid = world["fx"].get("EUR.USD")
@@ -206,6 +214,9 @@ async def checks(port: int, truth: dict) -> None:
           and float(state.initMarginAfter) > float(state.initMarginBefore)
           and state.commission > 0, f"{state}")
 
+    # open orders: this client placed none (IB's reqOpenOrders); every client's via reqAllOpenOrders
+    mine = await ib.reqOpenOrdersAsync()
+    check("open orders of this client", len(mine) == 0, f"{mine}")
     # open orders (all clients) and executions
     await ib.reqAllOpenOrdersAsync()
     trades = {t.order.orderId: t for t in ib.openTrades()}

@@ -8,7 +8,7 @@ use ibkr_cockpit::sim::{SimConfig, SimHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-async fn open(sim: &SimHandle, range: &str) -> TcpStream {
+pub(crate) async fn open(sim: &SimHandle, range: &str) -> TcpStream {
     let mut s = TcpStream::connect(sim.addr()).await.expect("tcp connect");
     let mut hello = b"API\0".to_vec();
     hello.extend_from_slice(&(range.len() as u32).to_be_bytes());
@@ -18,7 +18,7 @@ async fn open(sim: &SimHandle, range: &str) -> TcpStream {
 }
 
 /// One frame's payload, or `None` at EOF.
-async fn read_frame(s: &mut TcpStream) -> Option<Vec<u8>> {
+pub(crate) async fn read_frame(s: &mut TcpStream) -> Option<Vec<u8>> {
     let len = tokio::time::timeout(STEP, s.read_u32())
         .await
         .expect("frame in time")
@@ -31,14 +31,14 @@ async fn read_frame(s: &mut TcpStream) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-fn fields(payload: &[u8]) -> Vec<String> {
+pub(crate) fn fields(payload: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(payload);
     let mut f: Vec<String> = text.split('\0').map(str::to_string).collect();
     f.pop();
     f
 }
 
-async fn send_text(s: &mut TcpStream, fields: &[&str]) {
+pub(crate) async fn send_text(s: &mut TcpStream, fields: &[&str]) {
     let mut body = Vec::new();
     for f in fields {
         body.extend_from_slice(f.as_bytes());
@@ -50,7 +50,7 @@ async fn send_text(s: &mut TcpStream, fields: &[&str]) {
 }
 
 /// Text frames until one whose id is `id` (the farm notices and the rest skipped).
-async fn until_text(s: &mut TcpStream, id: &str) -> Vec<String> {
+pub(crate) async fn until_text(s: &mut TcpStream, id: &str) -> Vec<String> {
     for _ in 0..200 {
         let f = fields(&read_frame(s).await.expect("a frame before EOF"));
         if f.first().map(String::as_str) == Some(id) {
@@ -60,7 +60,7 @@ async fn until_text(s: &mut TcpStream, id: &str) -> Vec<String> {
     panic!("no message {id} within 200 frames");
 }
 
-async fn handshake_version(s: &mut TcpStream) -> i32 {
+pub(crate) async fn handshake_version(s: &mut TcpStream) -> i32 {
     let reply = fields(&read_frame(s).await.expect("handshake reply"));
     assert_eq!(reply.len(), 2, "version and connection time: {reply:?}");
     reply[0].parse().expect("numeric version")

@@ -8,12 +8,18 @@ impl Session {
         let req_id = r.req_id.unwrap_or(0);
         let c = r.contract.clone().unwrap_or_default();
         let key = history::pacing_key(&r);
+        let contract_key = history::pacing_contract_key(&r);
+        let paced = crate::sim::pacing::PacedRequest {
+            key: &key,
+            contract: &contract_key,
+            small_bar: history::is_small_bar(r.bar_size_setting.as_deref().unwrap_or("")),
+        };
         let verdict = {
             let pacing_fault = std::mem::take(&mut self.shared.faults.lock().pacing_next);
             if pacing_fault {
                 Err("pacing violation injected")
             } else {
-                self.shared.pacing.lock().admit(&key, Instant::now())
+                self.shared.pacing.lock().admit(&paced, Instant::now())
             }
         };
         if let Err(why) = verdict {
@@ -64,21 +70,22 @@ impl Session {
                         bar
                     })
                     .collect();
-                self.send(
+                let mut frames = wire::encode(
                     In::HistoricalData,
                     &pb::HistoricalData {
                         req_id: Some(req_id),
                         historical_data_bars: bars,
                     },
                 );
-                self.send(
+                frames.extend(wire::encode(
                     In::HistoricalDataEnd,
                     &pb::HistoricalDataEnd {
                         req_id: Some(req_id),
                         start_date_str: Some(clock::ymd_dash_hms(out.start)),
                         end_date_str: Some(clock::ymd_dash_hms(out.end)),
                     },
-                );
+                ));
+                self.send_after_latency(frames);
                 if r.keep_up_to_date.unwrap_or(false) {
                     self.shared.pacing.lock().open += 1;
                     self.hist_streams.insert(req_id, req);
@@ -90,6 +97,25 @@ impl Session {
                 &format!("Historical Market Data Service error message:{msg}"),
             ),
         }
+    }
+
+    /// Sends a historical answer after the configured HMDS latency; meanwhile the request
+    /// counts as open against IB's 50-open-requests limit.
+    fn send_after_latency(&self, frames: Vec<u8>) {
+        let latency = self.shared.historical_latency;
+        if latency.is_zero() {
+            let _ = self.tx.send(frames);
+            return;
+        }
+        self.shared.pacing.lock().open += 1;
+        let shared = self.shared.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(latency).await;
+            let _ = tx.send(frames);
+            let mut p = shared.pacing.lock();
+            p.open = p.open.saturating_sub(1);
+        });
     }
 
     pub(super) fn push_bar_updates(&self) {

@@ -22,6 +22,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{broadcast, mpsc};
 
 mod account;
+mod extras;
 mod historical;
 mod market_data;
 mod multi;
@@ -276,6 +277,7 @@ struct Session {
     pnl: HashSet<i32>,
     pnl_single: HashMap<i32, i32>,
     hist_streams: HashMap<i32, history::BarRequest>,
+    rt_bars: HashMap<i32, extras::RealTimeBars>,
     last_account_push: Instant,
     portfolio_cursor: usize,
     tick_no: u64,
@@ -307,6 +309,7 @@ impl Session {
             pnl: HashSet::new(),
             pnl_single: HashMap::new(),
             hist_streams: HashMap::new(),
+            rt_bars: HashMap::new(),
             last_account_push: Instant::now(),
             portfolio_cursor: 0,
             tick_no: 0,
@@ -451,8 +454,13 @@ impl Session {
                 );
             }
             Out::RequestGlobalCancel => {}
-            Out::RequestOpenOrders | Out::RequestAllOpenOrders | Out::RequestAutoOpenOrders => {
-                self.req_open_orders()
+            Out::RequestOpenOrders => self.req_open_orders(false),
+            Out::RequestAllOpenOrders => self.req_open_orders(true),
+            Out::RequestAutoOpenOrders => {
+                // Only client 0 can bind TWS's own orders; IB answers others with nothing.
+                if self.client_id == 0 {
+                    self.req_open_orders(false)
+                }
             }
             Out::RequestCompletedOrders => self.req_completed_orders(),
             Out::RequestExecutions => self.req_executions(wire::decode(b)),
@@ -473,7 +481,29 @@ impl Session {
             }
             Out::RequestHistoricalNews => self.req_historical_news(wire::decode(b)),
             Out::RequestNewsArticle => self.req_news_article(wire::decode(b)),
-            other => tracing::debug!("sim: ignoring {other:?}"),
+            Out::RequestHeadTimestamp => self.req_head_timestamp(wire::decode(b)),
+            Out::CancelHeadTimestamp => {}
+            Out::RequestMarketRule => self.req_market_rule(wire::decode(b)),
+            Out::RequestFamilyCodes => self.req_family_codes(),
+            Out::RequestScannerParameters => self.req_scanner_parameters(),
+            Out::RequestMktDepthExchanges => self.req_mkt_depth_exchanges(),
+            Out::RequestRealTimeBars => self.req_real_time_bars(wire::decode(b)),
+            Out::CancelRealTimeBars => {
+                let id = wire::decode::<pb::ReqIdOnly>(b).req_id.unwrap_or(0);
+                self.rt_bars.remove(&id);
+            }
+            Out::RequestMarketDepth
+            | Out::RequestTickByTickData
+            | Out::RequestHistoricalTicks
+            | Out::RequestHistogramData
+            | Out::RequestScannerSubscription
+            | Out::RequestFundamentalData
+            | Out::RequestSmartComponents
+            | Out::RequestSoftDollarTiers
+            | Out::RequestWshMetaData
+            | Out::RequestWshEventData
+            | Out::RequestUserInfo => self.refuse_unsupported(kind, b),
+            other => tracing::debug!("sim: no answer for {other:?} (IB sends none either)"),
         }
     }
 
@@ -496,6 +526,9 @@ impl Session {
         }
         if !self.hist_streams.is_empty() {
             self.push_bar_updates();
+        }
+        if !self.rt_bars.is_empty() {
+            self.push_real_time_bars();
         }
     }
 }

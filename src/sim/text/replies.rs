@@ -354,6 +354,19 @@ impl TextReplies {
                 }
                 push(&f);
             }
+            In::MktDepthExchanges => {
+                let m = pb::MarketDepthExchanges::decode(b).unwrap_or_default();
+                let mut f = Fields::new(80);
+                f.int(m.depth_market_data_descriptions.len() as i64);
+                for d in &m.depth_market_data_descriptions {
+                    f.opt(&d.exchange)
+                        .opt(&d.sec_type)
+                        .opt(&d.listing_exch)
+                        .opt(&d.service_data_type)
+                        .opt_int(d.agg_group.map(i64::from));
+                }
+                push(&f);
+            }
             In::ScannerParameters => {
                 let m = pb::ScannerParameters::decode(b).unwrap_or_default();
                 push(Fields::new(19).int(1).opt(&m.xml));

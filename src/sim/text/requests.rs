@@ -94,6 +94,17 @@ fn body(kind: Out, r: &mut Reader, version: i32) -> Vec<u8> {
         | Out::CancelHeadTimestamp
         | Out::CancelHistogramData
         | Out::CancelTickByTickData => req_id_only(r, false),
+        // Requests the session refuses with IB's error: only the id is needed.
+        Out::RequestMarketDepth | Out::RequestFundamentalData => req_id_only(r, true),
+        Out::RequestTickByTickData
+        | Out::RequestHistoricalTicks
+        | Out::RequestHistogramData
+        | Out::RequestScannerSubscription
+        | Out::RequestSmartComponents
+        | Out::RequestSoftDollarTiers
+        | Out::RequestWshMetaData
+        | Out::RequestWshEventData
+        | Out::RequestUserInfo => req_id_only(r, false),
         Out::PlaceOrder => place_order(r, version),
         Out::CancelOrder => {
             r.skip(1);
@@ -121,6 +132,7 @@ fn body(kind: Out, r: &mut Reader, version: i32) -> Vec<u8> {
                     exchange: r.opt(),
                     side: r.opt(),
                     last_n_days: None,
+                    specific_dates: Vec::new(),
                 }),
             }
             .encode_to_vec()
