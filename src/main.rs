@@ -251,9 +251,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Tool(a) if a.help && a.name.is_none() => {
-            let mut cmd = Cli::command();
-            if let Some(tool) = cmd.find_subcommand_mut("tool") {
-                tool.print_long_help()?;
+            // What `ibkr-cockpit help tool` prints: the generated help, with the full usage line.
+            if let Err(help) = Cli::command().try_get_matches_from(["ibkr-cockpit", "help", "tool"])
+            {
+                help.print()?;
             }
             return Ok(ExitCode::SUCCESS);
         }

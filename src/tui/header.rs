@@ -230,7 +230,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
             outage.push((0, vec![Span::styled(fix, t.header_value)]));
             outage.push((1, vec![label(&facts.join(", "))]));
             if let Some(cause) = cause {
-                outage.push((4, vec![label(&cause)]));
+                outage.push((2, vec![label(&cause)]));
             }
         }
     }
@@ -266,11 +266,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     let mut segments = vec![(0, health)];
     segments.extend(outage);
     if let Some(url) = &app.settings.mcp_url {
-        segments.push((2, vec![label("MCP "), value(url.clone())]));
+        segments.push((3, vec![label("MCP "), value(url.clone())]));
     }
     let calls = state.journal.len();
     if calls > 0 {
-        segments.push((3, vec![label(&format::count(calls, "tool call"))]));
+        segments.push((4, vec![label(&format::count(calls, "tool call"))]));
     }
     let bottom = fit(segments, sep, line_width as u16);
 

@@ -14,8 +14,10 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 /// Indent of an entry plus the keys column.
 const KEYS_WIDTH: usize = 18;
-/// Width of one column of the overlay (inside its border).
+/// Width of one column of the overlay (inside its border): at most this…
 const COLUMN_WIDTH: u16 = 64;
+/// …and at least this for two columns side by side (longer descriptions wrap).
+const MIN_TWO_COLUMN_WIDTH: u16 = 52;
 /// Space between the two columns.
 const GAP: u16 = 2;
 
@@ -130,9 +132,9 @@ struct Overlay {
 }
 
 fn overlay(app: &App, body: Rect) -> Overlay {
-    let two = body.width >= 2 * COLUMN_WIDTH + GAP + 2;
+    let two = body.width >= 2 * MIN_TWO_COLUMN_WIDTH + GAP + 2;
     let column_width = if two {
-        COLUMN_WIDTH
+        COLUMN_WIDTH.min((body.width - GAP - 2) / 2)
     } else {
         COLUMN_WIDTH.min(body.width.saturating_sub(2)).max(1)
     };

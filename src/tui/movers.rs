@@ -75,12 +75,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     let block = pane_block(app, "Movers · daily %", app.focus == Pane::Movers);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    // Half the rows each, minus the two section titles.
-    let per_side = (inner.height.saturating_sub(2) / 2).max(1) as usize;
+    // The rows under the two section titles: half each, and what one side does not need goes
+    // to the other.
+    let budget = (inner.height.saturating_sub(2) as usize).max(2);
     let book = app.book_of(state);
-    let (gainers, losers) = book::split_movers(&book.movers, per_side);
     let all_gainers = book.movers.iter().filter(|m| m.change_pct > 0.0).count();
     let all_losers = book.movers.iter().filter(|m| m.change_pct < 0.0).count();
+    let gainer_rows = all_gainers.min((budget / 2).max(budget.saturating_sub(all_losers)));
+    let loser_rows = all_losers.min(budget.saturating_sub(gainer_rows)).max(1);
+    let (mut gainers, mut losers) = book::split_movers(&book.movers, budget);
+    gainers.truncate(gainer_rows.max(1));
+    losers.truncate(loser_rows);
     // Only the strongest fit: the titles say how many of how many are shown.
     let title = |name: &str, shown: usize, all: usize| {
         if shown < all {

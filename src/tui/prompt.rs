@@ -63,7 +63,8 @@ fn render_journal(frame: &mut Frame, area: Rect, app: &App, state: &LiveState, f
             Paragraph::new(Span::styled(
                 "No tool calls yet. Calls from Claude (MCP) and from the line below appear here live.",
                 t.dim,
-            )),
+            ))
+            .wrap(ratatui::widgets::Wrap { trim: true }),
             area,
         );
         return;

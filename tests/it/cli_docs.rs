@@ -125,15 +125,22 @@ fn every_flag_has_help_text() {
         let (out, _home) = run(&[sub, "--help"]);
         assert!(out.status.success(), "{sub} --help: {out:?}");
         let text = stdout(&out);
-        for line in text.lines() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
             let item = line.trim_start();
             let is_flag = item.starts_with("--") || (item.starts_with('-') && item.len() > 1);
             if !is_flag {
                 continue;
             }
-            // `--flag <VALUE>   What it does`: a gap of two spaces, then the text.
-            let described = item.split("  ").filter(|s| !s.trim().is_empty()).count() >= 2;
-            assert!(described, "`{sub}`: no help text on `{item}`");
+            // `--flag <VALUE>   What it does` on one line, or (when clap runs out of width) the
+            // text on the next line, indented further.
+            let same_line = item.split("  ").filter(|s| !s.trim().is_empty()).count() >= 2;
+            let indent = line.len() - item.len();
+            let next_line = lines.get(i + 1).is_some_and(|next| {
+                let text = next.trim_start();
+                !text.is_empty() && !text.starts_with('-') && next.len() - text.len() > indent
+            });
+            assert!(same_line || next_line, "`{sub}`: no help text on `{item}`");
         }
     }
 }
@@ -185,5 +192,47 @@ fn doctor_names_its_config_even_when_the_gateway_is_missing() {
     assert!(
         text.contains("Start IB Gateway or TWS"),
         "says what to do: {text}"
+    );
+}
+
+/// The pane titles of a drawn frame (`┌ Margin ──` → `Margin`), digits masked.
+fn pane_titles(frame: &str) -> Vec<String> {
+    frame
+        .split('┌')
+        .skip(1)
+        .filter_map(|rest| {
+            let title = rest.strip_prefix(' ')?.split(" ─").next()?;
+            Some(
+                title
+                    .chars()
+                    .map(|c| if c.is_ascii_digit() { '0' } else { c })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The README's picture is what `demo --print-frame 140x36` prints: same size, same panes with
+/// the same titles (the clock and the ticking prices aside).
+#[test]
+fn the_readme_picture_is_the_print_frame_output() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let command = "demo --print-frame 140x36";
+    assert!(readme.contains(command), "the README names its command");
+    let picture = readme
+        .split("```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("a ```text block with the picture");
+    let (out, _home) = run(&["demo", "--print-frame", "140x36"]);
+    assert!(out.status.success(), "{out:?}");
+    let fresh = stdout(&out);
+    assert_eq!(picture.lines().count(), fresh.lines().count(), "{picture}");
+    assert_eq!(pane_titles(picture), pane_titles(&fresh), "{fresh}");
+    assert_eq!(
+        pane_titles(&fresh).len(),
+        5,
+        "every pane at 140×36: {fresh}"
     );
 }

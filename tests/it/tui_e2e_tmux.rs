@@ -1,6 +1,7 @@
-//! End to end: the built binary's `demo` in a real terminal (tmux, 200×50). Checks every pane is
-//! on screen, makes an MCP call over the embedded HTTP endpoint (URL read off the header) and
-//! sees it appear in the prompt pane, quits with `q` and checks the shell screen came back.
+//! End to end: the built binary in a real terminal (tmux). `demo --port P` at 200×50: every pane
+//! on screen, the header's MCP URL on port P, an MCP call over it appears in the prompt pane,
+//! `q` quits and the shell screen comes back. Started at 120×40 and enlarged to 200×50 before
+//! quitting: no cockpit row is left behind. `tool NAME --help` prints the tool's parameters.
 //! Skipped, with a message, when tmux is not installed.
 
 use std::process::Command;
@@ -169,10 +170,15 @@ async fn demo_runs_in_tmux_serves_mcp_and_restores_the_terminal() {
         socket: format!("cockpit-e2e-{}", std::process::id()),
         session: "cockpit".into(),
     };
+    // `--port` picks the MCP port; one that was free a moment ago.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
     // The shell prints a marker after the cockpit exits, then waits, so the restored screen
     // can be captured.
     let script = format!(
-        "XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/cfg XDG_RUNTIME_DIR={d}/run {bin} demo; echo COCKPIT-EXITED; sleep 60",
+        "XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/cfg XDG_RUNTIME_DIR={d}/run {bin} demo --port {port}; echo COCKPIT-EXITED; sleep 60",
         d = tmp.path().display()
     );
     std::fs::create_dir_all(tmp.path().join("run")).expect("runtime dir");
@@ -209,6 +215,7 @@ async fn demo_runs_in_tmux_serves_mcp_and_restores_the_terminal() {
         .find(|w| w.starts_with("http://127.0.0.1:") && w.ends_with("/mcp"))
         .expect("the header shows the MCP URL")
         .to_string();
+    assert_eq!(url, format!("http://127.0.0.1:{port}/mcp"), "demo --port");
 
     let body = serde_json::json!({
         "jsonrpc": "2.0", "id": 1, "method": "tools/call",
