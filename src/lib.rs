@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod app;
+pub mod calendar;
 pub mod config;
 pub mod gateway;
 pub mod mcp;

@@ -196,6 +196,16 @@ struct SimArgs {
     /// Serve a second (secondary, USD) account on this port too.
     #[arg(long)]
     secondary_port: Option<u16>,
+    /// Play an IB Gateway of this API version (default: the newest, 226). Below 213 clients
+    /// are served IB's classic text protocol.
+    #[arg(long, default_value_t = sim::SERVER_VERSION, value_parser = clap::value_parser!(i32).range(100..=sim::SERVER_VERSION as i64))]
+    server_version: i32,
+    /// Freeze prices (no ticks), so answers can be compared with --truth.
+    #[arg(long)]
+    frozen: bool,
+    /// Write the simulated book as JSON to this file once listening.
+    #[arg(long)]
+    truth: Option<std::path::PathBuf>,
     #[command(flatten)]
     world: SimWorld,
 }
@@ -278,13 +288,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // The simulator needs no config; everything else starts from it.
     if let Command::SimGateway(a) = &command {
         app::logging::to_stderr();
-        sim::run_sim_gateway_cli(
-            a.port,
-            a.secondary_port,
-            a.world.seed,
-            a.world.positions,
-            a.world.faults.as_deref(),
-        )
+        sim::run_sim_gateway_cli(sim::SimCli {
+            port: a.port,
+            secondary_port: a.secondary_port,
+            seed: a.world.seed,
+            positions: a.world.positions,
+            faults: a.world.faults.clone(),
+            server_version: a.server_version,
+            frozen: a.frozen,
+            truth: a.truth.clone(),
+        })
         .await?;
         return Ok(ExitCode::SUCCESS);
     }

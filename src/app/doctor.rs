@@ -75,6 +75,10 @@ async fn check_gateway(cfg: GatewayConfig, out: &mut String, problems: &mut Vec<
             .last_error
             .unwrap_or_else(|| "no answer to the API handshake".into());
         let _ = writeln!(out, "  API session: FAILED ({why})");
+        if crate::gateway::is_too_old(&why) {
+            problems.push(format!("{role}: {why}"));
+            return false;
+        }
         problems.push(format!(
             "{role}: the port accepts connections but the API session failed ({why}). In IB Gateway/TWS enable \"ActiveX and Socket Clients\", check \"Trusted IPs\" includes 127.0.0.1, and that client id {} is free.",
             cfg.client_id

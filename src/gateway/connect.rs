@@ -186,11 +186,27 @@ async fn attempt(host: &str, port: u16, client_id: i32, handshake_timeout: Durat
         Ok(Err(ibapi::Error::ConnectionRejected(why))) => Attempt::Failed(format!(
             "the gateway at {address} rejected the connection: {why}"
         )),
-        Ok(Err(ibapi::Error::ServerVersion(want, got, _))) => Attempt::Failed(format!(
-            "the gateway at {address} is too old (API server version {got}, need {want}); update IB Gateway/TWS"
-        )),
+        Ok(Err(ibapi::Error::ServerVersion(want, got, _))) => Attempt::Failed(too_old(got, want)),
         Ok(Err(e)) => Attempt::Failed(format!("could not open an API session at {address}: {e}")),
     }
+}
+
+/// The first IB Gateway/TWS release that speaks API server version 213 (protobuf for every
+/// message), the floor of the `ibapi` client this build uses. IB's releases add about two server
+/// versions each (219 arrived with 10.43, 221 with 10.44, 223 with 10.45).
+pub const MIN_GATEWAY_RELEASE: &str = "10.40";
+const TOO_OLD: &str = "IB Gateway is too old";
+
+/// One line: what is wrong and what to install.
+pub fn too_old(server_version: i32, needed: i32) -> String {
+    format!(
+        "{TOO_OLD}: server version {server_version}, this build needs {needed} or later — install IB Gateway/TWS {MIN_GATEWAY_RELEASE} or later"
+    )
+}
+
+/// Whether a connection failure is a gateway older than this build can talk to.
+pub fn is_too_old(message: &str) -> bool {
+    message.contains(TOO_OLD)
 }
 
 fn is_no_listener(e: &std::io::Error) -> bool {

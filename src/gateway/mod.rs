@@ -38,7 +38,10 @@ pub fn set_message_rate(per_second: u32) {
 }
 /// Streaming channel capacity (frames per subscription): the default, a process-wide setter and
 /// a per-port override for tests. See `connect::DEFAULT_CHANNEL_CAPACITY` for why it is small.
-pub use connect::{DEFAULT_CHANNEL_CAPACITY, set_channel_capacity, set_channel_capacity_for_port};
+pub use connect::{
+    DEFAULT_CHANNEL_CAPACITY, is_too_old, set_channel_capacity, set_channel_capacity_for_port,
+    too_old,
+};
 pub use probe::{ProbeReport, probe};
 /// Position P&L streams kept for the portfolio account's largest holdings.
 pub use session::PNL_SINGLE_STREAMS;

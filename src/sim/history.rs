@@ -6,15 +6,16 @@
 //! computed from these bars look like a real book. Minute paths are Brownian bridges between a
 //! day's open and close.
 
-use super::clock::{self, SESSION_MINUTES, SESSION_OPEN_SECS};
+use super::clock;
 use super::market::{AssetKind, Instrument, Market, SECTORS, stable_hash};
 use super::proto as pb;
+use crate::calendar::{self, Venue};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use time::Date;
 
-/// Weekdays of daily history before the current session (a little over five years).
+/// Trading days of daily history before the current session (a little over five years).
 pub const HISTORY_DAYS: usize = 1_320;
 const DAILY_DRIFT: f64 = 0.0003;
 
@@ -111,6 +112,23 @@ pub fn pacing_key(r: &pb::HistoricalDataRequest) -> String {
         r.what_to_show.clone().unwrap_or_default(),
         r.use_rth.unwrap_or(false)
     )
+}
+
+/// The key of IB's "same contract, exchange and tick type" rule.
+pub fn pacing_contract_key(r: &pb::HistoricalDataRequest) -> String {
+    let c = r.contract.clone().unwrap_or_default();
+    format!(
+        "{}|{}|{}|{}",
+        c.con_id.unwrap_or(0),
+        c.symbol.unwrap_or_default(),
+        c.exchange.unwrap_or_default(),
+        r.what_to_show.clone().unwrap_or_default()
+    )
+}
+
+/// Whether the request's bars are "small" (30 seconds or less) for IB's pacing rules.
+pub fn is_small_bar(bar_size: &str) -> bool {
+    matches!(parse_bar_size(bar_size), Ok(BarUnit::Seconds(s)) if s <= super::pacing::SMALL_BAR_SECS)
 }
 
 impl BarRequest {
@@ -224,13 +242,37 @@ fn factor_returns(seed: u64, days: usize) -> Vec<[f64; SECTORS.len()]> {
         .collect()
 }
 
-/// Daily history (oldest first) ending with today's (partial) bar from the live state.
+/// The calendar an instrument trades on.
+pub fn venue(inst: &Instrument) -> Venue {
+    if inst.kind == AssetKind::Fx {
+        Venue::Fx
+    } else {
+        Venue::UsEquity
+    }
+}
+
+/// The current (or most recent) regular session of the instrument's venue and how many of its
+/// minutes have elapsed at `now`.
+pub fn current_session(inst: &Instrument, now: i64) -> (calendar::Session, i64) {
+    let v = venue(inst);
+    let s = calendar::last_session(v, now, true).unwrap_or(calendar::Session {
+        date: clock::date_of(now),
+        open: now,
+        close: now + 60,
+    });
+    let elapsed = ((now - s.open) / 60 + 1).clamp(1, s.minutes().max(1));
+    (s, elapsed)
+}
+
+/// Daily history (oldest first) ending with today's (partial) bar from the live state: one bar
+/// per trading day of the instrument's venue.
 pub fn daily_series(m: &Market, inst: &Instrument, now: i64) -> Vec<DailyBar> {
-    let (today, _) = clock::current_session(now);
+    let v = venue(inst);
+    let today = current_session(inst, now).0.date;
     let mut dates = Vec::with_capacity(HISTORY_DAYS);
     let mut d = today;
     for _ in 0..HISTORY_DAYS {
-        d = clock::prev_weekday(d);
+        d = calendar::prev_trading_day(v, d);
         dates.push(d);
     }
     let factors = factor_returns(m.seed, HISTORY_DAYS);
@@ -308,8 +350,8 @@ pub fn dividend_dates(inst: &Instrument, series: &[DailyBar]) -> Vec<(Date, f64)
 /// One minute bar: (start epoch, open, high, low, close, volume).
 type MinuteBar = (i64, f64, f64, f64, f64, f64);
 
-/// Minute bars of one session (RTH, plus pre-market when `rth` is false) bridging `open` to
-/// `close` over the first `minutes` minutes.
+/// Minute bars of one session (regular hours, plus pre-market when `rth` is false) bridging
+/// `open` to `close` over the first `minutes` minutes of the calendar's session.
 fn minute_bars(
     m: &Market,
     inst: &Instrument,
@@ -319,13 +361,17 @@ fn minute_bars(
     rth: bool,
 ) -> Vec<MinuteBar> {
     let (date, open, close, day_volume) = (day.date, day.open, day.close, day.volume);
+    let Some(session) = calendar::session(venue(inst), date, true) else {
+        return Vec::new();
+    };
+    let session_minutes = session.minutes().max(1);
     let mut rng = ChaCha8Rng::seed_from_u64(
         m.seed ^ stable_hash(&inst.key()) ^ (date.to_julian_day() as u64).wrapping_mul(0x9e37_79b9),
     );
-    let sigma = inst.daily_vol / (SESSION_MINUTES as f64).sqrt();
-    let session_open = clock::midnight(date) + SESSION_OPEN_SECS;
+    let sigma = inst.daily_vol / (session_minutes as f64).sqrt();
+    let session_open = session.open;
     let mut out = Vec::new();
-    if !rth {
+    if !rth && venue(inst) == Venue::UsEquity {
         // Pre-market 04:00–09:30 New York: thin trading drifting from yesterday's close to the open.
         let pre = 330;
         out.extend(bridge(
@@ -338,7 +384,7 @@ fn minute_bars(
             day_volume * 0.03,
         ));
     }
-    let n = minutes.clamp(1, SESSION_MINUTES);
+    let n = minutes.clamp(1, session_minutes);
     out.extend(bridge(
         &mut rng,
         session_open,
@@ -346,7 +392,7 @@ fn minute_bars(
         open,
         close,
         sigma,
-        day_volume * (n as f64 / SESSION_MINUTES as f64),
+        day_volume * (n as f64 / session_minutes as f64),
     ));
     out
 }
@@ -467,19 +513,20 @@ pub fn bars(m: &Market, req: &BarRequest, now: i64) -> Result<BarsOut, String> {
             aggregate_days(inst, req.what, &days, req.unit)
         }
         BarUnit::Seconds(secs) => {
-            let (today, elapsed) = clock::current_session(now);
+            let (today, elapsed) = current_session(inst, now);
             let mut minutes: Vec<MinuteBar> = Vec::new();
             for (i, b) in upto.iter().enumerate() {
-                let session_end =
-                    clock::midnight(b.date) + SESSION_OPEN_SECS + SESSION_MINUTES * 60;
-                if session_end < start || clock::midnight(b.date) > end {
+                let Some(session) = calendar::session(venue(inst), b.date, req.use_rth) else {
+                    continue;
+                };
+                if session.close < start || session.open > end {
                     continue;
                 }
                 let prev_close = if i > 0 { upto[i - 1].close } else { b.open };
-                let n = if b.date == today {
+                let n = if b.date == today.date {
                     elapsed
                 } else {
-                    SESSION_MINUTES
+                    i64::MAX
                 };
                 minutes.extend(minute_bars(m, inst, b, prev_close, n, req.use_rth));
             }

@@ -15,8 +15,12 @@ mod options;
 mod pacing;
 mod proto;
 mod session;
+mod text;
+mod truth;
 mod universe;
 mod wire;
+
+pub use wire::{PROTOBUF_VERSION, SERVER_VERSION};
 
 pub use book::{PRIMARY_ACCOUNT, SECONDARY_ACCOUNT, SimBookKind};
 pub use faults::{Fault, FaultPlan};
@@ -53,6 +57,12 @@ pub struct SimConfig {
     /// tickers has been reached"); a cancel (or a closed connection) frees its lines, and
     /// snapshots hold none. `None`: unlimited. Default 100, IB's default.
     pub market_data_lines: Option<usize>,
+    /// The newest API version this gateway speaks (`--server-version`). Clients get
+    /// `min(their max, this)`; below 213 the session speaks IB's classic text protocol.
+    pub server_version: i32,
+    /// How long the simulated HMDS takes to answer a historical request (default none); the
+    /// request counts as open meanwhile.
+    pub historical_latency: Duration,
 }
 
 impl Default for SimConfig {
@@ -64,6 +74,8 @@ impl Default for SimConfig {
             book: SimBookKind::Primary,
             tick_interval: Some(Duration::from_millis(250)),
             market_data_lines: Some(DEFAULT_MARKET_DATA_LINES),
+            server_version: wire::SERVER_VERSION,
+            historical_latency: Duration::ZERO,
         }
     }
 }
@@ -93,7 +105,7 @@ impl SimCounters {
 }
 
 /// The simulator's truth, for tests to compare against what a client shows.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SimWorldView {
     pub accounts: Vec<SimAccountView>,
     pub positions: Vec<SimPositionView>,
@@ -103,7 +115,7 @@ pub struct SimWorldView {
     pub quotes: BTreeMap<String, SimQuoteView>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SimAccountView {
     pub account: String,
     pub base_currency: String,
@@ -125,7 +137,7 @@ pub struct SimAccountView {
     pub realized_pnl: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SimPositionView {
     pub account: String,
     pub symbol: String,
@@ -141,7 +153,7 @@ pub struct SimPositionView {
     pub realized_pnl: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SimQuoteView {
     pub symbol: String,
     pub con_id: i32,
@@ -190,6 +202,10 @@ pub(crate) struct Shared {
     listener_ctl: mpsc::UnboundedSender<ListenerCmd>,
     /// `SimConfig::market_data_lines`.
     pub line_limit: Option<usize>,
+    /// `SimConfig::server_version`.
+    pub server_version: i32,
+    /// `SimConfig::historical_latency`.
+    pub historical_latency: Duration,
     /// Streaming subscriptions open now, across every session.
     lines_in_use: Mutex<usize>,
 }
@@ -254,6 +270,8 @@ impl SimGateway {
             cancel: CancellationToken::new(),
             listener_ctl: ctl_tx,
             line_limit: cfg.market_data_lines,
+            server_version: cfg.server_version,
+            historical_latency: cfg.historical_latency,
             lines_in_use: Mutex::new(0),
         });
         let handle = SimHandle {
@@ -420,6 +438,11 @@ impl SimHandle {
         let _ = self.shared.events.send(SessionEvent::Tick { force: true });
     }
 
+    /// The book as JSON (world view, open orders, fills), as `--truth` writes it.
+    pub fn truth(&self) -> serde_json::Value {
+        truth::snapshot(self)
+    }
+
     pub fn world(&self) -> SimWorldView {
         let w = self.shared.world.lock();
         world_view(&w)
@@ -511,13 +534,34 @@ fn world_view(w: &World) -> SimWorldView {
 
 /// `ibkr-cockpit sim-gateway`: serve the primary book on `port` (and the secondary book on
 /// `secondary_port`) until Ctrl-C.
-pub async fn run_sim_gateway_cli(
-    port: u16,
-    secondary_port: Option<u16>,
-    seed: u64,
-    positions: Option<usize>,
-    faults: Option<&str>,
-) -> anyhow::Result<()> {
+/// `sim-gateway` command-line options.
+#[derive(Debug, Clone)]
+pub struct SimCli {
+    pub port: u16,
+    pub secondary_port: Option<u16>,
+    pub seed: u64,
+    pub positions: Option<usize>,
+    pub faults: Option<String>,
+    pub server_version: i32,
+    /// Prices do not tick (for conformance checks against `truth`).
+    pub frozen: bool,
+    /// Write the primary book (accounts, positions, quotes, orders, fills) as JSON here once
+    /// listening: the values a client's answers must equal.
+    pub truth: Option<std::path::PathBuf>,
+}
+
+pub async fn run_sim_gateway_cli(opts: SimCli) -> anyhow::Result<()> {
+    let SimCli {
+        port,
+        secondary_port,
+        seed,
+        positions,
+        faults,
+        server_version,
+        frozen,
+        truth,
+    } = opts;
+    let faults = faults.as_deref();
     let plan = match faults {
         Some(s) => FaultPlan::parse(s).map_err(|e| anyhow::anyhow!("--faults: {e}"))?,
         None => FaultPlan::none(),
@@ -526,6 +570,12 @@ pub async fn run_sim_gateway_cli(
         seed,
         positions,
         faults: plan,
+        server_version,
+        tick_interval: if frozen {
+            None
+        } else {
+            SimConfig::default().tick_interval
+        },
         ..SimConfig::default()
     };
     let primary = SimGateway::start_on(cfg.clone(), port)
@@ -536,6 +586,10 @@ pub async fn run_sim_gateway_cli(
         primary.addr(),
         primary.account_id()
     );
+    if let Some(path) = truth {
+        truth::write(&primary, &path)
+            .map_err(|e| anyhow::anyhow!("--truth {}: {e}", path.display()))?;
+    }
     let secondary = match secondary_port {
         Some(p) => {
             let cfg2 = SimConfig {

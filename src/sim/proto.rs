@@ -265,6 +265,9 @@ pub struct ExecutionFilter {
     pub side: Option<String>,
     #[prost(int32, optional, tag = "8")]
     pub last_n_days: Option<i32>,
+    /// `YYYYMMDD` dates.
+    #[prost(int32, repeated, tag = "9")]
+    pub specific_dates: Vec<i32>,
 }
 
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -857,4 +860,183 @@ pub struct NewsArticle {
     pub article_type: Option<i32>,
     #[prost(string, optional, tag = "3")]
     pub article_text: Option<String>,
+}
+
+// ---------------------------------------------------------------- head timestamp, market rules,
+// family codes, scanner parameters, real-time bars
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct HeadTimestampRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, optional, tag = "2")]
+    pub contract: Option<Contract>,
+    #[prost(bool, optional, tag = "3")]
+    pub use_rth: Option<bool>,
+    #[prost(string, optional, tag = "4")]
+    pub what_to_show: Option<String>,
+    #[prost(int32, optional, tag = "5")]
+    pub format_date: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct HeadTimestamp {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub head_timestamp: Option<String>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct MarketRuleRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub market_rule_id: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PriceIncrement {
+    #[prost(double, optional, tag = "1")]
+    pub low_edge: Option<f64>,
+    #[prost(double, optional, tag = "2")]
+    pub increment: Option<f64>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct MarketRule {
+    #[prost(int32, optional, tag = "1")]
+    pub market_rule_id: Option<i32>,
+    #[prost(message, repeated, tag = "2")]
+    pub price_increments: Vec<PriceIncrement>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct FamilyCode {
+    #[prost(string, optional, tag = "1")]
+    pub account_id: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    pub family_code: Option<String>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct FamilyCodes {
+    #[prost(message, repeated, tag = "1")]
+    pub family_codes: Vec<FamilyCode>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ScannerParameters {
+    #[prost(string, optional, tag = "1")]
+    pub xml: Option<String>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct RealTimeBarsRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, optional, tag = "2")]
+    pub contract: Option<Contract>,
+    #[prost(int32, optional, tag = "3")]
+    pub bar_size: Option<i32>,
+    #[prost(string, optional, tag = "4")]
+    pub what_to_show: Option<String>,
+    #[prost(bool, optional, tag = "5")]
+    pub use_rth: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct RealTimeBarTick {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(int64, optional, tag = "2")]
+    pub time: Option<i64>,
+    #[prost(double, optional, tag = "3")]
+    pub open: Option<f64>,
+    #[prost(double, optional, tag = "4")]
+    pub high: Option<f64>,
+    #[prost(double, optional, tag = "5")]
+    pub low: Option<f64>,
+    #[prost(double, optional, tag = "6")]
+    pub close: Option<f64>,
+    #[prost(string, optional, tag = "7")]
+    pub volume: Option<String>,
+    #[prost(string, optional, tag = "8")]
+    pub wap: Option<String>,
+    #[prost(int32, optional, tag = "9")]
+    pub count: Option<i32>,
+}
+
+// ---------------------------------------------------------------- account/positions by model
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct AccountUpdatesMultiRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub account: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub model_code: Option<String>,
+    #[prost(bool, optional, tag = "4")]
+    pub ledger_and_nlv: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct AccountUpdateMulti {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub account: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub model_code: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub key: Option<String>,
+    #[prost(string, optional, tag = "5")]
+    pub value: Option<String>,
+    #[prost(string, optional, tag = "6")]
+    pub currency: Option<String>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PositionsMultiRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub account: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub model_code: Option<String>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PositionMulti {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub account: Option<String>,
+    #[prost(message, optional, tag = "3")]
+    pub contract: Option<Contract>,
+    #[prost(string, optional, tag = "4")]
+    pub position: Option<String>,
+    #[prost(double, optional, tag = "5")]
+    pub avg_cost: Option<f64>,
+    #[prost(string, optional, tag = "6")]
+    pub model_code: Option<String>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct DepthMarketDataDescription {
+    #[prost(string, optional, tag = "1")]
+    pub exchange: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    pub sec_type: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub listing_exch: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub service_data_type: Option<String>,
+    #[prost(int32, optional, tag = "5")]
+    pub agg_group: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct MarketDepthExchanges {
+    #[prost(message, repeated, tag = "1")]
+    pub depth_market_data_descriptions: Vec<DepthMarketDataDescription>,
 }

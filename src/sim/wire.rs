@@ -5,8 +5,73 @@ use ibapi::{IncomingMessages, OutgoingMessages};
 use std::io;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// The version we advertise: the newest the client knows (`CONDITIONS_INCLUDE_OVERNIGHT`).
+/// The newest version we speak: the newest the client knows (`CONDITIONS_INCLUDE_OVERNIGHT`).
 pub const SERVER_VERSION: i32 = 226;
+/// From this version on every message in both directions is protobuf (`PROTOBUF_REST_MESSAGES_3`).
+pub const PROTOBUF_VERSION: i32 = 213;
+/// The classic text dialect we speak: servers 157 (`MIN_SERVER_VER_PRICE_BASED_VOLATILITY` +1,
+/// the oldest ib_async and the official clients of the last years accept) to 178
+/// (`PENDING_PRICE_REVISION`). Versions 179–212 add text fields and, from 201, protobuf for some
+/// message families only; a client whose whole range lies there is refused.
+pub const TEXT_VERSIONS: std::ops::RangeInclusive<i32> = 157..=178;
+
+/// The wire encoding a negotiated version implies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// NUL-separated text fields; the message id is the first field.
+    Text,
+    /// `[id + 200][protobuf body]`.
+    Protobuf,
+}
+
+/// The outcome of reading a client's `vMIN..vMAX`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Negotiated {
+    /// Serve the session at this version.
+    Serve(i32, Encoding),
+    /// The client only speaks versions above ours: IB answers with its own (older) version and
+    /// the client hangs up with its own "upgrade TWS" error.
+    TooOldForClient(i32),
+    /// We cannot serve the range: the connection is closed without a reply.
+    Refuse(String),
+}
+
+/// Picks the version for a client range, the way IB does: `min(vMAX, our max)`.
+/// `range` is the preamble text, e.g. `"v157..178"` or `"v100..193 +PACEAPI"`.
+pub fn negotiate(range: &str, our_max: i32) -> Negotiated {
+    let spec = range.split_whitespace().next().unwrap_or("");
+    let Some(spec) = spec.strip_prefix('v') else {
+        return Negotiated::Refuse(format!("version range {range:?} does not start with 'v'"));
+    };
+    let (lo, hi) = match spec.split_once("..") {
+        Some((a, b)) => (a.parse::<i32>(), b.parse::<i32>()),
+        None => (spec.parse::<i32>(), spec.parse::<i32>()),
+    };
+    let (Ok(lo), Ok(hi)) = (lo, hi) else {
+        return Negotiated::Refuse(format!("version range {range:?} is not vMIN..vMAX"));
+    };
+    if lo > hi {
+        return Negotiated::Refuse(format!("version range {range:?} is empty"));
+    }
+    if lo > our_max {
+        return Negotiated::TooOldForClient(our_max);
+    }
+    let v = hi.min(our_max);
+    if v >= PROTOBUF_VERSION {
+        return Negotiated::Serve(v, Encoding::Protobuf);
+    }
+    if TEXT_VERSIONS.contains(&v) {
+        return Negotiated::Serve(v, Encoding::Text);
+    }
+    let text_max = *TEXT_VERSIONS.end();
+    if v > text_max && lo <= text_max {
+        return Negotiated::Serve(text_max, Encoding::Text);
+    }
+    Negotiated::Refuse(format!(
+        "client versions {lo}..{hi} (capped at {our_max}) have no version this gateway speaks ({}..={text_max} text, {PROTOBUF_VERSION}..={our_max} protobuf)",
+        TEXT_VERSIONS.start()
+    ))
+}
 /// Message ids above this are protobuf-encoded (`PROTOBUF_MSG_ID`).
 pub const PROTOBUF_OFFSET: i32 = 200;
 /// Frames longer than this are invalid (same limit as the client).
@@ -36,8 +101,8 @@ pub async fn read_preamble<R: AsyncRead + Unpin>(rd: &mut R) -> io::Result<Strin
 }
 
 /// The handshake reply: a text frame `"<version>\0<connection time>\0"` (no message id).
-pub fn handshake_reply(connection_time: &str) -> Vec<u8> {
-    let body = format!("{SERVER_VERSION}\0{connection_time}\0");
+pub fn handshake_reply(version: i32, connection_time: &str) -> Vec<u8> {
+    let body = format!("{version}\0{connection_time}\0");
     let mut out = Vec::with_capacity(body.len() + 4);
     out.extend_from_slice(&(body.len() as u32).to_be_bytes());
     out.extend_from_slice(body.as_bytes());
@@ -61,6 +126,20 @@ impl ClientFrame {
     pub fn kind(&self) -> Option<OutgoingMessages> {
         OutgoingMessages::try_from(self.id).ok()
     }
+}
+
+/// Reads one length-prefixed frame's payload (text sessions).
+pub async fn read_raw<R: AsyncRead + Unpin>(rd: &mut R) -> io::Result<Vec<u8>> {
+    let len = rd.read_u32().await? as usize;
+    if !(1..=MAX_FRAME).contains(&len) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("bad frame length {len}"),
+        ));
+    }
+    let mut buf = vec![0u8; len];
+    rd.read_exact(&mut buf).await?;
+    Ok(buf)
 }
 
 /// Reads one frame after the handshake. EOF surfaces as `UnexpectedEof`.

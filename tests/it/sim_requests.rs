@@ -79,10 +79,11 @@ async fn identical_historical_request_within_15s_is_a_pacing_violation() {
     let sim = frozen_sim().await;
     let client = connect(&sim, 301).await;
     let vltx = Contract::stock("VLTX").build();
+    // IB applies the identical-request rule to small bars (30 seconds or less).
     let fetch = || {
         client
-            .historical_data(&vltx, BarSize::Day)
-            .duration(1.years())
+            .historical_data(&vltx, BarSize::Sec30)
+            .duration(1.days())
             .what_to_show(WhatToShow::Trades)
             .fetch()
     };

@@ -243,14 +243,14 @@ impl Session {
 }
 
 /// The contract as IB describes it in positions and portfolio updates.
-fn position_contract(inst: &Instrument) -> pb::Contract {
+pub(super) fn position_contract(inst: &Instrument) -> pb::Contract {
     let mut c = full_contract(inst);
     c.exchange = Some(inst.primary_exch.clone());
     c
 }
 
 /// Tags sent through account updates (besides the ledger rows).
-const ACCOUNT_UPDATE_TAGS: &[&str] = &[
+pub(super) const ACCOUNT_UPDATE_TAGS: &[&str] = &[
     "AccountCode",
     "AccountType",
     "NetLiquidation",
@@ -274,7 +274,7 @@ const ACCOUNT_UPDATE_TAGS: &[&str] = &[
 
 /// Rows `(tag, value, currency)` for the requested tags, IB style. `$LEDGER` gives the BASE
 /// ledger, `$LEDGER:ALL` every currency plus BASE, `$LEDGER:USD` one currency.
-fn summary_rows(
+pub(super) fn summary_rows(
     a: &Account,
     f: &AccountFigures,
     m: &Market,

@@ -8,21 +8,24 @@
 use super::book::{Account, AccountFigures};
 use super::market::{AssetKind, Instrument, Market};
 use super::proto as pb;
-use super::wire::{self, ClientFrame};
+use super::text::{self, TextReplies};
+use super::wire::{self, ClientFrame, Encoding, Negotiated};
 use super::{SessionEvent, Shared, clock, history, news, options};
 use ibapi::{IncomingMessages as In, OutgoingMessages as Out};
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{broadcast, mpsc};
 
 mod account;
+mod extras;
 mod historical;
 mod market_data;
+mod multi;
 mod orders;
 mod reference;
 
@@ -49,14 +52,36 @@ pub(crate) async fn run(shared: Arc<Shared>, stream: TcpStream) {
 async fn serve(shared: Arc<Shared>, stream: TcpStream) -> io::Result<()> {
     let (mut rd, mut wr) = stream.into_split();
     let timeout_err = |_| io::Error::new(io::ErrorKind::TimedOut, "handshake timed out");
-    tokio::time::timeout(HANDSHAKE_TIMEOUT, wire::read_preamble(&mut rd))
+    let range = tokio::time::timeout(HANDSHAKE_TIMEOUT, wire::read_preamble(&mut rd))
         .await
         .map_err(timeout_err)??;
     let conn_time = format!("{} UTC", clock::ymd_hms(clock::now_secs()));
-    wr.write_all(&wire::handshake_reply(&conn_time)).await?;
-    let start = tokio::time::timeout(HANDSHAKE_TIMEOUT, wire::read_frame(&mut rd))
-        .await
-        .map_err(timeout_err)??;
+    let (version, encoding) = match wire::negotiate(&range, shared.server_version) {
+        Negotiated::Serve(v, e) => (v, e),
+        Negotiated::TooOldForClient(v) => {
+            // As IB: tell the client our version and let it refuse; it hangs up.
+            wr.write_all(&wire::handshake_reply(v, &conn_time)).await?;
+            wr.flush().await?;
+            let mut sink = [0u8; 256];
+            let _ = tokio::time::timeout(HANDSHAKE_TIMEOUT, async {
+                while matches!(rd.read(&mut sink).await, Ok(n) if n > 0) {}
+            })
+            .await;
+            return Ok(());
+        }
+        Negotiated::Refuse(why) => {
+            tracing::info!("sim: refusing a client: {why}");
+            return Ok(());
+        }
+    };
+    wr.write_all(&wire::handshake_reply(version, &conn_time))
+        .await?;
+    let start = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        read_client_frame(&mut rd, encoding, version),
+    )
+    .await
+    .map_err(timeout_err)??;
     shared.count_request(start.type_name());
     let client_id = match start.kind() {
         Some(Out::StartApi) => wire::decode::<pb::StartApiRequest>(&start.body)
@@ -64,6 +89,7 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream) -> io::Result<()> {
             .unwrap_or(0),
         _ => 0,
     };
+    let mut text_out = (encoding == Encoding::Text).then(|| TextReplies::new(version));
 
     let reject = {
         let mut f = shared.faults.lock();
@@ -77,7 +103,12 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream) -> io::Result<()> {
     if reject {
         let msg =
             "Unable to connect as the client id is already in use. Retry with a unique client id.";
-        wr.write_all(&error_frame(-1, 326, msg)).await?;
+        let frame = error_frame(-1, 326, msg);
+        let frame = match text_out.as_mut() {
+            Some(t) => t.translate(&frame),
+            None => frame,
+        };
+        wr.write_all(&frame).await?;
         wr.flush().await?;
         // Give the client a moment to read the error before the close.
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -86,9 +117,9 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream) -> io::Result<()> {
     shared.counters.lock().connections += 1;
 
     let (tx, rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let writer = tokio::spawn(write_loop(shared.clone(), wr, rx));
+    let writer = tokio::spawn(write_loop(shared.clone(), wr, rx, text_out));
     let (ftx, mut frx) = mpsc::unbounded_channel::<ClientFrame>();
-    let reader = tokio::spawn(read_loop(rd, ftx));
+    let reader = tokio::spawn(read_loop(rd, ftx, encoding, version));
     let mut events = shared.events.subscribe();
     let mut s = Session::new(shared.clone(), tx, client_id);
     s.greet();
@@ -125,8 +156,33 @@ async fn serve(shared: Arc<Shared>, stream: TcpStream) -> io::Result<()> {
     Ok(())
 }
 
-async fn read_loop(mut rd: OwnedReadHalf, tx: mpsc::UnboundedSender<ClientFrame>) {
-    while let Ok(frame) = wire::read_frame(&mut rd).await {
+/// One client frame in the session's encoding; text requests arrive translated to protobuf.
+async fn read_client_frame(
+    rd: &mut OwnedReadHalf,
+    encoding: Encoding,
+    version: i32,
+) -> io::Result<ClientFrame> {
+    match encoding {
+        Encoding::Protobuf => wire::read_frame(rd).await,
+        Encoding::Text => {
+            let payload = wire::read_raw(rd).await?;
+            text::to_request(&payload, version).ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "text frame without a message id",
+                )
+            })
+        }
+    }
+}
+
+async fn read_loop(
+    mut rd: OwnedReadHalf,
+    tx: mpsc::UnboundedSender<ClientFrame>,
+    encoding: Encoding,
+    version: i32,
+) {
+    while let Ok(frame) = read_client_frame(&mut rd, encoding, version).await {
         if tx.send(frame).is_err() {
             break;
         }
@@ -137,6 +193,7 @@ async fn write_loop(
     shared: Arc<Shared>,
     mut wr: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut text_out: Option<TextReplies>,
 ) {
     while let Some(first) = rx.recv().await {
         // A stalled gateway keeps the socket open but sends nothing until the stall ends.
@@ -153,6 +210,9 @@ async fn write_loop(
                 Ok(more) => buf.extend_from_slice(&more),
                 Err(_) => break,
             }
+        }
+        if let Some(t) = text_out.as_mut() {
+            buf = t.translate(&buf);
         }
         if wr.write_all(&buf).await.is_err() {
             return;
@@ -217,6 +277,7 @@ struct Session {
     pnl: HashSet<i32>,
     pnl_single: HashMap<i32, i32>,
     hist_streams: HashMap<i32, history::BarRequest>,
+    rt_bars: HashMap<i32, extras::RealTimeBars>,
     last_account_push: Instant,
     portfolio_cursor: usize,
     tick_no: u64,
@@ -248,6 +309,7 @@ impl Session {
             pnl: HashSet::new(),
             pnl_single: HashMap::new(),
             hist_streams: HashMap::new(),
+            rt_bars: HashMap::new(),
             last_account_push: Instant::now(),
             portfolio_cursor: 0,
             tick_no: 0,
@@ -343,6 +405,9 @@ impl Session {
             Out::RequestAccountData => self.req_account_data(wire::decode(b)),
             Out::RequestPositions => self.req_positions(),
             Out::CancelPositions => {}
+            Out::RequestAccountUpdatesMulti => self.req_account_updates_multi(wire::decode(b)),
+            Out::CancelAccountUpdatesMulti | Out::CancelPositionsMulti => {}
+            Out::RequestPositionsMulti => self.req_positions_multi(wire::decode(b)),
             Out::RequestPnL => self.req_pnl(wire::decode(b)),
             Out::CancelPnL => {
                 let id = wire::decode::<pb::ReqIdOnly>(b).req_id.unwrap_or(0);
@@ -389,8 +454,13 @@ impl Session {
                 );
             }
             Out::RequestGlobalCancel => {}
-            Out::RequestOpenOrders | Out::RequestAllOpenOrders | Out::RequestAutoOpenOrders => {
-                self.req_open_orders()
+            Out::RequestOpenOrders => self.req_open_orders(false),
+            Out::RequestAllOpenOrders => self.req_open_orders(true),
+            Out::RequestAutoOpenOrders => {
+                // Only client 0 can bind TWS's own orders; IB answers others with nothing.
+                if self.client_id == 0 {
+                    self.req_open_orders(false)
+                }
             }
             Out::RequestCompletedOrders => self.req_completed_orders(),
             Out::RequestExecutions => self.req_executions(wire::decode(b)),
@@ -411,7 +481,29 @@ impl Session {
             }
             Out::RequestHistoricalNews => self.req_historical_news(wire::decode(b)),
             Out::RequestNewsArticle => self.req_news_article(wire::decode(b)),
-            other => tracing::debug!("sim: ignoring {other:?}"),
+            Out::RequestHeadTimestamp => self.req_head_timestamp(wire::decode(b)),
+            Out::CancelHeadTimestamp => {}
+            Out::RequestMarketRule => self.req_market_rule(wire::decode(b)),
+            Out::RequestFamilyCodes => self.req_family_codes(),
+            Out::RequestScannerParameters => self.req_scanner_parameters(),
+            Out::RequestMktDepthExchanges => self.req_mkt_depth_exchanges(),
+            Out::RequestRealTimeBars => self.req_real_time_bars(wire::decode(b)),
+            Out::CancelRealTimeBars => {
+                let id = wire::decode::<pb::ReqIdOnly>(b).req_id.unwrap_or(0);
+                self.rt_bars.remove(&id);
+            }
+            Out::RequestMarketDepth
+            | Out::RequestTickByTickData
+            | Out::RequestHistoricalTicks
+            | Out::RequestHistogramData
+            | Out::RequestScannerSubscription
+            | Out::RequestFundamentalData
+            | Out::RequestSmartComponents
+            | Out::RequestSoftDollarTiers
+            | Out::RequestWshMetaData
+            | Out::RequestWshEventData
+            | Out::RequestUserInfo => self.refuse_unsupported(kind, b),
+            other => tracing::debug!("sim: no answer for {other:?} (IB sends none either)"),
         }
     }
 
@@ -434,6 +526,9 @@ impl Session {
         }
         if !self.hist_streams.is_empty() {
             self.push_bar_updates();
+        }
+        if !self.rt_bars.is_empty() {
+            self.push_real_time_bars();
         }
     }
 }

@@ -118,12 +118,16 @@ impl Session {
         );
     }
 
-    pub(super) fn req_open_orders(&self) {
+    /// `reqOpenOrders` (and `reqAutoOpenOrders` for client 0): this client's orders — for
+    /// client 0 that includes orders placed in TWS itself; `reqAllOpenOrders`: every client's.
+    pub(super) fn req_open_orders(&self, all_clients: bool) {
+        let client_id = self.client_id;
         let rows: Vec<(pb::OpenOrder, pb::OrderStatus)> = {
             let w = self.shared.world.lock();
             w.account
                 .open_orders
                 .iter()
+                .filter(|o| all_clients || o.client_id == client_id)
                 .map(|o| {
                     let inst = w.market.get(o.inst);
                     let order = pb::Order {
@@ -223,6 +227,18 @@ impl Session {
         let req_id = r.req_id.unwrap_or(0);
         let filter = r.execution_filter.unwrap_or_default();
         let since = filter.time.as_deref().and_then(clock::parse_request_time);
+        // `lastNDays`: today and the n−1 days before; `specificDates`: those days only.
+        let today = clock::midnight(clock::date_of(clock::now_secs()));
+        let n_days_from = filter
+            .last_n_days
+            .filter(|n| *n > 0)
+            .map(|n| today - i64::from(n - 1) * 86_400);
+        let dates: Vec<String> = filter
+            .specific_dates
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let client = filter.client_id.filter(|c| *c != 0);
         let rows: Vec<(pb::ExecutionDetails, pb::CommissionAndFeesReport)> = {
             let w = self.shared.world.lock();
             w.account
@@ -243,6 +259,9 @@ impl Session {
                             .as_deref()
                             .is_none_or(|s| s.is_empty() || side_matches(s, f.side))
                         && since.is_none_or(|t| f.time >= t)
+                        && n_days_from.is_none_or(|t| f.time >= t)
+                        && (dates.is_empty() || dates.contains(&clock::ymd(clock::date_of(f.time))))
+                        && client.is_none_or(|c| c == BOOK_CLIENT_ID)
                 })
                 .map(|f| {
                     let inst = w.market.get(f.inst);
@@ -258,7 +277,7 @@ impl Session {
                         shares: Some(dec(f.shares)),
                         price: Some(f.price),
                         perm_id: Some(f.perm_id),
-                        client_id: Some(self.client_id),
+                        client_id: Some(BOOK_CLIENT_ID),
                         is_liquidation: Some(false),
                         cum_qty: Some(dec(f.shares)),
                         avg_price: Some(f.price),
@@ -293,6 +312,9 @@ impl Session {
         );
     }
 }
+
+/// The client id the seed book's fills and completed orders were placed from (TWS itself).
+const BOOK_CLIENT_ID: i32 = 0;
 
 fn side_matches(filter: &str, side: &str) -> bool {
     let f = filter.to_ascii_uppercase();

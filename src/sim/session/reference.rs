@@ -1,6 +1,7 @@
 //! Reference data: contract details, symbol search, option chains and calculators, news.
 
 use super::*;
+use crate::calendar;
 
 impl Session {
     pub(super) fn req_contract_details(&self, r: pb::ContractDataRequest) {
@@ -318,23 +319,28 @@ pub(super) fn full_contract(inst: &Instrument) -> pb::Contract {
     }
 }
 
-/// Trading and liquid hours for the next few weekdays, IB style (`YYYYMMDD:HHMM-YYYYMMDD:HHMM;…`).
+/// Trading and liquid hours for the coming week from the exchange calendar, IB style
+/// (`YYYYMMDD:HHMM-YYYYMMDD:HHMM;…`, closed days as `YYYYMMDD:CLOSED`).
 pub(crate) fn session_hours(now: i64, liquid: bool, fx: bool) -> String {
-    let mut d = clock::date_of(now);
-    if !clock::is_weekday(d) {
-        d = clock::next_weekday(d);
+    let venue = if fx {
+        calendar::Venue::Fx
+    } else {
+        calendar::Venue::UsEquity
+    };
+    calendar::hours_text(venue, calendar::ny_date(now), 7, liquid)
+}
+
+/// `SMART`, the primary exchange, then the other venues, each once.
+fn valid_exchanges(primary: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for x in [
+        "SMART", primary, "ARCA", "BATS", "IEX", "EDGX", "NYSE", "NASDAQ",
+    ] {
+        if !x.is_empty() && !out.contains(&x) {
+            out.push(x);
+        }
     }
-    let mut out = Vec::new();
-    for _ in 0..5 {
-        let day = clock::ymd(d);
-        out.push(match (fx, liquid) {
-            (true, _) => format!("{day}:1715-{}:1700", clock::ymd(clock::next_weekday(d))),
-            (false, true) => format!("{day}:0930-{day}:1600"),
-            (false, false) => format!("{day}:0400-{day}:2000"),
-        });
-        d = clock::next_weekday(d);
-    }
-    out.join(";")
+    out.join(",")
 }
 
 fn stock_details(inst: &Instrument, now: i64) -> pb::ContractDetails {
@@ -343,7 +349,7 @@ fn stock_details(inst: &Instrument, now: i64) -> pb::ContractDetails {
         market_name: Some(if fx { inst.key() } else { inst.symbol.clone() }),
         min_tick: Some(format!("{}", inst.min_tick)),
         order_types: Some("ACTIVETIM,AD,ADJUST,ALERT,ALLOC,AVGCOST,BASKET,COND,CONDORDER,DAY,DEACT,GAT,GTC,GTD,LIT,LMT,MIT,MKT,MTL,NGCOMB,OCA,REL,SCALE,STP,STPLMT,TRAIL,WHATIF".into()),
-        valid_exchanges: Some(if fx { "IDEALPRO".into() } else { format!("SMART,{},ARCA,BATS,IEX,EDGX,NYSE,NASDAQ", inst.primary_exch) }),
+        valid_exchanges: Some(if fx { "IDEALPRO".into() } else { valid_exchanges(&inst.primary_exch) }),
         price_magnifier: Some(1),
         under_con_id: Some(0),
         long_name: Some(inst.long_name.clone()),
