@@ -6,7 +6,11 @@
 mod common;
 
 use common::{assert_close, start};
-use ibkr_cockpit::analytics::technicals;
+// The hand-written reference indicators (independent of `analytics::technicals`), shared with
+// the tests/it binary.
+#[allow(dead_code)]
+#[path = "it/reference/technicals.rs"]
+mod technicals;
 use ibkr_cockpit::model::Bar;
 use serde_json::json;
 
