@@ -163,6 +163,7 @@ fn drawdown_peak_trough_recovery() {
     let r = drawdown::drawdowns(&pts, None).unwrap();
     let max = r.max.unwrap();
     approx(max.drawdown, -0.25); // 90 / 120 − 1
+    approx(r.max_drawdown(), -0.25);
     assert_eq!(
         (max.peak_time, max.trough_time, max.recovery_time),
         (Some(2), 3, Some(5))
@@ -180,6 +181,7 @@ fn drawdown_peak_trough_recovery() {
     // Missing samples are skipped, not read as a 100% loss.
     let r = drawdown::drawdowns(&[(1, 100.0), (2, f64::NAN), (3, 0.0), (4, 101.0)], None).unwrap();
     assert!(r.max.is_none());
+    assert_eq!(r.max_drawdown(), 0.0, "never below the peak: a zero drawdown");
     assert_eq!(r.series.len(), 2);
     assert_eq!(r.current, 0.0);
     assert!(drawdown::drawdowns(&[], None).is_none());

@@ -40,9 +40,7 @@ pub fn performance(closes: &[f64]) -> Option<Performance> {
         .then(|| stats::sample_std(&daily) * SESSIONS_PER_YEAR.sqrt())
         .filter(|v| v.is_finite());
     let points: Vec<(i64, f64)> = (0..).zip(closes.iter().copied()).collect();
-    let max_drawdown = drawdown::drawdowns(&points, None)
-        .and_then(|r| r.max)
-        .map_or(0.0, |m| m.drawdown);
+    let max_drawdown = drawdown::drawdowns(&points, None).map_or(0.0, |r| r.max_drawdown());
     Some(Performance {
         total_return,
         volatility,
