@@ -181,7 +181,11 @@ fn drawdown_peak_trough_recovery() {
     // Missing samples are skipped, not read as a 100% loss.
     let r = drawdown::drawdowns(&[(1, 100.0), (2, f64::NAN), (3, 0.0), (4, 101.0)], None).unwrap();
     assert!(r.max.is_none());
-    assert_eq!(r.max_drawdown(), 0.0, "never below the peak: a zero drawdown");
+    assert_eq!(
+        r.max_drawdown(),
+        0.0,
+        "never below the peak: a zero drawdown"
+    );
     assert_eq!(r.series.len(), 2);
     assert_eq!(r.current, 0.0);
     assert!(drawdown::drawdowns(&[], None).is_none());
