@@ -7,6 +7,7 @@ mod gateway_support;
 use futures::future::join_all;
 use gateway_support::*;
 use ibkr_cockpit::gateway::{BarSpec, ContractQuery, GatewayError, WhatIfOrder};
+use ibkr_cockpit::model::{BarSize, OrderType, Side};
 use ibkr_cockpit::sim::SimConfig;
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ async fn burst_of_historical_requests_is_paced_and_cached() {
     for s in symbols {
         specs.push(BarSpec::daily(s, "1 Y"));
         let mut intraday = BarSpec::daily(s, "1 D");
-        intraday.bar_size = "5 mins".into();
+        intraday.bar_size = BarSize::Min5;
         specs.push(intraday);
     }
     // 100 calls: each of the 20 distinct requests five times, all at once.
@@ -76,9 +77,9 @@ async fn what_if_is_never_a_real_order() {
     let order = WhatIfOrder {
         account: account.clone(),
         symbol: "KRYX".into(),
-        action: "BUY".into(),
+        action: Side::Buy,
         quantity: 50.0,
-        order_type: "MKT".into(),
+        order_type: OrderType::Mkt,
         limit_price: None,
     };
     let r = tokio::time::timeout(T, gw.requests().what_if(&order)).await;

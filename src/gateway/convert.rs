@@ -2,7 +2,7 @@
 //! `cleaning` on the way; nothing here talks to the network.
 
 use super::cleaning;
-use crate::model::{Bar, ContractInfo, Fill, Instrument, Millis, OrderView};
+use crate::model::{self, Bar, ContractInfo, Fill, Instrument, Millis, OrderView};
 use ibapi::contracts::{
     Contract, ContractDetails, Currency, Exchange, OptionRight, SecurityType, Symbol,
 };
@@ -94,52 +94,39 @@ pub fn sec_type(s: &str) -> SecurityType {
     }
 }
 
-/// IB's bar-size wording ("1 day", "5 mins") to ibapi's enum.
-pub fn bar_size(s: &str) -> Option<BarSize> {
-    const ALL: [BarSize; 22] = [
-        BarSize::Sec,
-        BarSize::Sec5,
-        BarSize::Sec10,
-        BarSize::Sec15,
-        BarSize::Sec30,
-        BarSize::Min,
-        BarSize::Min2,
-        BarSize::Min3,
-        BarSize::Min4,
-        BarSize::Min5,
-        BarSize::Min10,
-        BarSize::Min15,
-        BarSize::Min20,
-        BarSize::Min30,
-        BarSize::Hour,
-        BarSize::Hour2,
-        BarSize::Hour3,
-        BarSize::Hour4,
-        BarSize::Hour8,
-        BarSize::Day,
-        BarSize::Week,
-        BarSize::Month,
-    ];
-    let wanted = normalize_bar_size(s);
-    ALL.into_iter()
-        .find(|b| normalize_bar_size(&b.to_string()) == wanted)
+/// Our bar size as ibapi's.
+pub fn bar_size(b: model::BarSize) -> BarSize {
+    use model::BarSize as B;
+    match b {
+        B::Min1 => BarSize::Min,
+        B::Min2 => BarSize::Min2,
+        B::Min3 => BarSize::Min3,
+        B::Min5 => BarSize::Min5,
+        B::Min10 => BarSize::Min10,
+        B::Min15 => BarSize::Min15,
+        B::Min20 => BarSize::Min20,
+        B::Min30 => BarSize::Min30,
+        B::Hour1 => BarSize::Hour,
+        B::Hour2 => BarSize::Hour2,
+        B::Hour3 => BarSize::Hour3,
+        B::Hour4 => BarSize::Hour4,
+        B::Hour8 => BarSize::Hour8,
+        B::Day1 => BarSize::Day,
+        B::Week1 => BarSize::Week,
+        B::Month1 => BarSize::Month,
+    }
 }
 
-/// "1 mins" == "1 min", "1 hours" == "1 hour", "1 days" == "1 day": IB accepts both spellings.
-fn normalize_bar_size(s: &str) -> String {
-    let s = s.trim().to_ascii_lowercase();
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    s.strip_suffix('s').map(str::to_string).unwrap_or(s)
-}
-
-pub fn what_to_show(s: &str) -> Option<WhatToShow> {
-    s.trim().parse::<WhatToShow>().ok()
-}
-
-/// True for bar sizes of a day or longer (cached for the whole day).
-pub fn is_daily_or_longer(bar_size: &str) -> bool {
-    let s = bar_size.to_ascii_lowercase();
-    s.contains("day") || s.contains("week") || s.contains("month")
+/// Our bar data type as ibapi's.
+pub fn what_to_show(w: model::WhatToShow) -> WhatToShow {
+    use model::WhatToShow as W;
+    match w {
+        W::Trades => WhatToShow::Trades,
+        W::Midpoint => WhatToShow::MidPoint,
+        W::Bid => WhatToShow::Bid,
+        W::Ask => WhatToShow::Ask,
+        W::AdjustedLast => WhatToShow::AdjustedLast,
+    }
 }
 
 /// One bar, with IB's sentinels cleaned (a bar with no usable close is dropped by the caller).
@@ -251,15 +238,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bar_sizes_parse_in_ib_wording() {
-        assert_eq!(bar_size("1 day"), Some(BarSize::Day));
-        assert_eq!(bar_size("1 days"), Some(BarSize::Day));
-        assert_eq!(bar_size("5 mins"), Some(BarSize::Min5));
-        assert_eq!(bar_size("1 min"), Some(BarSize::Min));
-        assert_eq!(bar_size("1 hour"), Some(BarSize::Hour));
-        assert_eq!(bar_size("7 days"), None);
-        assert!(is_daily_or_longer("1 day"));
-        assert!(!is_daily_or_longer("5 mins"));
+    fn bar_sizes_and_data_types_map_to_the_same_ib_wording() {
+        // ibapi writes its enums in IB's wording; ours serialize to the same strings.
+        use model::BarSize as B;
+        for b in [
+            B::Min1,
+            B::Min2,
+            B::Min3,
+            B::Min5,
+            B::Min10,
+            B::Min15,
+            B::Min20,
+            B::Min30,
+            B::Hour1,
+            B::Hour2,
+            B::Hour3,
+            B::Hour4,
+            B::Hour8,
+            B::Day1,
+            B::Week1,
+            B::Month1,
+        ] {
+            assert_eq!(bar_size(b).to_string(), b.ib(), "{b:?}");
+        }
+        use model::WhatToShow as W;
+        for w in [W::Trades, W::Midpoint, W::Bid, W::Ask, W::AdjustedLast] {
+            assert_eq!(what_to_show(w).to_string(), w.ib(), "{w:?}");
+        }
     }
 
     #[test]

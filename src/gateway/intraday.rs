@@ -4,6 +4,7 @@
 //! (60 per 10 minutes), and a sparkline for the 500th position is not worth that budget.
 
 use super::{BarSpec, Requests, quotes};
+use crate::model::BarSize;
 use crate::store::Store;
 
 /// Fetches today's one-minute bars (including extended hours) for up to `max_symbols` held
@@ -30,7 +31,7 @@ pub async fn backfill(requests: &Requests, store: &Store, max_symbols: usize) ->
     for (symbol, currency, _) in held.into_iter().take(max_symbols) {
         let spec = BarSpec {
             currency,
-            bar_size: "1 min".into(),
+            bar_size: BarSize::Min1,
             use_rth: false,
             ..BarSpec::daily(&symbol, "1 D")
         };

@@ -104,7 +104,7 @@ pub enum GatewayError {
     Other(String),
 }
 
-/// Historical bars request, in IB's own vocabulary (`"30 D"`, `"1 day"`, `"TRADES"`).
+/// Historical bars request: duration in IB's own wording (`"30 D"`), bar size and data type typed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BarSpec {
     pub symbol: String,
@@ -112,8 +112,8 @@ pub struct BarSpec {
     pub exchange: String,
     pub currency: String,
     pub duration: String,
-    pub bar_size: String,
-    pub what_to_show: String,
+    pub bar_size: BarSize,
+    pub what_to_show: WhatToShow,
     pub use_rth: bool,
 }
 
@@ -126,12 +126,12 @@ impl BarSpec {
             exchange: "SMART".into(),
             currency: "USD".into(),
             duration: duration.to_string(),
-            bar_size: "1 day".into(),
-            what_to_show: "TRADES".into(),
+            bar_size: BarSize::Day1,
+            what_to_show: WhatToShow::Trades,
             use_rth: true,
         }
     }
-    /// Stable key for caches (memory and SQLite).
+    /// Stable key for caches (memory and SQLite), in IB's wording so keys outlive the enums.
     pub fn cache_key(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}|{}|{}|{}",
@@ -140,8 +140,8 @@ impl BarSpec {
             self.exchange,
             self.currency,
             self.duration,
-            self.bar_size,
-            self.what_to_show,
+            self.bar_size.ib(),
+            self.what_to_show.ib(),
             self.use_rth
         )
     }
@@ -164,11 +164,9 @@ pub struct ContractQuery {
 pub struct WhatIfOrder {
     pub account: String,
     pub symbol: String,
-    /// `BUY` or `SELL`
-    pub action: String,
+    pub action: Side,
     pub quantity: f64,
-    /// `MKT` or `LMT`
-    pub order_type: String,
+    pub order_type: OrderType,
     pub limit_price: Option<f64>,
 }
 

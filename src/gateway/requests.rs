@@ -81,7 +81,7 @@ impl RequestsInner {
     /// Fresh enough to serve without asking IB: daily (or longer) bars fetched today (UTC),
     /// intraday bars fetched within the last minute.
     fn is_fresh(spec: &BarSpec, fetched: Millis, now: Millis) -> bool {
-        if convert::is_daily_or_longer(&spec.bar_size) {
+        if !spec.bar_size.is_intraday() {
             fetched.div_euclid(DAY_MS) == now.div_euclid(DAY_MS)
         } else {
             now - fetched < INTRADAY_FRESH_MS
@@ -142,18 +142,8 @@ impl RequestsInner {
     }
 
     async fn fetch_bars(&self, spec: &BarSpec, key: &str) -> BarsResult {
-        let bar_size = convert::bar_size(&spec.bar_size).ok_or_else(|| {
-            GatewayError::Other(format!(
-                "unknown bar size '{}' (use IB's wording: '1 min', '5 mins', '1 hour', '1 day', '1 week', '1 month')",
-                spec.bar_size
-            ))
-        })?;
-        let what = convert::what_to_show(&spec.what_to_show).ok_or_else(|| {
-            GatewayError::Other(format!(
-                "unknown data type '{}' (TRADES, MIDPOINT, BID, ASK, BID_ASK, ADJUSTED_LAST)",
-                spec.what_to_show
-            ))
-        })?;
+        let bar_size = convert::bar_size(spec.bar_size);
+        let what = convert::what_to_show(spec.what_to_show);
         let duration: ibapi::market_data::historical::Duration =
             spec.duration.trim().parse().map_err(|_| {
                 GatewayError::Other(format!(
@@ -448,32 +438,20 @@ impl RequestsInner {
                 order.quantity
             ))
         })?;
-        let action = order.action.trim().to_ascii_uppercase();
-        if action != "BUY" && action != "SELL" {
-            return Err(GatewayError::Other(format!(
-                "action must be BUY or SELL, got '{}'",
-                order.action
-            )));
-        }
-        let order_type = order.order_type.trim().to_ascii_uppercase();
-        let limit = match order_type.as_str() {
-            "MKT" => None,
-            "LMT" => Some(order.limit_price.and_then(cleaning::price).ok_or_else(|| {
-                GatewayError::Other("a LMT what-if needs a positive limit price".to_string())
-            })?),
-            other => {
-                return Err(GatewayError::Other(format!(
-                    "order type must be MKT or LMT, got '{other}'"
-                )));
+        let limit = match order.order_type {
+            OrderType::Mkt => None,
+            OrderType::Lmt => {
+                Some(order.limit_price.and_then(cleaning::price).ok_or_else(|| {
+                    GatewayError::Other("a LMT what-if needs a positive limit price".to_string())
+                })?)
             }
         };
         let contract = self.what_if_contract(&order.account, &order.symbol).await?;
         let client = self.client()?;
         let builder = client.order(&contract);
-        let builder = if action == "BUY" {
-            builder.buy(quantity)
-        } else {
-            builder.sell(quantity)
+        let builder = match order.action {
+            Side::Buy => builder.buy(quantity),
+            Side::Sell => builder.sell(quantity),
         };
         let builder = match limit {
             Some(p) => builder.limit(p),
@@ -490,7 +468,12 @@ impl RequestsInner {
             .map_err(|e| {
                 map_err(
                     e,
-                    &format!("what-if for {} {} {}", action, quantity, order.symbol),
+                    &format!(
+                        "what-if for {} {} {}",
+                        order.action.ib(),
+                        quantity,
+                        order.symbol
+                    ),
                 )
             })?;
         Ok(WhatIfResult {
@@ -871,7 +854,7 @@ mod tests {
             day0 + DAY_MS + 1
         ));
         let mut intraday = daily.clone();
-        intraday.bar_size = "5 mins".into();
+        intraday.bar_size = BarSize::Min5;
         assert!(RequestsInner::is_fresh(&intraday, 0, 59_000));
         assert!(!RequestsInner::is_fresh(&intraday, 0, 61_000));
     }

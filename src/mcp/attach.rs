@@ -14,7 +14,7 @@
 
 use super::socket::{self, ATTACH_HELLO};
 use crate::gateway::BarSpec;
-use crate::model::{Bar, ConnState, GatewayEvent, GatewayRole};
+use crate::model::{Bar, BarSize, ConnState, GatewayEvent, GatewayRole, WhatToShow};
 use crate::store::Store;
 use crate::store::wire::WireState;
 use crate::tools::{self, RemoteTools, ToolContext, ToolError, ToolOutput};
@@ -62,7 +62,8 @@ enum ServerMessage {
     },
 }
 
-/// `BarSpec` on the wire (the gateway type itself is not serializable).
+/// `BarSpec` on the wire (the gateway type itself is not serializable); bar size and data type
+/// travel in IB's wording, the strings their serde names carry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct WireBarSpec {
     symbol: String,
@@ -70,8 +71,8 @@ struct WireBarSpec {
     exchange: String,
     currency: String,
     duration: String,
-    bar_size: String,
-    what_to_show: String,
+    bar_size: BarSize,
+    what_to_show: WhatToShow,
     use_rth: bool,
 }
 
@@ -83,8 +84,8 @@ impl From<&BarSpec> for WireBarSpec {
             exchange: s.exchange.clone(),
             currency: s.currency.clone(),
             duration: s.duration.clone(),
-            bar_size: s.bar_size.clone(),
-            what_to_show: s.what_to_show.clone(),
+            bar_size: s.bar_size,
+            what_to_show: s.what_to_show,
             use_rth: s.use_rth,
         }
     }

@@ -26,10 +26,6 @@ impl GatewayRole {
     }
 }
 
-/// Security type as IB names it (`STK`, `CASH`, `OPT`, ...).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct SecType(pub String);
-
 /// Identifies an instrument the way IB does; `con_id` is authoritative when known.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Instrument {
@@ -169,6 +165,180 @@ impl DataMode {
             DataMode::Frozen => "frozen",
             DataMode::Delayed => "delayed",
             DataMode::DelayedFrozen => "delayed-frozen",
+        }
+    }
+    /// Serializes as the label (`delayed-frozen`), the form tool answers show; use with
+    /// `#[serde(serialize_with = "DataMode::serialize_label")]` and `#[schemars(with = "String")]`.
+    pub fn serialize_label<S: serde::Serializer>(mode: &DataMode, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(mode.label())
+    }
+}
+
+/// Bar sizes IB accepts.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema, Default,
+)]
+pub enum BarSize {
+    #[serde(rename = "1 min")]
+    Min1,
+    #[serde(rename = "2 mins")]
+    Min2,
+    #[serde(rename = "3 mins")]
+    Min3,
+    #[serde(rename = "5 mins")]
+    Min5,
+    #[serde(rename = "10 mins")]
+    Min10,
+    #[serde(rename = "15 mins")]
+    Min15,
+    #[serde(rename = "20 mins")]
+    Min20,
+    #[serde(rename = "30 mins")]
+    Min30,
+    #[serde(rename = "1 hour")]
+    Hour1,
+    #[serde(rename = "2 hours")]
+    Hour2,
+    #[serde(rename = "3 hours")]
+    Hour3,
+    #[serde(rename = "4 hours")]
+    Hour4,
+    #[serde(rename = "8 hours")]
+    Hour8,
+    #[default]
+    #[serde(rename = "1 day")]
+    Day1,
+    #[serde(rename = "1 week")]
+    Week1,
+    #[serde(rename = "1 month")]
+    Month1,
+}
+
+impl BarSize {
+    /// IB's wording, the same string serde uses.
+    pub fn ib(self) -> &'static str {
+        match self {
+            BarSize::Min1 => "1 min",
+            BarSize::Min2 => "2 mins",
+            BarSize::Min3 => "3 mins",
+            BarSize::Min5 => "5 mins",
+            BarSize::Min10 => "10 mins",
+            BarSize::Min15 => "15 mins",
+            BarSize::Min20 => "20 mins",
+            BarSize::Min30 => "30 mins",
+            BarSize::Hour1 => "1 hour",
+            BarSize::Hour2 => "2 hours",
+            BarSize::Hour3 => "3 hours",
+            BarSize::Hour4 => "4 hours",
+            BarSize::Hour8 => "8 hours",
+            BarSize::Day1 => "1 day",
+            BarSize::Week1 => "1 week",
+            BarSize::Month1 => "1 month",
+        }
+    }
+    /// Bar length in seconds (a month counted as 30 days).
+    pub fn seconds(self) -> i64 {
+        match self {
+            BarSize::Min1 => 60,
+            BarSize::Min2 => 120,
+            BarSize::Min3 => 180,
+            BarSize::Min5 => 300,
+            BarSize::Min10 => 600,
+            BarSize::Min15 => 900,
+            BarSize::Min20 => 1200,
+            BarSize::Min30 => 1800,
+            BarSize::Hour1 => 3600,
+            BarSize::Hour2 => 7200,
+            BarSize::Hour3 => 10_800,
+            BarSize::Hour4 => 14_400,
+            BarSize::Hour8 => 28_800,
+            BarSize::Day1 => 86_400,
+            BarSize::Week1 => 7 * 86_400,
+            BarSize::Month1 => 30 * 86_400,
+        }
+    }
+    /// Shorter than a day (bar times carry a time of day).
+    pub fn is_intraday(self) -> bool {
+        self.seconds() < 86_400
+    }
+}
+
+impl std::fmt::Display for BarSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.ib())
+    }
+}
+
+/// What the bars are built from.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema, Default,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WhatToShow {
+    #[default]
+    Trades,
+    Midpoint,
+    Bid,
+    Ask,
+    AdjustedLast,
+}
+
+impl WhatToShow {
+    /// IB's wording, the same string serde uses.
+    pub fn ib(self) -> &'static str {
+        match self {
+            WhatToShow::Trades => "TRADES",
+            WhatToShow::Midpoint => "MIDPOINT",
+            WhatToShow::Bid => "BID",
+            WhatToShow::Ask => "ASK",
+            WhatToShow::AdjustedLast => "ADJUSTED_LAST",
+        }
+    }
+}
+
+impl std::fmt::Display for WhatToShow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.ib())
+    }
+}
+
+// Order side, in IB's wording (no doc comment: it would become the schema's description).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+pub enum Side {
+    #[serde(rename = "BUY")]
+    Buy,
+    #[serde(rename = "SELL")]
+    Sell,
+}
+
+impl Side {
+    pub fn ib(self) -> &'static str {
+        match self {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        }
+    }
+}
+
+// Order type of a what-if order, in IB's wording (no doc comment, as for `Side`).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema,
+)]
+pub enum OrderType {
+    /// Market (default).
+    #[default]
+    #[serde(rename = "MKT")]
+    Mkt,
+    /// Limit: needs `limit_price`.
+    #[serde(rename = "LMT")]
+    Lmt,
+}
+
+impl OrderType {
+    pub fn ib(self) -> &'static str {
+        match self {
+            OrderType::Mkt => "MKT",
+            OrderType::Lmt => "LMT",
         }
     }
 }

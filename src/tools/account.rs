@@ -454,12 +454,12 @@ async fn efficiency(
             account: acct.account.clone(),
             symbol: p.instrument.symbol.clone(),
             action: if p.quantity > 0.0 {
-                "SELL".into()
+                crate::model::Side::Sell
             } else {
-                "BUY".into()
+                crate::model::Side::Buy
             },
             quantity: p.quantity.abs(),
-            order_type: "MKT".into(),
+            order_type: crate::model::OrderType::Mkt,
             limit_price: None,
         };
         let (init_freed, maint_freed, note) = match req.what_if(&order).await {
@@ -502,9 +502,9 @@ async fn headroom(
         let order = WhatIfOrder {
             account: acct.account.clone(),
             symbol: p.instrument.symbol.clone(),
-            action: "BUY".into(),
+            action: crate::model::Side::Buy,
             quantity: HEADROOM_PROBE_SHARES,
-            order_type: "MKT".into(),
+            order_type: crate::model::OrderType::Mkt,
             limit_price: None,
         };
         let (per_share, note) = match req.what_if(&order).await {

@@ -26,10 +26,8 @@ pub mod orders;
 pub mod portfolio;
 pub mod risk;
 pub mod risk_data;
-pub mod stress;
 pub mod support;
 pub mod thesis;
-pub mod what_if;
 
 use crate::config::Config;
 use crate::gateway::Gateways;
@@ -221,12 +219,12 @@ fn registry() -> Vec<Entry> {
         // Portfolio
         entry::<portfolio::Positions>(),
         // Market data
-        entry::<market_data::QuoteTool>(),
-        entry::<market_data::HistoricalBars>(),
-        entry::<market_data::ContractDetails>(),
-        entry::<market_data::OptionChain>(),
-        entry::<market_data::Dividends>(),
-        entry::<market_data::SearchContracts>(),
+        entry::<market_data::quote::QuoteTool>(),
+        entry::<market_data::get_historical_bars::HistoricalBars>(),
+        entry::<market_data::get_contract_details::ContractDetails>(),
+        entry::<market_data::get_option_chain::OptionChain>(),
+        entry::<market_data::dividends::Dividends>(),
+        entry::<market_data::search_contracts::SearchContracts>(),
         // Briefing
         entry::<briefing::Briefing>(),
         entry::<geopolitical::GeopoliticalRisk>(),
@@ -238,21 +236,21 @@ fn registry() -> Vec<Entry> {
         entry::<orders::Trades>(),
         entry::<orders::GetOrders>(),
         // Live data
-        entry::<live_data::FxRate>(),
-        entry::<live_data::Intraday>(),
-        entry::<live_data::ComparePerformance>(),
-        entry::<live_data::Technicals>(),
+        entry::<live_data::get_fx_rate::FxRate>(),
+        entry::<live_data::get_intraday::Intraday>(),
+        entry::<live_data::compare_performance::ComparePerformance>(),
+        entry::<live_data::technicals::Technicals>(),
         // Risk
-        entry::<risk::CorrelationMatrix>(),
-        entry::<risk::PortfolioBeta>(),
-        entry::<risk::VarEstimate>(),
-        entry::<stress::StressTest>(),
-        entry::<what_if::WhatIf>(),
+        entry::<risk::correlation_matrix::CorrelationMatrix>(),
+        entry::<risk::portfolio_beta::PortfolioBeta>(),
+        entry::<risk::var_estimate::VarEstimate>(),
+        entry::<risk::stress_test::StressTest>(),
+        entry::<risk::what_if::WhatIf>(),
         // Intelligence
-        entry::<intelligence::SectorExposure>(),
-        entry::<intelligence::Currency>(),
-        entry::<intelligence::PositionDetail>(),
-        entry::<intelligence::RebalancePlanner>(),
+        entry::<intelligence::sector_exposure::SectorExposure>(),
+        entry::<intelligence::currency::Currency>(),
+        entry::<intelligence::position_detail::PositionDetail>(),
+        entry::<intelligence::rebalance_planner::RebalancePlanner>(),
     ]
 }
 

@@ -45,6 +45,22 @@ impl LiveView {
     }
 }
 
+impl Meta {
+    /// Title, timestamp and (when stale) the banner, from the answer's own metadata, so a
+    /// tool's pure renderer prints exactly what `header` prints at run time.
+    pub fn header(&self, title: &str) -> String {
+        let mut s = format!("# {title}\n_{}_\n", self.as_of);
+        if let Some(st) = &self.stale {
+            s.push('\n');
+            s.push_str(&format::staleness_banner(&Staleness {
+                age_ms: (st.age_s * 1000.0).round() as i64,
+                reason: st.reason.clone(),
+            }));
+        }
+        s
+    }
+}
+
 pub fn meta(now: Millis, stale: Option<&Staleness>) -> Meta {
     Meta {
         as_of: format::utc(now),

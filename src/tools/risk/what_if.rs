@@ -2,33 +2,14 @@
 //! what-if order (`whatIf = true`: IB computes margin and never works the order). This is the
 //! only order-shaped request the program sends.
 
-use super::format as f;
-use super::support::{self, Meta, resolve_account};
-use super::{Answer, Tool, ToolContext, ToolError};
 use crate::gateway::{GatewayError, WhatIfOrder};
-use crate::model::tags;
+use crate::model::{OrderType, Side, tags};
+use crate::tools::format as f;
+use crate::tools::support::{self, Meta, resolve_account};
+use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum Side {
-    #[serde(rename = "BUY")]
-    Buy,
-    #[serde(rename = "SELL")]
-    Sell,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum OrderType {
-    /// Market (default).
-    #[default]
-    #[serde(rename = "MKT")]
-    Mkt,
-    /// Limit: needs `limit_price`.
-    #[serde(rename = "LMT")]
-    Lmt,
-}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,7 +40,7 @@ pub struct MarginState {
     pub available_funds: Option<f64>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct WhatIfOut {
     #[serde(flatten)]
     pub meta: Meta,
@@ -89,6 +70,9 @@ pub struct WhatIfOut {
     pub would_breach_maintenance: bool,
     /// Always true: a what-if order, never a real one.
     pub what_if_only: bool,
+    /// The symbol's live quote is delayed (footnote).
+    #[serde(skip)]
+    pub quote_delayed: bool,
 }
 
 fn state(equity: Option<f64>, init: Option<f64>, maint: Option<f64>) -> MarginState {
@@ -143,19 +127,12 @@ impl Tool for WhatIf {
         let acct = resolve_account(ctx, snap, p.account.as_deref())?;
         let base = acct.base_currency.clone();
         let req = ctx.requests()?;
-        let side = match p.action {
-            Side::Buy => "BUY",
-            Side::Sell => "SELL",
-        };
         let order = WhatIfOrder {
             account: acct.account.clone(),
             symbol: symbol.clone(),
-            action: side.into(),
+            action: p.action,
             quantity: p.quantity,
-            order_type: match p.order_type {
-                OrderType::Mkt => "MKT".into(),
-                OrderType::Lmt => "LMT".into(),
-            },
+            order_type: p.order_type,
             limit_price,
         };
         let w = match req.what_if(&order).await {
@@ -168,7 +145,7 @@ impl Tool for WhatIf {
             Err(e) => {
                 return Err(support::gateway_error(
                     tool,
-                    &format!("a what-if for {side} {} {symbol}", p.quantity),
+                    &format!("a what-if for {} {} {symbol}", p.action.ib(), p.quantity),
                     &e,
                 ));
             }
@@ -236,79 +213,139 @@ impl Tool for WhatIf {
             notional_currency: notional_ccy,
             warning: Some(w.warning.trim().to_string()).filter(|s| !s.is_empty()),
             what_if_only: true,
+            quote_delayed: snap
+                .quotes
+                .get(&symbol)
+                .is_some_and(|q| q.mode.is_delayed()),
         };
-        let money = |v: Option<f64>| f::money(v, &currency);
-        let mut md = view.header(&format!(
-            "What-If: {side} {} {symbol}{}",
-            f::volume(Some(p.quantity)),
-            limit_price.map_or(String::new(), |l| format!(" LMT {}", f::number(Some(l), 2)))
-        ));
-        let _ = writeln!(md, "Account: {}", out.account);
-        for (title, s) in [
-            ("Current State", &out.current),
-            ("Post-Trade Estimate", &out.post_trade),
-        ] {
-            let _ = writeln!(md, "\n## {title}");
-            let _ = writeln!(md, "**Equity**: {}", money(s.equity));
-            let _ = writeln!(md, "**Initial Margin**: {}", money(s.init_margin));
-            let _ = writeln!(md, "**Maint Margin**: {}", money(s.maint_margin));
-            let _ = writeln!(md, "**Available Funds**: {}", money(s.available_funds));
-            let _ = writeln!(md, "**Excess Liquidity**: {}", money(s.excess_liquidity));
-        }
-        md.push_str("\n## Margin Impact\n");
-        let _ = writeln!(
-            md,
-            "**Init Margin Additional**: {}",
-            f::signed_money(out.init_margin_change, &currency)
-        );
-        let _ = writeln!(
-            md,
-            "**Maint Margin Additional**: {}",
-            f::signed_money(out.maint_margin_change, &currency)
-        );
-        let _ = writeln!(
-            md,
-            "**Equity Change**: {}",
-            f::signed_money(out.equity_change, &currency)
-        );
-        let _ = writeln!(
-            md,
-            "**Estimated Notional**: {}",
-            f::money(out.estimated_notional, &out.notional_currency)
-        );
-        let _ = writeln!(
-            md,
-            "**Commission (est.)**: {}",
-            f::money(out.commission, &out.commission_currency)
-        );
-        if out.would_breach_maintenance {
-            let _ = writeln!(
-                md,
-                "\n🚨 After this trade equity would be below the maintenance requirement: expect a margin call / liquidation."
-            );
-        } else if out.would_restrict_buying_power {
-            let _ = writeln!(
-                md,
-                "\n⚠️ After this trade equity would be below the initial requirement: IB would reject the order for insufficient margin."
-            );
-        }
-        if let Some(wn) = &out.warning {
-            let _ = writeln!(md, "\n**IB warning**: {wn}");
-        }
-        let delayed: Vec<String> = snap
-            .quotes
-            .get(&symbol)
-            .filter(|q| q.mode.is_delayed())
-            .map(|_| vec![symbol.clone()])
-            .unwrap_or_default();
-        if let Some(note) = f::delayed_note(&delayed) {
-            md.push('\n');
-            md.push_str(&note);
-        }
-        md.push_str("\n_From IB's what-if margin engine (whatIf = true): no order was placed._\n");
         Ok(Answer {
-            markdown: md,
+            markdown: render(&out),
             data: out,
         })
+    }
+}
+
+pub fn render(out: &WhatIfOut) -> String {
+    let currency = out.currency.as_str();
+    let money = |v: Option<f64>| f::money(v, currency);
+    let mut md = out.meta.header(&format!(
+        "What-If: {} {} {}{}",
+        out.action.ib(),
+        f::volume(Some(out.quantity)),
+        out.symbol,
+        out.limit_price
+            .map_or(String::new(), |l| format!(" LMT {}", f::number(Some(l), 2)))
+    ));
+    let _ = writeln!(md, "Account: {}", out.account);
+    for (title, s) in [
+        ("Current State", &out.current),
+        ("Post-Trade Estimate", &out.post_trade),
+    ] {
+        let _ = writeln!(md, "\n## {title}");
+        let _ = writeln!(md, "**Equity**: {}", money(s.equity));
+        let _ = writeln!(md, "**Initial Margin**: {}", money(s.init_margin));
+        let _ = writeln!(md, "**Maint Margin**: {}", money(s.maint_margin));
+        let _ = writeln!(md, "**Available Funds**: {}", money(s.available_funds));
+        let _ = writeln!(md, "**Excess Liquidity**: {}", money(s.excess_liquidity));
+    }
+    md.push_str("\n## Margin Impact\n");
+    let _ = writeln!(
+        md,
+        "**Init Margin Additional**: {}",
+        f::signed_money(out.init_margin_change, currency)
+    );
+    let _ = writeln!(
+        md,
+        "**Maint Margin Additional**: {}",
+        f::signed_money(out.maint_margin_change, currency)
+    );
+    let _ = writeln!(
+        md,
+        "**Equity Change**: {}",
+        f::signed_money(out.equity_change, currency)
+    );
+    let _ = writeln!(
+        md,
+        "**Estimated Notional**: {}",
+        f::money(out.estimated_notional, &out.notional_currency)
+    );
+    let _ = writeln!(
+        md,
+        "**Commission (est.)**: {}",
+        f::money(out.commission, &out.commission_currency)
+    );
+    if out.would_breach_maintenance {
+        let _ = writeln!(
+            md,
+            "\n🚨 After this trade equity would be below the maintenance requirement: expect a margin call / liquidation."
+        );
+    } else if out.would_restrict_buying_power {
+        let _ = writeln!(
+            md,
+            "\n⚠️ After this trade equity would be below the initial requirement: IB would reject the order for insufficient margin."
+        );
+    }
+    if let Some(wn) = &out.warning {
+        let _ = writeln!(md, "\n**IB warning**: {wn}");
+    }
+    let delayed: Vec<String> = if out.quote_delayed {
+        vec![out.symbol.clone()]
+    } else {
+        vec![]
+    };
+    if let Some(note) = f::delayed_note(&delayed) {
+        md.push('\n');
+        md.push_str(&note);
+    }
+    md.push_str("\n_From IB's what-if margin engine (whatIf = true): no order was placed._\n");
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_what_if() {
+        let buy = WhatIfOut {
+            meta: support::meta(1_777_828_664_000, None),
+            account: "DU****4321".into(),
+            symbol: "KRYX".into(),
+            action: Side::Buy,
+            quantity: 100.0,
+            order_type: OrderType::Mkt,
+            limit_price: None,
+            currency: "USD".into(),
+            current: state(Some(120_675.0), Some(63_514.8), Some(52_929.0)),
+            post_trade: state(Some(120_673.0), Some(65_140.3), Some(54_283.6)),
+            init_margin_change: Some(1_625.5),
+            maint_margin_change: Some(1_354.6),
+            equity_change: Some(-2.0),
+            commission: Some(1.0),
+            commission_currency: "USD".into(),
+            estimated_notional: Some(5_422.0),
+            notional_currency: "USD".into(),
+            warning: None,
+            would_restrict_buying_power: false,
+            would_breach_maintenance: false,
+            what_if_only: true,
+            quote_delayed: true,
+        };
+        let limit_sell = WhatIfOut {
+            action: Side::Sell,
+            quantity: 5_000.0,
+            order_type: OrderType::Lmt,
+            limit_price: Some(21.5),
+            post_trade: state(Some(20_100.0), Some(66_000.0), Some(55_000.0)),
+            would_restrict_buying_power: true,
+            would_breach_maintenance: true,
+            warning: Some("Order size exceeds the position; the excess opens a short.".into()),
+            quote_delayed: false,
+            ..buy.clone()
+        };
+        insta::assert_snapshot!(
+            "render_what_if",
+            format!("{}\n---\n\n{}", render(&buy), render(&limit_sell))
+        );
     }
 }

@@ -5,15 +5,16 @@
 //! scenario and the rate/FX/vol shocks use `analytics::stress` with the same proportional model
 //! (requirements scale with position value). Every answer states its approximations.
 
-use super::account::margin_summary;
-use super::format::{self as f, Align};
-use super::margin_math::{self, MarginInputs};
-use super::risk_data::{self, Book, Missing};
-use super::support::{self, FxUsed, Meta};
-use super::{Answer, Tool, ToolContext, ToolError};
+use super::TABLE_ROWS;
 use crate::analytics::stats;
 use crate::analytics::stress::{self, GapInput, MarginState, ShockAssumptions, ShockExposure};
 use crate::model::tags;
+use crate::tools::account::{fx_lines, margin_summary};
+use crate::tools::format::{self as f, Align};
+use crate::tools::margin_math::{self, MarginInputs};
+use crate::tools::risk_data::{self, Book, Missing};
+use crate::tools::support::{self, FxUsed, Meta};
+use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -21,7 +22,6 @@ use std::fmt::Write as _;
 
 /// Daily returns behind each position's volatility in the gap scenario.
 const GAP_VOL_LOOKBACK: usize = 60;
-const TABLE_ROWS: usize = 25;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -192,6 +192,12 @@ pub struct StressOut {
     pub missing: Vec<Missing>,
     pub approximations: Vec<String>,
     pub fx_rates: Vec<FxUsed>,
+    /// The scenario in words (the title).
+    #[serde(skip)]
+    pub title: String,
+    /// Currencies without a rate (footnote).
+    #[serde(skip)]
+    pub unconverted: Vec<String>,
 }
 
 pub struct StressTest;
@@ -263,72 +269,16 @@ impl Tool for StressTest {
         let view = ctx.live()?;
         let book = risk_data::book(ctx, &view.snap, p.account.as_deref()).await?;
         if let Some(list) = &shocks {
-            let unknown: Vec<&str> = list
-                .iter()
-                .filter(|(s, _)| book.find(s).is_none())
-                .map(|(s, _)| s.as_str())
-                .collect();
-            if !unknown.is_empty() {
-                return Err(ToolError::new(format!(
-                    "{tool}: `shocks` names symbols not held in {}: {}. Held symbols: {}",
-                    book.account_label,
-                    unknown.join(", "),
-                    book.held_list()
-                )));
-            }
+            check_shocks_held(tool, &book, list)?;
         }
         let m = margin_inputs(tool, &book)?;
-        let base = book.base.clone();
-        // The same function as ibkr_margin: the two answers agree by construction.
-        let summary = margin_summary(&book.account);
-        let state = MarginState {
-            nlv: m.equity,
-            gross_position_value: m.gross_position_value,
-            init_margin: m.init_margin,
-            maint_margin: m.maint_margin,
-        };
-        let pre = stress::preflight(&state);
-        let current = CurrentState {
-            net_liquidation: book.nlv(),
-            equity: m.equity,
-            gross_position_value: m.gross_position_value,
-            init_margin: m.init_margin,
-            maint_margin: m.maint_margin,
-            excess_liquidity: f::round(m.equity - m.maint_margin, 2),
-            cushion_pct: book
-                .get(tags::CUSHION)
-                .map(|c| f::round(c * 100.0, 4))
-                .or_else(|| {
-                    book.nlv()
-                        .filter(|n| *n != 0.0)
-                        .map(|n| f::round((m.equity - m.maint_margin) / n * 100.0, 4))
-                }),
-        };
+        let mut out = baseline(&book, &m, scenario);
         let mut approximations = vec![
             "Margin requirements are taken to scale with position value (requirement × (1 − drawdown)); real requirements often rise in a sell-off as volatility climbs.".to_string(),
             "Buying power is restricted when equity falls below the initial requirement; liquidation starts when it falls below the maintenance requirement.".to_string(),
         ];
-        let mut out = StressOut {
-            meta: view.meta(),
-            account: book.account_label.clone(),
-            base_currency: base.clone(),
-            scenario,
-            current,
-            drawdown_to_restriction_pct: summary.drawdown_to_restriction_pct,
-            drawdown_to_liquidation_pct: summary.drawdown_to_liquidation_pct,
-            restriction_break_even_pct: pre.restricts_exact.map(|d| f::round(d * 100.0, 4)),
-            liquidation_break_even_pct: pre.liquidates_exact.map(|d| f::round(d * 100.0, 4)),
-            stressed: None,
-            curve: Vec::new(),
-            gap: Vec::new(),
-            sigma_multiplier: None,
-            shocks: None,
-            missing: Vec::new(),
-            approximations: Vec::new(),
-            fx_rates: book.fx.clone(),
-        };
         let mut stale = view.stale.clone();
-        let title = match scenario {
+        out.title = match scenario {
             Scenario::Preflight => {
                 let last = out.drawdown_to_liquidation_pct.unwrap_or(100);
                 out.curve = (0..=last)
@@ -344,67 +294,8 @@ impl Tool for StressTest {
             }
             Scenario::Gap => {
                 let sigma = p.sigma_multiplier.unwrap_or(2.0);
-                out.sigma_multiplier = Some(sigma);
-                let explicit: BTreeMap<String, f64> =
-                    shocks.clone().unwrap_or_default().into_iter().collect();
-                // Volatility only for positions without an explicit move.
-                let need: Vec<(String, String)> = book
-                    .holdings
-                    .iter()
-                    .filter(|h| h.value_base.is_some() && !explicit.contains_key(&h.symbol))
-                    .map(|h| (h.symbol.clone(), h.currency.clone()))
-                    .collect();
-                let mut vols: BTreeMap<String, f64> = BTreeMap::new();
-                if !need.is_empty() {
-                    let hist = risk_data::history(ctx, &need, GAP_VOL_LOOKBACK).await;
-                    stale = risk_data::worst_stale(stale, hist.stale.clone());
-                    for (sym, closes) in &hist.series {
-                        let c: Vec<f64> = closes.iter().map(|(_, c)| *c).collect();
-                        let tail = &c[c.len().saturating_sub(GAP_VOL_LOOKBACK + 1)..];
-                        if let Ok(r) = crate::analytics::returns::simple_returns(tail) {
-                            vols.insert(sym.clone(), stats::sample_std(&r));
-                        }
-                    }
-                    out.missing = hist.missing.clone();
-                }
-                let inputs: Vec<GapInput> = book
-                    .holdings
-                    .iter()
-                    .filter_map(|h| {
-                        Some(GapInput {
-                            symbol: h.symbol.clone(),
-                            value: h.value_base?,
-                            daily_vol: vols.get(&h.symbol).copied().unwrap_or(f64::NAN),
-                            shock: explicit.get(&h.symbol).copied(),
-                        })
-                    })
-                    .collect();
-                let g = stress::gap(&state, &inputs, sigma);
-                out.gap = g
-                    .rows
-                    .iter()
-                    .map(|r| GapRowOut {
-                        symbol: r.symbol.clone(),
-                        move_pct: f::round(r.moved * 100.0, 4),
-                        pnl: f::round(r.pnl, 2),
-                        daily_vol_pct: (!r.explicit)
-                            .then(|| vols.get(&r.symbol).map(|v| f::round(v * 100.0, 4)))
-                            .flatten(),
-                        explicit: r.explicit,
-                    })
-                    .collect();
-                let a = g.after;
-                out.stressed = Some(StressedState {
-                    drawdown_pct: f::round(a.drawdown * 100.0, 4),
-                    loss: f::round(-a.loss, 2),
-                    stressed_equity: f::round(a.nlv, 2),
-                    init_margin: f::round(a.init_margin, 2),
-                    maint_margin: f::round(a.maint_margin, 2),
-                    excess_init: f::round(a.excess_init, 2),
-                    excess_maint: f::round(a.excess_maint, 2),
-                    buying_power_restricted: a.restricted(),
-                    forced_liquidation: a.liquidating(),
-                });
+                let gap_stale = run_gap(ctx, &book, &m, sigma, shocks.as_deref(), &mut out).await;
+                stale = risk_data::worst_stale(stale, gap_stale);
                 approximations.push(format!(
                     "Gap: each position moves against itself by {sigma} × the standard deviation of its last {GAP_VOL_LOOKBACK} daily returns (explicit `shocks` as given), all at once; no correlation offsets."
                 ));
@@ -422,53 +313,212 @@ impl Tool for StressTest {
             p.vol_pct.unwrap_or(0.0),
         );
         if rates != 0.0 || fx != 0.0 || vol != 0.0 {
-            let exposure = shock_exposure(&book);
-            let assumptions = ShockAssumptions::default();
-            let s = stress::shocks(&exposure, rates, fx, 0.0, vol, &assumptions);
-            let (eq0, ex0) = out
-                .stressed
-                .as_ref()
-                .filter(|_| scenario != Scenario::Preflight)
-                .map_or((m.equity, m.equity - m.maint_margin), |st| {
-                    (st.stressed_equity, st.excess_maint)
-                });
-            approximations.extend(s.assumptions.iter().cloned());
-            approximations.push(
-                "Macro shocks are first-order and leave margin requirements unchanged.".into(),
-            );
-            if book
-                .holdings
-                .iter()
-                .any(|h| h.position.instrument.sec_type == "OPT")
-            {
-                approximations.push("Options are valued as stock exposure here: their vega is not modelled, so a vol shock moves only VaR.".into());
-            }
-            out.shocks = Some(ShocksOut {
-                rates_bps: rates,
-                fx_pct: fx,
-                vol_pct: vol,
-                rates_pnl: f::round(s.rates_pnl, 2),
-                financing_change_per_year: f::round(s.financing_change_per_year, 2),
-                fx_pnl: f::round(s.fx_pnl, 2),
-                vol_pnl: f::round(s.vol_pnl, 2),
-                var_scale: f::round(s.var_scale, 4),
-                total_pnl: f::round(s.total_pnl, 2),
-                equity_value: f::round(exposure.equity_value, 2),
-                cash: f::round(exposure.cash, 2),
-                foreign_value: f::round(exposure.foreign_value, 2),
-                equity_after: f::round(eq0 + s.total_pnl, 2),
-                excess_maint_after: f::round(ex0 + s.total_pnl, 2),
-                assumptions: s.assumptions,
-            });
+            let (shocked, notes) = macro_shocks(&book, &m, &out, rates, fx, vol);
+            out.shocks = Some(shocked);
+            approximations.extend(notes);
         }
         out.approximations = approximations;
         out.meta = support::meta(view.now, stale.as_ref());
-        let md = render(&title, &out, &base, view.now, stale.as_ref(), &book);
         Ok(Answer {
-            markdown: md,
+            markdown: render(&out),
             data: out,
         })
     }
+}
+
+/// Refuses `shocks` that name symbols the account does not hold.
+fn check_shocks_held(tool: &str, book: &Book, shocks: &[(String, f64)]) -> Result<(), ToolError> {
+    let unknown: Vec<&str> = shocks
+        .iter()
+        .filter(|(s, _)| book.find(s).is_none())
+        .map(|(s, _)| s.as_str())
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(ToolError::new(format!(
+        "{tool}: `shocks` names symbols not held in {}: {}. Held symbols: {}",
+        book.account_label,
+        unknown.join(", "),
+        book.held_list()
+    )))
+}
+
+/// The account's current margin state and break-evens, before any scenario is applied.
+fn baseline(book: &Book, m: &MarginInputs, scenario: Scenario) -> StressOut {
+    // The same function as ibkr_margin: the two answers agree by construction.
+    let summary = margin_summary(&book.account);
+    let pre = stress::preflight(&margin_state(m));
+    let current = CurrentState {
+        net_liquidation: book.nlv(),
+        equity: m.equity,
+        gross_position_value: m.gross_position_value,
+        init_margin: m.init_margin,
+        maint_margin: m.maint_margin,
+        excess_liquidity: f::round(m.equity - m.maint_margin, 2),
+        cushion_pct: book
+            .get(tags::CUSHION)
+            .map(|c| f::round(c * 100.0, 4))
+            .or_else(|| {
+                book.nlv()
+                    .filter(|n| *n != 0.0)
+                    .map(|n| f::round((m.equity - m.maint_margin) / n * 100.0, 4))
+            }),
+    };
+    StressOut {
+        meta: support::meta(0, None),
+        account: book.account_label.clone(),
+        base_currency: book.base.clone(),
+        scenario,
+        current,
+        drawdown_to_restriction_pct: summary.drawdown_to_restriction_pct,
+        drawdown_to_liquidation_pct: summary.drawdown_to_liquidation_pct,
+        restriction_break_even_pct: pre.restricts_exact.map(|d| f::round(d * 100.0, 4)),
+        liquidation_break_even_pct: pre.liquidates_exact.map(|d| f::round(d * 100.0, 4)),
+        stressed: None,
+        curve: Vec::new(),
+        gap: Vec::new(),
+        sigma_multiplier: None,
+        shocks: None,
+        missing: Vec::new(),
+        approximations: Vec::new(),
+        fx_rates: book.fx.clone(),
+        title: String::new(),
+        unconverted: book.unconverted.clone(),
+    }
+}
+
+fn margin_state(m: &MarginInputs) -> MarginState {
+    MarginState {
+        nlv: m.equity,
+        gross_position_value: m.gross_position_value,
+        init_margin: m.init_margin,
+        maint_margin: m.maint_margin,
+    }
+}
+
+/// The gap scenario: each position moves against itself by `sigma` × its daily volatility (or
+/// by its explicit shock). Fills the gap rows, the stressed state and what was left out;
+/// returns the staleness of the histories used.
+async fn run_gap(
+    ctx: &ToolContext,
+    book: &Book,
+    m: &MarginInputs,
+    sigma: f64,
+    shocks: Option<&[(String, f64)]>,
+    out: &mut StressOut,
+) -> Option<crate::store::Staleness> {
+    out.sigma_multiplier = Some(sigma);
+    let explicit: BTreeMap<String, f64> = shocks.unwrap_or_default().iter().cloned().collect();
+    // Volatility only for positions without an explicit move.
+    let need: Vec<(String, String)> = book
+        .holdings
+        .iter()
+        .filter(|h| h.value_base.is_some() && !explicit.contains_key(&h.symbol))
+        .map(|h| (h.symbol.clone(), h.currency.clone()))
+        .collect();
+    let mut vols: BTreeMap<String, f64> = BTreeMap::new();
+    let mut stale = None;
+    if !need.is_empty() {
+        let hist = risk_data::history(ctx, &need, GAP_VOL_LOOKBACK).await;
+        stale = hist.stale.clone();
+        for (sym, closes) in &hist.series {
+            let c: Vec<f64> = closes.iter().map(|(_, c)| *c).collect();
+            let tail = &c[c.len().saturating_sub(GAP_VOL_LOOKBACK + 1)..];
+            if let Ok(r) = crate::analytics::returns::simple_returns(tail) {
+                vols.insert(sym.clone(), stats::sample_std(&r));
+            }
+        }
+        out.missing = hist.missing.clone();
+    }
+    let inputs: Vec<GapInput> = book
+        .holdings
+        .iter()
+        .filter_map(|h| {
+            Some(GapInput {
+                symbol: h.symbol.clone(),
+                value: h.value_base?,
+                daily_vol: vols.get(&h.symbol).copied().unwrap_or(f64::NAN),
+                shock: explicit.get(&h.symbol).copied(),
+            })
+        })
+        .collect();
+    let g = stress::gap(&margin_state(m), &inputs, sigma);
+    out.gap = g
+        .rows
+        .iter()
+        .map(|r| GapRowOut {
+            symbol: r.symbol.clone(),
+            move_pct: f::round(r.moved * 100.0, 4),
+            pnl: f::round(r.pnl, 2),
+            daily_vol_pct: (!r.explicit)
+                .then(|| vols.get(&r.symbol).map(|v| f::round(v * 100.0, 4)))
+                .flatten(),
+            explicit: r.explicit,
+        })
+        .collect();
+    let a = g.after;
+    out.stressed = Some(StressedState {
+        drawdown_pct: f::round(a.drawdown * 100.0, 4),
+        loss: f::round(-a.loss, 2),
+        stressed_equity: f::round(a.nlv, 2),
+        init_margin: f::round(a.init_margin, 2),
+        maint_margin: f::round(a.maint_margin, 2),
+        excess_init: f::round(a.excess_init, 2),
+        excess_maint: f::round(a.excess_maint, 2),
+        buying_power_restricted: a.restricted(),
+        forced_liquidation: a.liquidating(),
+    });
+    stale
+}
+
+/// Rate, FX and volatility shocks on top of the scenario's stressed state, with the
+/// approximations they add.
+fn macro_shocks(
+    book: &Book,
+    m: &MarginInputs,
+    out: &StressOut,
+    rates: f64,
+    fx: f64,
+    vol: f64,
+) -> (ShocksOut, Vec<String>) {
+    let exposure = shock_exposure(book);
+    let assumptions = ShockAssumptions::default();
+    let s = stress::shocks(&exposure, rates, fx, 0.0, vol, &assumptions);
+    let (eq0, ex0) = out
+        .stressed
+        .as_ref()
+        .filter(|_| out.scenario != Scenario::Preflight)
+        .map_or((m.equity, m.equity - m.maint_margin), |st| {
+            (st.stressed_equity, st.excess_maint)
+        });
+    let mut notes: Vec<String> = s.assumptions.clone();
+    notes.push("Macro shocks are first-order and leave margin requirements unchanged.".into());
+    if book
+        .holdings
+        .iter()
+        .any(|h| h.position.instrument.sec_type == "OPT")
+    {
+        notes.push("Options are valued as stock exposure here: their vega is not modelled, so a vol shock moves only VaR.".into());
+    }
+    let shocked = ShocksOut {
+        rates_bps: rates,
+        fx_pct: fx,
+        vol_pct: vol,
+        rates_pnl: f::round(s.rates_pnl, 2),
+        financing_change_per_year: f::round(s.financing_change_per_year, 2),
+        fx_pnl: f::round(s.fx_pnl, 2),
+        vol_pnl: f::round(s.vol_pnl, 2),
+        var_scale: f::round(s.var_scale, 4),
+        total_pnl: f::round(s.total_pnl, 2),
+        equity_value: f::round(exposure.equity_value, 2),
+        cash: f::round(exposure.cash, 2),
+        foreign_value: f::round(exposure.foreign_value, 2),
+        equity_after: f::round(eq0 + s.total_pnl, 2),
+        excess_maint_after: f::round(ex0 + s.total_pnl, 2),
+        assumptions: s.assumptions,
+    };
+    (shocked, notes)
 }
 
 fn scenario_name(s: Scenario) -> &'static str {
@@ -515,16 +565,10 @@ fn shock_exposure(book: &Book) -> ShockExposure {
     }
 }
 
-fn render(
-    title: &str,
-    out: &StressOut,
-    base: &str,
-    now: crate::model::Millis,
-    stale: Option<&crate::store::Staleness>,
-    book: &Book,
-) -> String {
+pub fn render(out: &StressOut) -> String {
+    let base = out.base_currency.as_str();
     let money = |v: f64| f::money(Some(v), base);
-    let mut md = support::header(title, now, stale);
+    let mut md = out.meta.header(&out.title);
     let _ = writeln!(md, "Account: {}", out.account);
     let c = &out.current;
     md.push_str("\n## Current State\n");
@@ -716,7 +760,7 @@ fn render(
     for a in &out.approximations {
         let _ = writeln!(md, "- _{a}_");
     }
-    md.push_str(&super::account::fx_lines(&book.fx, &book.unconverted));
+    md.push_str(&fx_lines(&out.fx_rates, &out.unconverted));
     md
 }
 
@@ -742,5 +786,116 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+    }
+    fn state(dd: f64, equity: f64, init: f64, maint: f64) -> StressedState {
+        StressedState {
+            drawdown_pct: dd,
+            loss: -(120_675.0 - equity),
+            stressed_equity: equity,
+            init_margin: init,
+            maint_margin: maint,
+            excess_init: equity - init,
+            excess_maint: equity - maint,
+            buying_power_restricted: equity < init,
+            forced_liquidation: equity < maint,
+        }
+    }
+
+    fn base_out(scenario: Scenario, title: &str) -> StressOut {
+        StressOut {
+            meta: support::meta(1_777_828_664_000, None),
+            account: "DU****4321".into(),
+            base_currency: "USD".into(),
+            scenario,
+            current: CurrentState {
+                net_liquidation: Some(120_675.0),
+                equity: 120_675.0,
+                gross_position_value: 211_716.0,
+                init_margin: 63_514.8,
+                maint_margin: 52_929.0,
+                excess_liquidity: 67_746.0,
+                cushion_pct: Some(56.1392),
+            },
+            drawdown_to_restriction_pct: Some(28),
+            drawdown_to_liquidation_pct: Some(3),
+            restriction_break_even_pct: Some(27.3458),
+            liquidation_break_even_pct: Some(2.9157),
+            stressed: None,
+            curve: vec![],
+            gap: vec![],
+            sigma_multiplier: None,
+            shocks: None,
+            missing: vec![],
+            approximations: vec![
+                "Margin requirements are taken to scale with position value.".into(),
+            ],
+            fx_rates: vec![],
+            title: title.into(),
+            unconverted: vec![],
+        }
+    }
+
+    #[test]
+    fn render_stress_test() {
+        let preflight = StressOut {
+            curve: vec![
+                state(0.0, 120_675.0, 63_514.8, 52_929.0),
+                state(1.0, 118_557.8, 62_879.7, 52_399.7),
+                state(2.0, 116_440.7, 62_244.5, 51_870.4),
+                state(3.0, 48_323.5, 61_609.4, 51_341.2),
+            ],
+            ..base_out(Scenario::Preflight, "Stress Test: Preflight (1% steps)")
+        };
+        let gap = StressOut {
+            stressed: Some(state(14.5, 89_977.0, 54_300.0, 45_250.0)),
+            gap: vec![
+                GapRowOut {
+                    symbol: "KRYX".into(),
+                    move_pct: -15.0,
+                    pnl: -9_752.4,
+                    daily_vol_pct: None,
+                    explicit: true,
+                },
+                GapRowOut {
+                    symbol: "VLTX".into(),
+                    move_pct: -6.42,
+                    pnl: -2_060.82,
+                    daily_vol_pct: Some(3.21),
+                    explicit: false,
+                },
+            ],
+            sigma_multiplier: Some(2.0),
+            shocks: Some(ShocksOut {
+                rates_bps: 100.0,
+                fx_pct: -5.0,
+                vol_pct: 50.0,
+                rates_pnl: -1_850.0,
+                financing_change_per_year: 910.5,
+                fx_pnl: -730.0,
+                vol_pnl: 0.0,
+                var_scale: 1.5,
+                total_pnl: -2_580.0,
+                equity_value: 92_500.0,
+                cash: -91_041.0,
+                foreign_value: 14_600.0,
+                equity_after: 87_397.0,
+                excess_maint_after: 42_147.0,
+                assumptions: vec!["Equities fall 2% per 100 bp of rates.".into()],
+            }),
+            missing: vec![Missing {
+                symbol: "OMRA".into(),
+                reason: "fewer than two daily bars".into(),
+            }],
+            fx_rates: vec![FxUsed {
+                pair: "CAD.USD".into(),
+                rate: 0.7326,
+            }],
+            unconverted: vec!["HKD".into()],
+            ..base_out(Scenario::Gap, "Stress Test: Custom Gap")
+        };
+        insta::assert_snapshot!(
+            "render_stress_test",
+            format!("{}\n---\n\n{}", render(&preflight), render(&gap))
+        );
     }
 }

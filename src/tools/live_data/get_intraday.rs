@@ -1,0 +1,230 @@
+//! `ibkr_get_intraday`: current price, session range, volume and move, with one-minute bars for
+//! the last N minutes (extended hours included).
+
+use crate::gateway::BarSpec;
+use crate::model::{Bar, BarSize, Quote};
+use crate::tools::format as f;
+use crate::tools::market_data::lookup::{bars_with_cache, quote_for};
+use crate::tools::support::{self, Meta};
+use crate::tools::{Answer, Tool, ToolContext, ToolError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+fn default_minutes() -> u32 {
+    30
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntradayParams {
+    /// Symbol, e.g. KRYX.
+    pub symbol: String,
+    /// Minutes of one-minute bars to show (1–120, default 30).
+    #[serde(default = "default_minutes")]
+    #[schemars(range(min = 1, max = 120))]
+    pub minutes: u32,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MinuteBar {
+    /// `YYYY-MM-DD HH:MM` UTC.
+    pub time: String,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct IntradayOut {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub symbol: String,
+    pub currency: String,
+    pub current: Option<f64>,
+    pub session_high: Option<f64>,
+    pub session_low: Option<f64>,
+    pub session_volume: Option<f64>,
+    /// Move over the last `minutes`: last close − first open of the window.
+    pub window_move: Option<f64>,
+    pub window_move_pct: Option<f64>,
+    /// Move against the previous close.
+    pub day_change_pct: Option<f64>,
+    pub minutes: u32,
+    pub bars: Vec<MinuteBar>,
+    pub delayed: bool,
+}
+
+pub struct Intraday;
+
+impl Tool for Intraday {
+    const NAME: &'static str = "ibkr_get_intraday";
+    const GROUP: &'static str = "live_data";
+    const DESCRIPTION: &'static str = "Intraday view: current price, session high/low, volume and move, with one-minute bars for the last N minutes (extended hours included).";
+    type Params = IntradayParams;
+    type Output = IntradayOut;
+
+    async fn run(ctx: &ToolContext, p: IntradayParams) -> Result<Answer<IntradayOut>, ToolError> {
+        let symbol = support::symbol(Self::NAME, &p.symbol)?;
+        let spec = BarSpec {
+            bar_size: BarSize::Min1,
+            use_rth: false,
+            ..BarSpec::daily(&symbol, "1 D")
+        };
+        let (bars, bar_stale) = bars_with_cache(ctx, Self::NAME, &spec).await?;
+        let snap = ctx.store.snapshot();
+        let now = ctx.now();
+        let quote = quote_for(ctx, &snap, Self::NAME, &symbol)
+            .await
+            .ok()
+            .map(|(q, _)| q);
+        let stale = bar_stale.or_else(|| ctx.staleness(&snap, now));
+        let meta = support::meta(now, stale.as_ref());
+        let out = summarise(meta, symbol, p.minutes, &bars, quote.as_ref());
+        Ok(Answer {
+            markdown: render(&out),
+            data: out,
+        })
+    }
+}
+
+/// The session's numbers from today's minute bars and the latest quote.
+fn summarise(
+    meta: Meta,
+    symbol: String,
+    minutes: u32,
+    bars: &[Bar],
+    quote: Option<&Quote>,
+) -> IntradayOut {
+    let window = &bars[bars.len().saturating_sub(minutes as usize)..];
+    let current = quote
+        .and_then(|q| q.last.or_else(|| q.price()))
+        .or(bars.last().map(|b| b.close));
+    let currency = quote
+        .map(|q| q.currency.clone())
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "USD".into());
+    let (wm, wmp) = match (window.first(), window.last()) {
+        (Some(a), Some(b)) if a.open != 0.0 => (
+            Some(b.close - a.open),
+            Some(f::round((b.close / a.open - 1.0) * 100.0, 4)),
+        ),
+        _ => (None, None),
+    };
+    IntradayOut {
+        meta,
+        symbol,
+        currency,
+        current: f::json_num(current),
+        session_high: bars.iter().map(|b| b.high).reduce(f64::max),
+        session_low: bars.iter().map(|b| b.low).reduce(f64::min),
+        session_volume: if bars.is_empty() {
+            None
+        } else {
+            Some(bars.iter().map(|b| b.volume).sum())
+        },
+        window_move: f::json_num(wm.map(|m| f::round(m, 6))),
+        window_move_pct: wmp,
+        day_change_pct: quote.and_then(|q| q.change()).map(|c| f::round(c.1, 4)),
+        minutes,
+        bars: window
+            .iter()
+            .map(|b| MinuteBar {
+                time: f::date_time(b.time),
+                open: b.open,
+                high: b.high,
+                low: b.low,
+                close: b.close,
+                volume: b.volume,
+            })
+            .collect(),
+        delayed: quote.is_some_and(|q| q.mode.is_delayed()),
+    }
+}
+
+pub fn render(out: &IntradayOut) -> String {
+    let c = out.currency.as_str();
+    let mut md = out.meta.header(&format!(
+        "Intraday: {} (last {} min)",
+        out.symbol, out.minutes
+    ));
+    md.push('\n');
+    md.push_str(&f::kv_table(&[
+        (
+            "Current",
+            format!(
+                "{}{}",
+                f::money(out.current, c),
+                if out.delayed { " (delayed)" } else { "" }
+            ),
+        ),
+        ("Session High", f::money(out.session_high, c)),
+        ("Session Low", f::money(out.session_low, c)),
+        ("Session Volume", f::volume(out.session_volume)),
+        (
+            &format!("Move ({} min)", out.minutes),
+            format!(
+                "{} ({})",
+                f::signed_money(out.window_move, c),
+                f::pct(out.window_move_pct)
+            ),
+        ),
+        ("Day Change", f::pct(out.day_change_pct)),
+    ]));
+    if out.bars.is_empty() {
+        md.push_str("\nNo one-minute bars today yet.\n");
+    } else {
+        let _ = writeln!(md, "\n## One-Minute Bars ({} shown)", out.bars.len());
+        md.push_str(&f::ohlcv_table(
+            "Time (UTC)",
+            out.bars
+                .iter()
+                .rev()
+                .map(|b| (b.time.as_str(), b.open, b.high, b.low, b.close, b.volume)),
+        ));
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DataMode;
+
+    #[test]
+    fn render_get_intraday() {
+        let t0 = 1_777_815_000; // 2026-05-03 13:30 UTC
+        let bars: Vec<Bar> = (0..8)
+            .map(|i| {
+                let c = 54.0 + i as f64 * 0.03;
+                Bar {
+                    time: t0 + i * 60,
+                    open: c - 0.02,
+                    high: c + 0.05,
+                    low: c - 0.04,
+                    close: c,
+                    volume: 12_000.0 + i as f64 * 500.0,
+                    wap: c,
+                    count: 40,
+                }
+            })
+            .collect();
+        let quote = Quote {
+            symbol: "KRYX".into(),
+            currency: "USD".into(),
+            last: Some(54.21),
+            close: Some(56.97),
+            mode: DataMode::Delayed,
+            ..Quote::default()
+        };
+        let meta = support::meta(1_777_828_664_000, None);
+        let out = summarise(meta.clone(), "KRYX".into(), 5, &bars, Some(&quote));
+        let empty = summarise(meta, "VLTX".into(), 30, &[], None);
+        insta::assert_snapshot!(
+            "render_get_intraday",
+            format!("{}\n---\n\n{}", render(&out), render(&empty))
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! Live-data tools: FX rates, intraday minute bars, relative performance and technical
+//! indicators.
+
+pub mod compare_performance;
+pub mod get_fx_rate;
+pub mod get_intraday;
+pub mod technicals;

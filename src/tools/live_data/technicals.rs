@@ -1,0 +1,461 @@
+//! `ibkr_technicals`: indicators on one year of daily bars (computed with the `ta` crate): SMA
+//! 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, 52-week range, signals.
+
+use crate::gateway::BarSpec;
+use crate::model::Bar;
+use crate::tools::format as f;
+use crate::tools::market_data::lookup::bars_with_cache;
+use crate::tools::support::{self, Meta};
+use crate::tools::{Answer, Tool, ToolContext, ToolError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use ta::Next;
+use ta::indicators::{
+    AverageTrueRange, BollingerBands, ExponentialMovingAverage, MovingAverageConvergenceDivergence,
+    RelativeStrengthIndex, SimpleMovingAverage,
+};
+
+/// Indicator groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Section {
+    /// SMA 20/50/200, EMA 12/26.
+    Trend,
+    /// RSI 14, MACD 12/26/9.
+    Momentum,
+    /// Bollinger 20/2, ATR 14.
+    Volatility,
+    /// 52-week high/low.
+    Levels,
+    /// Everything (default).
+    All,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TechnicalsParams {
+    /// Symbol, e.g. KRYX.
+    pub symbol: String,
+    /// Sections to compute: any of `trend`, `momentum`, `volatility`, `levels`, `all` (default `all`);
+    /// JSON array or comma-separated string.
+    pub sections: Option<Vec<Section>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct Trend {
+    pub sma20: Option<f64>,
+    pub sma50: Option<f64>,
+    pub sma200: Option<f64>,
+    pub ema12: Option<f64>,
+    pub ema26: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct Momentum {
+    pub rsi14: Option<f64>,
+    pub macd: Option<f64>,
+    pub macd_signal: Option<f64>,
+    pub macd_histogram: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct Volatility {
+    pub bollinger_upper: Option<f64>,
+    pub bollinger_middle: Option<f64>,
+    pub bollinger_lower: Option<f64>,
+    pub atr14: Option<f64>,
+    /// ATR as a percent of the price.
+    pub atr_pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct Levels {
+    pub high_52w: Option<f64>,
+    pub low_52w: Option<f64>,
+    /// Percent below the 52-week high (≤ 0).
+    pub from_high_pct: Option<f64>,
+    /// Percent above the 52-week low (≥ 0).
+    pub from_low_pct: Option<f64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TechnicalsOut {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub symbol: String,
+    pub price: Option<f64>,
+    pub bars_used: usize,
+    pub trend: Option<Trend>,
+    pub momentum: Option<Momentum>,
+    pub volatility: Option<Volatility>,
+    pub levels: Option<Levels>,
+    /// Plain-words reading of the indicators.
+    pub signals: Vec<String>,
+    /// Every indicator unrounded (the markdown formats these; the JSON carries rounded ones).
+    #[serde(skip)]
+    pub raw: Indicators,
+}
+
+/// Every indicator group, as computed.
+#[derive(Debug, Clone, Default)]
+pub struct Indicators {
+    pub trend: Trend,
+    pub momentum: Momentum,
+    pub volatility: Volatility,
+    pub levels: Levels,
+}
+
+/// Last value of an indicator fed every close, or `None` with fewer bars than its period.
+fn last_of<I: Next<f64, Output = f64>>(
+    ind: Option<I>,
+    closes: &[f64],
+    period: usize,
+) -> Option<f64> {
+    let mut ind = ind?;
+    if closes.len() < period {
+        return None;
+    }
+    closes
+        .iter()
+        .map(|c| ind.next(*c))
+        .last()
+        .filter(|v| v.is_finite())
+}
+
+/// `ta` smooths RSI and ATR with an EMA of α = 2 / (period + 1); charting platforms (and IB's
+/// own charts) use Wilder's smoothing, α = 1 / n. An EMA of period 2n − 1 *is* Wilder's n, so we
+/// hand `ta` that period and the numbers match what a trader sees (the seeding differs, which
+/// fades out well within a year of bars; `tests/tools_live.rs` checks against
+/// `analytics::technicals`, the hand-written Wilder reference).
+const fn wilder(n: usize) -> usize {
+    2 * n - 1
+}
+
+/// Computes every indicator over daily bars (oldest first).
+pub fn compute_technicals(bars: &[Bar]) -> Indicators {
+    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    let price = closes.last().copied();
+    let trend = Trend {
+        sma20: last_of(SimpleMovingAverage::new(20).ok(), &closes, 20),
+        sma50: last_of(SimpleMovingAverage::new(50).ok(), &closes, 50),
+        sma200: last_of(SimpleMovingAverage::new(200).ok(), &closes, 200),
+        ema12: last_of(ExponentialMovingAverage::new(12).ok(), &closes, 12),
+        ema26: last_of(ExponentialMovingAverage::new(26).ok(), &closes, 26),
+    };
+    let mut momentum = Momentum {
+        rsi14: last_of(RelativeStrengthIndex::new(wilder(14)).ok(), &closes, 15),
+        ..Default::default()
+    };
+    if closes.len() >= 35
+        && let Ok(mut m) = MovingAverageConvergenceDivergence::new(12, 26, 9)
+        && let Some(o) = closes.iter().map(|c| m.next(*c)).last()
+    {
+        momentum.macd = Some(o.macd);
+        momentum.macd_signal = Some(o.signal);
+        momentum.macd_histogram = Some(o.histogram);
+    }
+    let mut vol = Volatility::default();
+    if closes.len() >= 20
+        && let Ok(mut bb) = BollingerBands::new(20, 2.0)
+        && let Some(o) = closes.iter().map(|c| bb.next(*c)).last()
+    {
+        vol.bollinger_upper = Some(o.upper);
+        vol.bollinger_middle = Some(o.average);
+        vol.bollinger_lower = Some(o.lower);
+    }
+    if bars.len() >= 15
+        && let Ok(mut atr) = AverageTrueRange::new(wilder(14))
+    {
+        let items: Vec<ta::DataItem> = bars
+            .iter()
+            .filter_map(|b| {
+                ta::DataItem::builder()
+                    .open(b.open)
+                    .high(b.high.max(b.open).max(b.close))
+                    .low(b.low.min(b.open).min(b.close))
+                    .close(b.close)
+                    .volume(b.volume.max(0.0))
+                    .build()
+                    .ok()
+            })
+            .collect();
+        vol.atr14 = items.iter().map(|i| atr.next(i)).last();
+        vol.atr_pct = vol
+            .atr14
+            .zip(price)
+            .filter(|(_, p)| *p > 0.0)
+            .map(|(a, p)| a / p * 100.0);
+    }
+    let last_year = &bars[bars.len().saturating_sub(252)..];
+    let high = last_year.iter().map(|b| b.high).reduce(f64::max);
+    let low = last_year.iter().map(|b| b.low).reduce(f64::min);
+    let levels = Levels {
+        high_52w: high,
+        low_52w: low,
+        from_high_pct: high
+            .zip(price)
+            .filter(|(h, _)| *h > 0.0)
+            .map(|(h, p)| (p / h - 1.0) * 100.0),
+        from_low_pct: low
+            .zip(price)
+            .filter(|(l, _)| *l > 0.0)
+            .map(|(l, p)| (p / l - 1.0) * 100.0),
+    };
+    Indicators {
+        trend,
+        momentum,
+        volatility: vol,
+        levels,
+    }
+}
+
+/// Plain-words signals from the indicators.
+pub fn signals(price: Option<f64>, t: &Trend, m: &Momentum, v: &Volatility) -> Vec<String> {
+    let mut s = Vec::new();
+    if let Some(p) = price {
+        for (name, ma) in [("50-day", t.sma50), ("200-day", t.sma200)] {
+            if let Some(ma) = ma {
+                s.push(format!(
+                    "Price is {} its {name} average ({:+.1}%).",
+                    if p >= ma { "above" } else { "below" },
+                    (p / ma - 1.0) * 100.0
+                ));
+            }
+        }
+        if let (Some(u), Some(l)) = (v.bollinger_upper, v.bollinger_lower) {
+            if p > u {
+                s.push("Price is above the upper Bollinger band (stretched).".into());
+            } else if p < l {
+                s.push("Price is below the lower Bollinger band (stretched).".into());
+            }
+        }
+    }
+    if let (Some(a), Some(b)) = (t.sma50, t.sma200) {
+        s.push(if a >= b {
+            "50-day average above the 200-day (golden-cross regime: uptrend).".into()
+        } else {
+            "50-day average below the 200-day (death-cross regime: downtrend).".into()
+        });
+    }
+    if let Some(r) = m.rsi14 {
+        s.push(if r >= 70.0 {
+            format!("RSI {r:.1}: overbought.")
+        } else if r <= 30.0 {
+            format!("RSI {r:.1}: oversold.")
+        } else {
+            format!("RSI {r:.1}: neutral.")
+        });
+    }
+    if let Some(h) = m.macd_histogram {
+        s.push(if h >= 0.0 {
+            "MACD above its signal line: momentum positive.".into()
+        } else {
+            "MACD below its signal line: momentum negative.".into()
+        });
+    }
+    s
+}
+
+pub struct Technicals;
+
+impl Tool for Technicals {
+    const NAME: &'static str = "ibkr_technicals";
+    const GROUP: &'static str = "live_data";
+    const DESCRIPTION: &'static str = "Technical indicators on one year of daily bars: SMA 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, 52-week range, signals.";
+    type Params = TechnicalsParams;
+    type Output = TechnicalsOut;
+
+    async fn run(
+        ctx: &ToolContext,
+        p: TechnicalsParams,
+    ) -> Result<Answer<TechnicalsOut>, ToolError> {
+        let symbol = support::symbol(Self::NAME, &p.symbol)?;
+        let sections = p.sections.unwrap_or_default();
+        let (bars, stale) =
+            bars_with_cache(ctx, Self::NAME, &BarSpec::daily(&symbol, "1 Y")).await?;
+        if bars.is_empty() {
+            return Err(ToolError::new(format!(
+                "{}: no daily bars for {symbol}, so nothing to compute.",
+                Self::NAME
+            )));
+        }
+        let meta = support::meta(ctx.now(), stale.as_ref());
+        let out = technicals_out(meta, symbol, &bars, &sections);
+        Ok(Answer {
+            markdown: render(&out),
+            data: out,
+        })
+    }
+}
+
+/// The answer for the wanted `sections` (none, or `all`, means every one).
+fn technicals_out(meta: Meta, symbol: String, bars: &[Bar], sections: &[Section]) -> TechnicalsOut {
+    let want = |s: Section| {
+        sections.is_empty() || sections.contains(&Section::All) || sections.contains(&s)
+    };
+    let raw = compute_technicals(bars);
+    let price = bars.last().map(|b| b.close);
+    let (trend, momentum, vol, levels) = (&raw.trend, &raw.momentum, &raw.volatility, &raw.levels);
+    let r = |v: Option<f64>| v.map(|x| f::round(x, 4));
+    TechnicalsOut {
+        meta,
+        symbol,
+        price,
+        bars_used: bars.len(),
+        trend: want(Section::Trend).then(|| Trend {
+            sma20: r(trend.sma20),
+            sma50: r(trend.sma50),
+            sma200: r(trend.sma200),
+            ema12: r(trend.ema12),
+            ema26: r(trend.ema26),
+        }),
+        momentum: want(Section::Momentum).then(|| Momentum {
+            rsi14: r(momentum.rsi14),
+            macd: r(momentum.macd),
+            macd_signal: r(momentum.macd_signal),
+            macd_histogram: r(momentum.macd_histogram),
+        }),
+        volatility: want(Section::Volatility).then(|| Volatility {
+            bollinger_upper: r(vol.bollinger_upper),
+            bollinger_middle: r(vol.bollinger_middle),
+            bollinger_lower: r(vol.bollinger_lower),
+            atr14: r(vol.atr14),
+            atr_pct: r(vol.atr_pct),
+        }),
+        levels: want(Section::Levels).then(|| Levels {
+            high_52w: levels.high_52w,
+            low_52w: levels.low_52w,
+            from_high_pct: r(levels.from_high_pct),
+            from_low_pct: r(levels.from_low_pct),
+        }),
+        signals: signals(price, trend, momentum, vol),
+        raw,
+    }
+}
+
+pub fn render(out: &TechnicalsOut) -> String {
+    let Indicators {
+        trend,
+        momentum,
+        volatility: vol,
+        levels,
+    } = &out.raw;
+    let mut md = out.meta.header(&format!("Technicals: {}", out.symbol));
+    md.push('\n');
+    let _ = writeln!(
+        md,
+        "**Price**: {} (last daily close; {} bars)",
+        f::money(out.price, "USD"),
+        out.bars_used
+    );
+    let m2 = |v: Option<f64>| f::money(v, "USD");
+    if out.trend.is_some() {
+        md.push_str("\n## Trend\n");
+        md.push_str(&f::kv_table(&[
+            ("SMA 20", m2(trend.sma20)),
+            ("SMA 50", m2(trend.sma50)),
+            ("SMA 200", m2(trend.sma200)),
+            ("EMA 12", m2(trend.ema12)),
+            ("EMA 26", m2(trend.ema26)),
+        ]));
+    }
+    if out.momentum.is_some() {
+        md.push_str("\n## Momentum\n");
+        md.push_str(&f::kv_table(&[
+            ("RSI 14", f::number(momentum.rsi14, 1)),
+            ("MACD", f::number(momentum.macd, 3)),
+            ("Signal", f::number(momentum.macd_signal, 3)),
+            ("Histogram", f::number(momentum.macd_histogram, 3)),
+        ]));
+    }
+    if out.volatility.is_some() {
+        md.push_str("\n## Volatility\n");
+        md.push_str(&f::kv_table(&[
+            ("Bollinger Upper", m2(vol.bollinger_upper)),
+            ("Bollinger Middle", m2(vol.bollinger_middle)),
+            ("Bollinger Lower", m2(vol.bollinger_lower)),
+            (
+                "ATR 14",
+                format!("{} ({})", m2(vol.atr14), f::pct_plain(vol.atr_pct, 2)),
+            ),
+        ]));
+    }
+    if out.levels.is_some() {
+        md.push_str("\n## Levels\n");
+        md.push_str(&f::kv_table(&[
+            ("52-Week High", m2(levels.high_52w)),
+            ("52-Week Low", m2(levels.low_52w)),
+            ("From High", f::pct(levels.from_high_pct)),
+            ("From Low", f::pct(levels.from_low_pct)),
+        ]));
+    }
+    if !out.signals.is_empty() {
+        md.push_str("\n## Signals\n");
+        for s in &out.signals {
+            let _ = writeln!(md, "- {s}");
+        }
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rising(n: usize) -> Vec<Bar> {
+        (0..n)
+            .map(|i| {
+                let c = 100.0 + i as f64 * 0.5;
+                Bar {
+                    time: i as i64 * 86_400,
+                    open: c - 0.2,
+                    high: c + 1.0,
+                    low: c - 1.0,
+                    close: c,
+                    volume: 1000.0,
+                    wap: c,
+                    count: 1,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn technicals_on_a_rising_series() {
+        let bars = rising(260);
+        let Indicators {
+            trend: t,
+            momentum: m,
+            volatility: v,
+            levels: l,
+        } = compute_technicals(&bars);
+        // SMA 20 of the last 20 closes: mean of 219.5..229.5 step 0.5 = 224.75.
+        assert!((t.sma20.unwrap() - 224.75).abs() < 1e-9);
+        assert!(t.sma50.unwrap() > t.sma200.unwrap());
+        assert!(m.rsi14.unwrap() > 70.0);
+        assert!(m.macd_histogram.is_some());
+        assert!(v.atr14.unwrap() > 0.0);
+        assert_eq!(l.high_52w, Some(230.5));
+        let s = signals(Some(229.5), &t, &m, &v);
+        assert!(s.iter().any(|x| x.contains("golden-cross")));
+        assert!(s.iter().any(|x| x.contains("overbought")));
+    }
+
+    #[test]
+    fn render_technicals() {
+        let meta = support::meta(1_777_828_664_000, None);
+        let all = technicals_out(meta.clone(), "KRYX".into(), &rising(260), &[]);
+        // 30 bars: no 50/200-day averages yet, and only two sections asked for.
+        let short = technicals_out(
+            meta,
+            "VLTX".into(),
+            &rising(30),
+            &[Section::Trend, Section::Levels],
+        );
+        insta::assert_snapshot!(
+            "render_technicals",
+            format!("{}\n---\n\n{}", render(&all), render(&short))
+        );
+    }
+}

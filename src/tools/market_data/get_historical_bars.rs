@@ -1,0 +1,339 @@
+//! `ibkr_get_historical_bars`: OHLCV bars with a period summary (high, low, return, volume).
+
+use super::lookup::bars_with_cache;
+use crate::gateway::BarSpec;
+use crate::model::{Bar, BarSize, WhatToShow};
+use crate::tools::format as f;
+use crate::tools::support::{self, Meta};
+use crate::tools::{Answer, Tool, ToolContext, ToolError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+fn default_duration() -> String {
+    "30 D".into()
+}
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BarsParams {
+    /// Symbol, e.g. KRYX.
+    pub symbol: String,
+    /// IB duration: a number and a unit D, W, M or Y, from `1 D` to `5 Y` (default `30 D`).
+    #[serde(default = "default_duration")]
+    pub duration: String,
+    /// Bar size (default `1 day`).
+    #[serde(default)]
+    pub bar_size: BarSize,
+    /// Data type (default `TRADES`).
+    #[serde(default)]
+    pub what_to_show: WhatToShow,
+    /// Regular trading hours only (default true).
+    #[serde(default = "default_true")]
+    pub use_rth: bool,
+    /// Security type (default `STK`).
+    pub sec_type: Option<String>,
+    /// Exchange (default `SMART`).
+    pub exchange: Option<String>,
+    /// Currency (default `USD`).
+    pub currency: Option<String>,
+}
+
+/// Most bars one request may return before we call the combination invalid.
+const MAX_BARS: f64 = 20_000.0;
+/// Bars shown in the markdown table (the JSON has them all).
+const SHOWN: usize = 15;
+
+/// Parses `30 D` / `30D` / `1y` into IB's form and its length in days; errors say what is accepted.
+pub fn parse_duration(tool: &str, raw: &str) -> Result<(String, f64), ToolError> {
+    let bad = || {
+        ToolError::new(format!(
+            "{tool}: `duration` \"{raw}\" is not valid; accepted: a number and a unit D, W, M or Y from `1 D` to `5 Y` (e.g. `30 D`, `6 M`, `1 Y`)"
+        ))
+    };
+    let s: String = raw
+        .trim()
+        .to_ascii_uppercase()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = s.split_at(split);
+    let n: u32 = n.parse().map_err(|_| bad())?;
+    let per = match unit {
+        "D" => 1.0,
+        "W" => 7.0,
+        "M" => 30.0,
+        "Y" => 365.0,
+        _ => return Err(bad()),
+    };
+    let days = n as f64 * per;
+    if n == 0 || days > 5.0 * 365.0 {
+        return Err(bad());
+    }
+    Ok((format!("{n} {unit}"), days))
+}
+
+/// Refuses a bar size longer than the duration, or a combination IB would answer with more
+/// than `MAX_BARS` bars.
+fn check_bar_count(tool: &str, p: &BarsParams, duration: &str, days: f64) -> Result<(), ToolError> {
+    let bar_s = p.bar_size.seconds() as f64;
+    let session_s = if p.bar_size.is_intraday() {
+        if p.use_rth {
+            6.5 * 3600.0
+        } else {
+            16.0 * 3600.0
+        }
+    } else {
+        86_400.0
+    };
+    let bars_est = days * session_s / bar_s.min(session_s.max(bar_s));
+    if bar_s > days * 86_400.0 {
+        return Err(ToolError::new(format!(
+            "{tool}: a `{}` bar is longer than the `{duration}` duration; use a smaller bar_size or a longer duration",
+            p.bar_size.ib()
+        )));
+    }
+    if bars_est > MAX_BARS {
+        return Err(ToolError::new(format!(
+            "{tool}: `{}` bars over `{duration}` would be about {} bars (at most {} per request); use a larger bar_size or a shorter duration",
+            p.bar_size.ib(),
+            bars_est.round(),
+            MAX_BARS
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BarOut {
+    /// `YYYY-MM-DD` for daily and longer bars, `YYYY-MM-DD HH:MM` (UTC) for intraday.
+    pub time: String,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct BarsOut {
+    #[serde(flatten)]
+    pub meta: Meta,
+    pub symbol: String,
+    pub duration: String,
+    pub bar_size: BarSize,
+    pub what_to_show: WhatToShow,
+    pub use_rth: bool,
+    pub bar_count: usize,
+    pub period_high: Option<f64>,
+    pub period_low: Option<f64>,
+    /// First open to last close, percent.
+    pub return_pct: Option<f64>,
+    pub average_volume: Option<f64>,
+    pub first_close: Option<f64>,
+    pub last_close: Option<f64>,
+    pub bars: Vec<BarOut>,
+    /// Currency the prices are in (the request's).
+    #[serde(skip)]
+    pub currency: String,
+}
+
+pub struct HistoricalBars;
+
+impl Tool for HistoricalBars {
+    const NAME: &'static str = "ibkr_get_historical_bars";
+    const GROUP: &'static str = "market_data";
+    const DESCRIPTION: &'static str = "Historical OHLCV bars (duration, bar size, data type, RTH) with a period summary: high, low, return, average volume.";
+    type Params = BarsParams;
+    type Output = BarsOut;
+
+    async fn run(ctx: &ToolContext, p: BarsParams) -> Result<Answer<BarsOut>, ToolError> {
+        let symbol = support::symbol(Self::NAME, &p.symbol)?;
+        let (duration, days) = parse_duration(Self::NAME, &p.duration)?;
+        check_bar_count(Self::NAME, &p, &duration, days)?;
+        let upper_or = |o: &Option<String>, default: &str| {
+            o.as_deref()
+                .map_or(default.to_string(), str::to_ascii_uppercase)
+        };
+        let spec = BarSpec {
+            symbol: symbol.clone(),
+            sec_type: upper_or(&p.sec_type, "STK"),
+            exchange: upper_or(&p.exchange, "SMART"),
+            currency: upper_or(&p.currency, "USD"),
+            duration: duration.clone(),
+            bar_size: p.bar_size,
+            what_to_show: p.what_to_show,
+            use_rth: p.use_rth,
+        };
+        let (bars, stale) = bars_with_cache(ctx, Self::NAME, &spec).await?;
+        let out = summarise(&spec, &bars, support::meta(ctx.now(), stale.as_ref()));
+        Ok(Answer {
+            markdown: render(&out),
+            data: out,
+        })
+    }
+}
+
+/// The answer's numbers: every bar plus the period's high, low, return and average volume.
+fn summarise(spec: &BarSpec, bars: &[Bar], meta: Meta) -> BarsOut {
+    let fmt_time = |t: i64| {
+        if spec.bar_size.is_intraday() {
+            f::date_time(t)
+        } else {
+            f::date(t)
+        }
+    };
+    let first = bars.first();
+    let last = bars.last();
+    let return_pct = match (first, last) {
+        (Some(a), Some(b)) if a.open != 0.0 => Some(f::round((b.close / a.open - 1.0) * 100.0, 4)),
+        _ => None,
+    };
+    let average_volume = if bars.is_empty() {
+        None
+    } else {
+        Some(f::round(
+            bars.iter().map(|b| b.volume).sum::<f64>() / bars.len() as f64,
+            2,
+        ))
+    };
+    BarsOut {
+        meta,
+        symbol: spec.symbol.clone(),
+        duration: spec.duration.clone(),
+        bar_size: spec.bar_size,
+        what_to_show: spec.what_to_show,
+        use_rth: spec.use_rth,
+        bar_count: bars.len(),
+        period_high: f::json_num(bars.iter().map(|b| b.high).reduce(f64::max)),
+        period_low: f::json_num(bars.iter().map(|b| b.low).reduce(f64::min)),
+        return_pct,
+        average_volume,
+        first_close: first.map(|b| b.close),
+        last_close: last.map(|b| b.close),
+        bars: bars
+            .iter()
+            .map(|b| BarOut {
+                time: fmt_time(b.time),
+                open: b.open,
+                high: b.high,
+                low: b.low,
+                close: b.close,
+                volume: b.volume,
+            })
+            .collect(),
+        currency: spec.currency.clone(),
+    }
+}
+
+pub fn render(out: &BarsOut) -> String {
+    let ccy = out.currency.as_str();
+    let mut md = out.meta.header(&format!(
+        "Historical Bars: {} ({}, {})",
+        out.symbol,
+        out.duration,
+        out.bar_size.ib()
+    ));
+    md.push('\n');
+    md.push_str(&f::kv_table(&[
+        ("Period High", f::money(out.period_high, ccy)),
+        ("Period Low", f::money(out.period_low, ccy)),
+        ("Return", f::pct(out.return_pct)),
+        (
+            "Average Volume",
+            f::volume(out.average_volume.map(f64::round)),
+        ),
+        ("Bars", out.bar_count.to_string()),
+        (
+            "Data",
+            format!(
+                "{}{}",
+                out.what_to_show.ib(),
+                if out.use_rth {
+                    ", regular hours"
+                } else {
+                    ", incl. extended hours"
+                }
+            ),
+        ),
+    ]));
+    if !out.bars.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n## Recent Bars (last {} of {}; all in JSON)",
+            SHOWN.min(out.bars.len()),
+            out.bars.len()
+        );
+        md.push_str(&f::ohlcv_table(
+            "Time",
+            out.bars[out.bars.len().saturating_sub(SHOWN)..]
+                .iter()
+                .map(|b| (b.time.as_str(), b.open, b.high, b.low, b.close, b.volume)),
+        ));
+    } else {
+        md.push_str("\nNo bars returned for this period.\n");
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("t", "30 D").unwrap(), ("30 D".into(), 30.0));
+        assert_eq!(parse_duration("t", "1y").unwrap().0, "1 Y");
+        assert!(parse_duration("t", "6 Y").is_err());
+        assert!(parse_duration("t", "0 D").is_err());
+        assert!(
+            parse_duration("t", "abc")
+                .unwrap_err()
+                .message
+                .contains("accepted")
+        );
+    }
+
+    #[test]
+    fn render_get_historical_bars() {
+        let day0 = 1_776_124_800; // 2026-04-14 00:00 UTC
+        let bars: Vec<Bar> = (0..18)
+            .map(|i| {
+                let c = 52.0 + (i as f64 * 0.7).sin() * 2.0;
+                Bar {
+                    time: day0 + i * 86_400,
+                    open: c - 0.3,
+                    high: c + 0.8,
+                    low: c - 0.9,
+                    close: c,
+                    volume: 1_500_000.0 + i as f64 * 10_000.0,
+                    wap: c,
+                    count: 100,
+                }
+            })
+            .collect();
+        let spec = BarSpec::daily("KRYX", "30 D");
+        let out = summarise(&spec, &bars, support::meta(1_777_828_664_000, None));
+        let stale = crate::store::Staleness {
+            age_ms: 312_000,
+            reason: "bars from the local cache; gateway not connected".into(),
+        };
+        let empty = summarise(
+            &BarSpec {
+                bar_size: BarSize::Min5,
+                use_rth: false,
+                ..BarSpec::daily("VLTX", "1 D")
+            },
+            &[],
+            support::meta(1_777_828_664_000, Some(&stale)),
+        );
+        insta::assert_snapshot!(
+            "render_get_historical_bars",
+            format!("{}\n---\n\n{}", render(&out), render(&empty))
+        );
+    }
+}
