@@ -217,10 +217,16 @@ impl MethodResult {
             Method::Parametric => format!(
                 "parametric (variance–covariance): zero-mean normal P&L with the sample covariance of {returns}; {h}-day horizon by √{h} scaling; ES 97.5% = σ·√h·φ(z)/(1 − c); component VaR by Euler allocation (sums to VaR); the currency line is the Euler share of the currency part of the P&L"
             ),
-            Method::Historical => format!(
-                "historical simulation: today's holdings revalued over {} {}-day scenarios (overlapping windows of {returns}); VaR = the smallest loss exceeded in at most 1 − c of the scenarios; ES 97.5% = mean loss of the worst 2.5% of scenarios; components and the currency line from the same scenarios (they sum to the total)",
-                self.scenarios, h
-            ),
+            Method::Historical => {
+                let scenarios = if h == 1 {
+                    format!("each of {} past days", self.scenarios)
+                } else {
+                    format!("{} overlapping {h}-day windows", self.scenarios)
+                };
+                format!(
+                    "historical simulation: today's holdings revalued over {scenarios} of {returns}; VaR = the smallest loss exceeded in at most 1 − c of the scenarios; ES 97.5% = mean loss of the worst 2.5% of scenarios; components and the currency line from the same scenarios (they sum to the total)"
+                )
+            }
         }
     }
 }
