@@ -364,6 +364,83 @@ fn every_tool_rejects_bad_arguments_with_a_reason() {
             json!({"sections": "all"}),
             "missing field `symbol`",
         ),
+        (
+            "ibkr_correlation_matrix",
+            json!({"lookback_days": 5}),
+            "out of range",
+        ),
+        (
+            "ibkr_correlation_matrix",
+            json!({"symbols": "KRYX"}),
+            "at least two symbols",
+        ),
+        (
+            "ibkr_portfolio_beta",
+            json!({"benchmark": "S;PY"}),
+            "not a valid symbol",
+        ),
+        (
+            "ibkr_portfolio_beta",
+            json!({"lookback_days": 1000}),
+            "out of range",
+        ),
+        ("ibkr_var_estimate", json!({"confidence": "90"}), "`95`"),
+        (
+            "ibkr_var_estimate",
+            json!({"horizon_days": 0}),
+            "out of range",
+        ),
+        (
+            "ibkr_stress_test",
+            json!({"shocks": "KRYX"}),
+            "malformed shock",
+        ),
+        (
+            "ibkr_stress_test",
+            json!({"scenario": "crash"}),
+            "`preflight`",
+        ),
+        (
+            "ibkr_what_if",
+            json!({"symbol": "KRYX", "action": "HOLD", "quantity": 1}),
+            "`BUY`",
+        ),
+        (
+            "ibkr_what_if",
+            json!({"symbol": "KRYX", "action": "BUY", "quantity": -5}),
+            "positive number",
+        ),
+        (
+            "ibkr_what_if",
+            json!({"symbol": "KRYX", "action": "BUY", "quantity": 5, "order_type": "LMT"}),
+            "needs `limit_price`",
+        ),
+        (
+            "ibkr_sector_exposure",
+            json!({"acount": "x"}),
+            "unknown field `acount`",
+        ),
+        (
+            "ibkr_currency",
+            json!({"account": "U999"}),
+            "Unknown account",
+        ),
+        ("ibkr_position_detail", json!({}), "missing field `symbol`"),
+        (
+            "ibkr_position_detail",
+            json!({"symbol": "ZZZZ"}),
+            "is not held",
+        ),
+        (
+            "ibkr_rebalance_planner",
+            json!({"targets": "KRYX:abc"}),
+            "percent must be a number",
+        ),
+        (
+            "ibkr_rebalance_planner",
+            json!({}),
+            "missing field `targets`",
+        ),
     ];
     let mut covered = std::collections::BTreeSet::new();
     for (tool, args, want) in cases {
@@ -376,7 +453,7 @@ fn every_tool_rejects_bad_arguments_with_a_reason() {
         );
         covered.insert(*tool);
     }
-    assert_eq!(covered.len(), 16, "every tool has bad-argument cases");
+    assert_eq!(covered.len(), 25, "every tool has bad-argument cases");
 }
 
 #[test]

@@ -338,7 +338,7 @@ mod tests {
     use super::*;
 
     fn rising(n: usize) -> Vec<Bar> {
-        let day0 = 1_745_971_200; // 2025-04-30 00:00 UTC
+        let day0 = 1_755_907_200; // 2025-08-23 00:00 UTC: the last bar is 2026-05-01
         (0..n)
             .map(|i| {
                 let c = 40.0 + i as f64 * 0.06;

@@ -5,9 +5,10 @@
 use super::TABLE_ROWS;
 use crate::analytics::rebalance;
 use crate::model::tags;
+use crate::store::LiveState;
 use crate::tools::account::fx_lines;
 use crate::tools::format::{self as f, Align};
-use crate::tools::risk_data;
+use crate::tools::risk_data::{self, Book};
 use crate::tools::support::{FxUsed, Meta};
 use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
@@ -64,6 +65,72 @@ pub struct RebalanceOut {
 
 pub struct RebalancePlanner;
 
+/// Targets must name held symbols, symbols with a live stock quote (a buy of something new),
+/// or CASH.
+fn check_targets(
+    tool: &str,
+    book: &Book,
+    snap: &LiveState,
+    targets: &[rebalance::Target],
+) -> Result<(), ToolError> {
+    let quoted: Vec<&str> = snap
+        .quotes
+        .keys()
+        .filter(|k| !k.contains('.'))
+        .map(String::as_str)
+        .collect();
+    let mut known: Vec<&str> = book.symbols();
+    known.extend(quoted.iter().copied().filter(|q| book.find(q).is_none()));
+    rebalance::check_symbols(targets, &known).map_err(|e| {
+        ToolError::new(match e {
+            rebalance::TargetError::UnknownSymbols { unknown, .. } => format!(
+                "{tool}: unknown symbol(s) {unknown}: targets must be held symbols ({}) or CASH",
+                book.held_list()
+            ),
+            other => format!("{tool}: {other}"),
+        })
+    })
+}
+
+/// The plan's rows with prices, currencies and a note where a trade cannot be sized.
+fn plan_rows(
+    plan: &rebalance::Plan,
+    holdings: &[rebalance::Holding],
+    book: &Book,
+    snap: &LiveState,
+) -> Vec<RebalanceRow> {
+    let base = &book.base;
+    plan.rows
+        .iter()
+        .map(|r| {
+            let hold = holdings.iter().find(|h| h.symbol == r.symbol);
+            let price = hold.map(|h| h.price).filter(|x| x.is_finite());
+            let currency = book
+                .find(&r.symbol)
+                .map(|h| h.currency.clone())
+                .or_else(|| snap.quotes.get(&r.symbol).map(|q| q.currency.clone()))
+                .unwrap_or_default();
+            let unpriced = hold.is_none_or(|h| {
+                !(h.price.is_finite() && h.price > 0.0 && h.fx_to_base.is_finite())
+            });
+            RebalanceRow {
+                symbol: r.symbol.clone(),
+                current_weight_pct: f::json_num(Some(r.current_weight * 100.0))
+                    .map(|x| f::round(x, 4)),
+                target_weight_pct: f::round(r.target_weight * 100.0, 4),
+                current_value: f::round(r.current_value, 2),
+                target_value: f::round(r.target_value, 2),
+                action: r.action.label().into(),
+                shares: r.shares,
+                amount: f::round(r.amount, 2),
+                price,
+                note: unpriced.then(|| format!("no usable price or {currency}→{base} rate")),
+                currency,
+            }
+        })
+        .collect()
+}
+
 impl Tool for RebalancePlanner {
     const NAME: &'static str = "ibkr_rebalance_planner";
     const GROUP: &'static str = "intelligence";
@@ -77,26 +144,7 @@ impl Tool for RebalancePlanner {
             .map_err(|e| ToolError::new(format!("{tool}: {e}")))?;
         let view = ctx.live()?;
         let book = risk_data::book(ctx, &view.snap, p.account.as_deref()).await?;
-        // Known: held symbols plus symbols with a live stock quote (a buy of something new).
-        let quoted: Vec<&str> = view
-            .snap
-            .quotes
-            .keys()
-            .filter(|k| !k.contains('.'))
-            .map(String::as_str)
-            .collect();
-        let mut known: Vec<&str> = book.symbols();
-        known.extend(quoted.iter().copied().filter(|q| book.find(q).is_none()));
-        if let Err(e) = rebalance::check_symbols(&targets, &known) {
-            let msg = match e {
-                rebalance::TargetError::UnknownSymbols { unknown, .. } => format!(
-                    "{tool}: unknown symbol(s) {unknown}: targets must be held symbols ({}) or CASH",
-                    book.held_list()
-                ),
-                other => format!("{tool}: {other}"),
-            };
-            return Err(ToolError::new(msg));
-        }
+        check_targets(tool, &book, &view.snap, &targets)?;
         let base = book.base.clone();
         let Some(basis) = book.nlv().filter(|n| *n > 0.0) else {
             return Err(ToolError::new(format!(
@@ -129,36 +177,7 @@ impl Tool for RebalancePlanner {
             }
         }
         let plan = rebalance::plan(&holdings, cash, basis, &targets);
-        let rows: Vec<RebalanceRow> = plan
-            .rows
-            .iter()
-            .map(|r| {
-                let hold = holdings.iter().find(|h| h.symbol == r.symbol);
-                let price = hold.map(|h| h.price).filter(|x| x.is_finite());
-                let currency = book
-                    .find(&r.symbol)
-                    .map(|h| h.currency.clone())
-                    .or_else(|| view.snap.quotes.get(&r.symbol).map(|q| q.currency.clone()))
-                    .unwrap_or_default();
-                let unpriced = hold.is_none_or(|h| {
-                    !(h.price.is_finite() && h.price > 0.0 && h.fx_to_base.is_finite())
-                });
-                RebalanceRow {
-                    symbol: r.symbol.clone(),
-                    current_weight_pct: f::json_num(Some(r.current_weight * 100.0))
-                        .map(|x| f::round(x, 4)),
-                    target_weight_pct: f::round(r.target_weight * 100.0, 4),
-                    current_value: f::round(r.current_value, 2),
-                    target_value: f::round(r.target_value, 2),
-                    action: r.action.label().into(),
-                    shares: r.shares,
-                    amount: f::round(r.amount, 2),
-                    price,
-                    note: unpriced.then(|| format!("no usable price or {currency}→{base} rate")),
-                    currency,
-                }
-            })
-            .collect();
+        let rows = plan_rows(&plan, &holdings, &book, &view.snap);
         let total = |a: &str| -> f64 {
             f::round(
                 rows.iter()

@@ -566,10 +566,32 @@ fn shock_exposure(book: &Book) -> ShockExposure {
 }
 
 pub fn render(out: &StressOut) -> String {
-    let base = out.base_currency.as_str();
-    let money = |v: f64| f::money(Some(v), base);
     let mut md = out.meta.header(&out.title);
     let _ = writeln!(md, "Account: {}", out.account);
+    render_current(&mut md, out);
+    render_gaps(&mut md, out);
+    render_stressed(&mut md, out);
+    render_survivability(&mut md, out);
+    render_verdict(&mut md, out);
+    render_shocks(&mut md, out);
+    if !out.missing.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n⚠️ No volatility estimate (left out of the gap): {}.",
+            risk_data::missing_words(&out.missing, 10)
+        );
+    }
+    md.push_str("\n_Approximations:_\n");
+    for a in &out.approximations {
+        let _ = writeln!(md, "- _{a}_");
+    }
+    md.push_str(&fx_lines(&out.fx_rates, &out.unconverted));
+    md
+}
+
+fn render_current(md: &mut String, out: &StressOut) {
+    let base = out.base_currency.as_str();
+    let money = |v: f64| f::money(Some(v), base);
     let c = &out.current;
     md.push_str("\n## Current State\n");
     let _ = writeln!(md, "**NLV**: {}", f::money(c.net_liquidation, base));
@@ -583,7 +605,10 @@ pub fn render(out: &StressOut) -> String {
     let _ = writeln!(md, "**Maint Margin**: {}", money(c.maint_margin));
     let _ = writeln!(md, "**Excess Liquidity**: {}", money(c.excess_liquidity));
     let _ = writeln!(md, "**Cushion**: {}", f::pct(c.cushion_pct));
+}
 
+fn render_gaps(md: &mut String, out: &StressOut) {
+    let base = out.base_currency.as_str();
     if !out.gap.is_empty() {
         let _ = writeln!(md, "\n## Gaps\n");
         let rows: Vec<Vec<String>> = out
@@ -616,7 +641,12 @@ pub fn render(out: &StressOut) -> String {
             );
         }
     }
+}
 
+/// The stressed account of the drawdown and gap scenarios.
+fn render_stressed(md: &mut String, out: &StressOut) {
+    let base = out.base_currency.as_str();
+    let money = |v: f64| f::money(Some(v), base);
     if let Some(s) = &out.stressed
         && out.scenario != Scenario::Preflight
     {
@@ -637,7 +667,12 @@ pub fn render(out: &StressOut) -> String {
         let _ = writeln!(md, "**Stressed Excess (Init)**: {}", money(s.excess_init));
         let _ = writeln!(md, "**Stressed Excess (Maint)**: {}", money(s.excess_maint));
     }
+}
 
+/// The drawdowns that restrict and liquidate, and the preflight curve.
+fn render_survivability(md: &mut String, out: &StressOut) {
+    let base = out.base_currency.as_str();
+    let money = |v: f64| f::money(Some(v), base);
     md.push_str("\n## Survivability\n");
     let words = |pct: Option<u32>, exact: Option<f64>| match pct {
         Some(0) => "already breached (0%)".to_string(),
@@ -683,6 +718,11 @@ pub fn render(out: &StressOut) -> String {
             );
         }
     }
+}
+
+/// Whether the drawdown or gap scenario restricts or liquidates the account.
+fn render_verdict(md: &mut String, out: &StressOut) {
+    let money = |v: f64| f::money(Some(v), &out.base_currency);
     if let Some(s) = &out.stressed
         && out.scenario != Scenario::Preflight
     {
@@ -711,6 +751,11 @@ pub fn render(out: &StressOut) -> String {
             );
         }
     }
+}
+
+fn render_shocks(md: &mut String, out: &StressOut) {
+    let base = out.base_currency.as_str();
+    let money = |v: f64| f::money(Some(v), base);
     if let Some(s) = &out.shocks {
         md.push_str("\n## Macro Shocks\n");
         md.push_str(&f::kv_table(&[
@@ -749,19 +794,6 @@ pub fn render(out: &StressOut) -> String {
             ("Excess (Maint) after shocks", money(s.excess_maint_after)),
         ]));
     }
-    if !out.missing.is_empty() {
-        let _ = writeln!(
-            md,
-            "\n⚠️ No volatility estimate (left out of the gap): {}.",
-            risk_data::missing_words(&out.missing, 10)
-        );
-    }
-    md.push_str("\n_Approximations:_\n");
-    for a in &out.approximations {
-        let _ = writeln!(md, "- _{a}_");
-    }
-    md.push_str(&fx_lines(&out.fx_rates, &out.unconverted));
-    md
 }
 
 #[cfg(test)]

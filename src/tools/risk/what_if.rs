@@ -4,6 +4,7 @@
 
 use crate::gateway::{GatewayError, WhatIfOrder};
 use crate::model::{OrderType, Side, tags};
+use crate::store::LiveState;
 use crate::tools::format as f;
 use crate::tools::support::{self, Meta, resolve_account};
 use crate::tools::{Answer, Tool, ToolContext, ToolError};
@@ -88,6 +89,55 @@ fn state(equity: Option<f64>, init: Option<f64>, maint: Option<f64>) -> MarginSt
 
 pub struct WhatIf;
 
+/// The price the order would trade at (the limit, else the quote's side, else the position's
+/// mark) and its currency.
+fn order_price(
+    snap: &LiveState,
+    account: &str,
+    symbol: &str,
+    action: Side,
+    limit_price: Option<f64>,
+) -> (Option<f64>, String) {
+    let quote = snap.quotes.get(symbol);
+    let quote_px = quote.and_then(|q| match action {
+        Side::Buy => q.ask.or(q.price()),
+        Side::Sell => q.bid.or(q.price()),
+    });
+    let held = snap
+        .positions_of(account)
+        .find(|pos| pos.instrument.symbol == symbol);
+    let px = limit_price
+        .or(quote_px)
+        .or_else(|| held.and_then(|h| h.market_price));
+    let currency = held.map_or_else(
+        || quote.map_or("USD".to_string(), |q| q.currency.clone()),
+        |h| h.instrument.currency.clone(),
+    );
+    (px, currency)
+}
+
+/// Checks the quantity and the limit price against the order type; returns the limit price.
+fn checked_order(tool: &str, p: &WhatIfParams) -> Result<Option<f64>, ToolError> {
+    if !(p.quantity.is_finite() && p.quantity > 0.0) {
+        return Err(ToolError::new(format!(
+            "{tool}: `quantity` must be a positive number of shares; got {}. Use `action` SELL to reduce a position.",
+            p.quantity
+        )));
+    }
+    match (p.order_type, p.limit_price) {
+        (OrderType::Lmt, None) => Err(ToolError::new(format!(
+            "{tool}: a LMT order needs `limit_price` (a positive price); or use `order_type` MKT."
+        ))),
+        (OrderType::Lmt, Some(px)) if !(px.is_finite() && px > 0.0) => Err(ToolError::new(
+            format!("{tool}: `limit_price` must be a positive price; got {px}."),
+        )),
+        (OrderType::Mkt, Some(_)) => Err(ToolError::new(format!(
+            "{tool}: `limit_price` only applies to `order_type` LMT; drop it or set `order_type` to LMT."
+        ))),
+        (_, px) => Ok(px),
+    }
+}
+
 impl Tool for WhatIf {
     const NAME: &'static str = "ibkr_what_if";
     const GROUP: &'static str = "risk";
@@ -98,30 +148,7 @@ impl Tool for WhatIf {
     async fn run(ctx: &ToolContext, p: WhatIfParams) -> Result<Answer<WhatIfOut>, ToolError> {
         let tool = Self::NAME;
         let symbol = support::symbol(tool, &p.symbol)?;
-        if !(p.quantity.is_finite() && p.quantity > 0.0) {
-            return Err(ToolError::new(format!(
-                "{tool}: `quantity` must be a positive number of shares; got {}. Use `action` SELL to reduce a position.",
-                p.quantity
-            )));
-        }
-        let limit_price = match (p.order_type, p.limit_price) {
-            (OrderType::Lmt, None) => {
-                return Err(ToolError::new(format!(
-                    "{tool}: a LMT order needs `limit_price` (a positive price); or use `order_type` MKT."
-                )));
-            }
-            (OrderType::Lmt, Some(px)) if !(px.is_finite() && px > 0.0) => {
-                return Err(ToolError::new(format!(
-                    "{tool}: `limit_price` must be a positive price; got {px}."
-                )));
-            }
-            (OrderType::Mkt, Some(_)) => {
-                return Err(ToolError::new(format!(
-                    "{tool}: `limit_price` only applies to `order_type` LMT; drop it or set `order_type` to LMT."
-                )));
-            }
-            (_, px) => px,
-        };
+        let limit_price = checked_order(tool, &p)?;
         let view = ctx.live()?;
         let snap = &view.snap;
         let acct = resolve_account(ctx, snap, p.account.as_deref())?;
@@ -167,24 +194,7 @@ impl Tool for WhatIf {
         let change = |c: Option<f64>, a: Option<f64>, b: Option<f64>| {
             f::json_num(c.or_else(|| Some(a? - b?))).map(|x| f::round(x, 2))
         };
-        let quote_px = snap.quotes.get(&symbol).and_then(|q| match p.action {
-            Side::Buy => q.ask.or(q.price()),
-            Side::Sell => q.bid.or(q.price()),
-        });
-        let held = snap
-            .positions_of(&acct.account)
-            .find(|pos| pos.instrument.symbol == symbol);
-        let px = limit_price
-            .or(quote_px)
-            .or_else(|| held.and_then(|h| h.market_price));
-        let notional_ccy = held.map_or_else(
-            || {
-                snap.quotes
-                    .get(&symbol)
-                    .map_or("USD".to_string(), |q| q.currency.clone())
-            },
-            |h| h.instrument.currency.clone(),
-        );
+        let (px, notional_ccy) = order_price(snap, &acct.account, &symbol, p.action, limit_price);
         let currency = if w.margin_currency.is_empty() {
             base.clone()
         } else {
