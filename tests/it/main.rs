@@ -42,6 +42,7 @@ mod tools_market;
 mod tools_monitoring_orders;
 mod tools_risk;
 mod tools_stale;
+mod tools_windows;
 mod tui_book_cache;
 mod tui_demo_tape;
 mod tui_e2e_tmux;
