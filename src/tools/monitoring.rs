@@ -53,6 +53,11 @@ pub struct DrawdownOut {
     pub current_drawdown_pct: Option<f64>,
     /// Current NLV − high-water mark (≤ 0).
     pub current_drawdown_amount: Option<f64>,
+    /// The worst drawdown in the window, percent (≤ 0): 0 when NLV never fell below its
+    /// high-water mark; `null` only without history.
+    pub max_drawdown_pct: Option<f64>,
+    /// The worst episode's peak, trough and recovery; `null` when there was none (see
+    /// `max_drawdown_pct`).
     pub max_drawdown: Option<MaxDrawdownOut>,
     /// Gain needed from the current NLV to regain the high-water mark, in percent.
     pub recovery_needed_pct: Option<f64>,
@@ -128,6 +133,7 @@ impl Tool for DrawdownTracker {
             peak_override: p.peak_nlv,
             current_drawdown_pct: None,
             current_drawdown_amount: None,
+            max_drawdown_pct: None,
             max_drawdown: None,
             recovery_needed_pct: None,
             no_history: None,
@@ -171,6 +177,7 @@ impl Tool for DrawdownTracker {
         out.recovery_needed_pct = last_value
             .filter(|v| *v > 0.0)
             .map(|v| f::round((report.high_water_mark / v - 1.0) * 100.0, 4));
+        out.max_drawdown_pct = Some(f::round(report.max_drawdown() * 100.0, 4));
         out.max_drawdown = report.max.map(|m| MaxDrawdownOut {
             drawdown_pct: f::round(m.drawdown * 100.0, 4),
             peak_nlv: f::round(m.peak_value, 2),

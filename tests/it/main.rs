@@ -50,3 +50,4 @@ mod tui_keys;
 mod tui_snapshots;
 mod var;
 mod windows;
+mod zero_not_null;
