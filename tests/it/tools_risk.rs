@@ -282,7 +282,7 @@ async fn beta_and_var_agree_with_independent_arithmetic() {
         let symbol = c["symbol"].as_str().expect("symbol");
         let closes = closes_by_day(&h, &daily_spec(symbol, "USD", 252)).await;
         let cad: Vec<f64> = closes.iter().map(|(d, c)| c * usdcad[d]).collect();
-        let usd: Vec<f64> = closes.iter().map(|(_, c)| *c).collect();
+        let usd: Vec<f64> = closes.values().copied().collect();
         cad_series.push(last_returns(&cad, 252));
         usd_series.push(last_returns(&usd, 252));
         values.push(num(&c["value_base"], "value"));

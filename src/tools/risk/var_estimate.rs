@@ -8,6 +8,7 @@ use super::{TABLE_ROWS, date_of_day, delayed_symbols, footer, window_words};
 use crate::analytics::base_currency::{self, SplitReturns};
 use crate::analytics::book_var::{self, BookInput, Method, MethodResult};
 use crate::analytics::returns::{self, ReturnKind};
+use crate::store::Staleness;
 use crate::tools::format::{self as f, Align};
 use crate::tools::risk_data::{self, Book, History, Missing};
 use crate::tools::support::{self, FxUsed, Meta};
@@ -343,121 +344,155 @@ impl Tool for VarEstimate {
     type Output = VarOut;
 
     async fn run(ctx: &ToolContext, p: VarParams) -> Result<Answer<VarOut>, ToolError> {
-        let lookback = p.lookback_days.unwrap_or(252);
-        let horizon = p.horizon_days.unwrap_or(1);
         let view = ctx.live()?;
-        let book = risk_data::book(ctx, &view.snap, p.account.as_deref()).await?;
-        if book.holdings.is_empty() {
-            return Err(ToolError::new(format!(
-                "{}: the account {} holds no positions: its VaR is zero.",
-                Self::NAME,
-                book.account_label
-            )));
-        }
-        let mut missing = unvalued(&book);
-        let items: Vec<(String, String)> = book
-            .holdings
-            .iter()
-            .filter(|h| h.value_base.is_some())
-            .map(|h| (h.symbol.clone(), h.currency.clone()))
-            .collect();
-        let mut currencies: Vec<String> = items
-            .iter()
-            .map(|(_, c)| c.clone())
-            .filter(|c| *c != book.base)
-            .collect();
-        currencies.sort();
-        currencies.dedup();
-        let hist = risk_data::history(ctx, &items, lookback as usize).await;
-        let fx = risk_data::fx_history(ctx, &book.base, &currencies, lookback as usize).await;
-        missing.extend(hist.missing.iter().cloned());
-        if hist.series.is_empty() {
-            return Err(ToolError::new(format!(
-                "{}: no daily history is available for any position: {}",
-                Self::NAME,
-                risk_data::missing_words(&missing, 10)
-            )));
-        }
-        let r = base_returns(Self::NAME, &book, &hist, &fx, lookback as usize)?;
-        let points = r.dates.len();
-        if points < 2 || r.symbols.is_empty() {
-            return Err(ToolError::new(format!(
-                "{}: the positions share only {points} daily return(s); at least two are needed.",
-                Self::NAME
-            )));
-        }
-        if p.method.runs(Method::Historical) && (horizon as usize) > points {
-            return Err(ToolError::new(format!(
-                "{}: a {horizon}-day historical VaR needs at least {horizon} daily returns; {points} are available. Use a shorter `horizon_days` or `method` = `parametric`.",
-                Self::NAME
-            )));
-        }
-        let confidences: &[f64] = match p.confidence {
-            Confidence::P95 => &[0.95],
-            Confidence::P99 => &[0.99],
-            Confidence::Both => &[0.95, 0.99],
-        };
-        let input = BookInput {
-            values: &r.values,
-            returns: &r.split,
-            dates: &r.dates,
-        };
-        let err =
-            |e: crate::analytics::AnalyticsError| ToolError::new(format!("{}: {e}", Self::NAME));
-        // σ is reported whichever method is asked: it describes the data.
-        let parametric = book_var::parametric(input, confidences, horizon as usize).map_err(err)?;
-        let historical = if p.method.runs(Method::Historical) {
-            Some(book_var::historical(input, confidences, horizon as usize).map_err(err)?)
-        } else {
-            None
-        };
-        let parametric_shown = p.method.runs(Method::Parametric).then_some(&parametric);
-        let nlv = book.nlv();
-        let mut levels = Vec::new();
-        let mut es = Vec::new();
-        let mut method_words = Vec::new();
-        for m in parametric_shown.into_iter().chain(historical.as_ref()) {
-            let (l, e) = method_rows(m, nlv);
-            levels.extend(l);
-            es.push(e);
-            method_words.push(m.method_text(&book.base));
-        }
-        let stale = risk_data::worst_stale(
-            view.stale.clone(),
-            risk_data::worst_stale(hist.stale.clone(), fx.stale.clone()),
-        );
-        let out = VarOut {
-            meta: support::meta(view.now, stale.as_ref()),
-            account: book.account_label.clone(),
-            base_currency: book.base.clone(),
-            method: method_words.join("; "),
-            lookback_days: lookback,
-            data_points: points,
-            horizon_days: horizon,
-            historical_scenarios: historical.as_ref().map(|h| h.scenarios),
-            first_date: date_of_day(r.dates.first()),
-            last_date: date_of_day(r.dates.last()),
-            sigma_daily: f::round(parametric.sigma_daily.unwrap_or(0.0), 2),
-            net_liquidation: nlv,
-            covered_gross_value: f::round(r.values.iter().map(|v| v.abs()).sum(), 2),
-            levels,
-            expected_shortfall: es,
-            components_confidence_pct: f::round(
-                confidences.last().copied().unwrap_or(0.99) * 100.0,
-                2,
-            ),
-            components: components(&r, parametric_shown, historical.as_ref()),
-            missing,
-            currency_risk_missing: fx.missing.clone(),
-            fx_rates: book.fx.clone(),
-            delayed: delayed_symbols(&book),
-            unconverted: book.unconverted.clone(),
-        };
+        let inputs = gather(ctx, &view, &p).await?;
+        let out = estimate(&view, inputs, &p)?;
         Ok(Answer {
             markdown: render(&out),
             data: out,
         })
     }
+}
+
+/// Everything the VaR is computed from.
+struct Inputs {
+    book: Book,
+    returns: Returns,
+    /// Holdings left out (no price, no rate, no history).
+    missing: Vec<Missing>,
+    /// Currencies whose FX history is missing (rate held fixed).
+    fx_missing: Vec<Missing>,
+    stale: Option<Staleness>,
+}
+
+/// The book, its holdings' daily closes and their currencies' FX closes, as base-currency
+/// returns on common dates.
+async fn gather(
+    ctx: &ToolContext,
+    view: &support::LiveView,
+    p: &VarParams,
+) -> Result<Inputs, ToolError> {
+    let tool = VarEstimate::NAME;
+    let lookback = p.lookback_days.unwrap_or(252) as usize;
+    let book = risk_data::book(ctx, &view.snap, p.account.as_deref()).await?;
+    if book.holdings.is_empty() {
+        return Err(ToolError::new(format!(
+            "{tool}: the account {} holds no positions: its VaR is zero.",
+            book.account_label
+        )));
+    }
+    let mut missing = unvalued(&book);
+    let items: Vec<(String, String)> = book
+        .holdings
+        .iter()
+        .filter(|h| h.value_base.is_some())
+        .map(|h| (h.symbol.clone(), h.currency.clone()))
+        .collect();
+    let mut currencies: Vec<String> = items
+        .iter()
+        .map(|(_, c)| c.clone())
+        .filter(|c| *c != book.base)
+        .collect();
+    currencies.sort();
+    currencies.dedup();
+    let hist = risk_data::history(ctx, &items, lookback).await;
+    let fx = risk_data::fx_history(ctx, &book.base, &currencies, lookback).await;
+    missing.extend(hist.missing.iter().cloned());
+    if hist.series.is_empty() {
+        return Err(ToolError::new(format!(
+            "{tool}: no daily history is available for any position: {}",
+            risk_data::missing_words(&missing, 10)
+        )));
+    }
+    let returns = base_returns(tool, &book, &hist, &fx, lookback)?;
+    let points = returns.dates.len();
+    if points < 2 || returns.symbols.is_empty() {
+        return Err(ToolError::new(format!(
+            "{tool}: the positions share only {points} daily return(s); at least two are needed."
+        )));
+    }
+    Ok(Inputs {
+        stale: risk_data::worst_stale(
+            view.stale.clone(),
+            risk_data::worst_stale(hist.stale, fx.stale),
+        ),
+        book,
+        returns,
+        missing,
+        fx_missing: fx.missing,
+    })
+}
+
+/// Runs the asked methods (parametric always runs: its σ describes the data) and builds the
+/// answer.
+fn estimate(view: &support::LiveView, inputs: Inputs, p: &VarParams) -> Result<VarOut, ToolError> {
+    let tool = VarEstimate::NAME;
+    let horizon = p.horizon_days.unwrap_or(1);
+    let Inputs {
+        book,
+        returns: r,
+        missing,
+        fx_missing,
+        stale,
+    } = inputs;
+    let points = r.dates.len();
+    if p.method.runs(Method::Historical) && (horizon as usize) > points {
+        return Err(ToolError::new(format!(
+            "{tool}: a {horizon}-day historical VaR needs at least {horizon} daily returns; {points} are available. Use a shorter `horizon_days` or `method` = `parametric`."
+        )));
+    }
+    let confidences: &[f64] = match p.confidence {
+        Confidence::P95 => &[0.95],
+        Confidence::P99 => &[0.99],
+        Confidence::Both => &[0.95, 0.99],
+    };
+    let input = BookInput {
+        values: &r.values,
+        returns: &r.split,
+        dates: &r.dates,
+    };
+    let err = |e: crate::analytics::AnalyticsError| ToolError::new(format!("{tool}: {e}"));
+    let parametric = book_var::parametric(input, confidences, horizon as usize).map_err(err)?;
+    let historical = if p.method.runs(Method::Historical) {
+        Some(book_var::historical(input, confidences, horizon as usize).map_err(err)?)
+    } else {
+        None
+    };
+    let parametric_shown = p.method.runs(Method::Parametric).then_some(&parametric);
+    let nlv = book.nlv();
+    let mut levels = Vec::new();
+    let mut es = Vec::new();
+    let mut method_words = Vec::new();
+    for m in parametric_shown.into_iter().chain(historical.as_ref()) {
+        let (l, e) = method_rows(m, nlv);
+        levels.extend(l);
+        es.push(e);
+        method_words.push(m.method_text(&book.base));
+    }
+    Ok(VarOut {
+        meta: support::meta(view.now, stale.as_ref()),
+        account: book.account_label.clone(),
+        base_currency: book.base.clone(),
+        method: method_words.join("; "),
+        lookback_days: p.lookback_days.unwrap_or(252),
+        data_points: points,
+        horizon_days: horizon,
+        historical_scenarios: historical.as_ref().map(|h| h.scenarios),
+        first_date: date_of_day(r.dates.first()),
+        last_date: date_of_day(r.dates.last()),
+        sigma_daily: f::round(parametric.sigma_daily.unwrap_or(0.0), 2),
+        net_liquidation: nlv,
+        covered_gross_value: f::round(r.values.iter().map(|v| v.abs()).sum(), 2),
+        levels,
+        expected_shortfall: es,
+        components_confidence_pct: f::round(confidences.last().copied().unwrap_or(0.99) * 100.0, 2),
+        components: components(&r, parametric_shown, historical.as_ref()),
+        missing,
+        currency_risk_missing: fx_missing,
+        fx_rates: book.fx.clone(),
+        delayed: delayed_symbols(&book),
+        unconverted: book.unconverted.clone(),
+    })
 }
 
 /// Methods present in the answer, in column order.
