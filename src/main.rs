@@ -1,6 +1,6 @@
 //! CLI only: parse arguments, build the config, hand off to the library.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 use ibkr_cockpit::app::{self, demo::DemoOptions};
 use ibkr_cockpit::{mcp, sim, tui};
 use std::path::PathBuf;
@@ -38,6 +38,17 @@ enum Command {
     SimGateway(SimArgs),
     /// Check config, ports, gateway reachability, API version and data permissions.
     Doctor,
+    /// Print a shell completion script: `ibkr-cockpit completions bash > ~/.local/share/bash-completion/completions/ibkr-cockpit`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `ibkr-cockpit man > ~/.local/share/man/man1/ibkr-cockpit.1`.
+    Man,
+}
+
+#[derive(Args, Debug)]
+struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug, Default)]
@@ -71,11 +82,32 @@ struct SimWorld {
 struct DemoArgs {
     #[command(flatten)]
     world: SimWorld,
+    /// Colour theme: dark (default), light, high-contrast, or a themes/*.toml name.
     #[arg(long)]
     theme: Option<String>,
+    /// HTTP port of the embedded MCP server on 127.0.0.1 (default: `mcp.http_port`, 8787;
+    /// a busy port falls back to a free one, shown in the header).
+    #[arg(long)]
+    port: Option<u16>,
     /// Unix socket to serve (so `ibkr-cockpit mcp` bridges to this cockpit).
     #[arg(long)]
     socket: Option<PathBuf>,
+    /// Print one frame of the cockpit as text, COLSxROWS (e.g. 100x30), and exit: the
+    /// README's picture comes from this.
+    #[arg(long, value_name = "COLSxROWS", value_parser = parse_size)]
+    print_frame: Option<(u16, u16)>,
+}
+
+/// `100x30` → (100, 30).
+fn parse_size(text: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("`{text}` is not a size: write COLSxROWS, e.g. 100x30");
+    let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    let w: u16 = w.trim().parse().map_err(|_| bad())?;
+    let h: u16 = h.trim().parse().map_err(|_| bad())?;
+    if w == 0 || h == 0 || w > 1000 || h > 500 {
+        return Err(format!("`{text}`: columns 1–1000 and rows 1–500"));
+    }
+    Ok((w, h))
 }
 
 #[derive(Args, Debug)]
@@ -93,11 +125,13 @@ struct McpArgs {
 
 #[derive(Args, Debug)]
 struct ServeArgs {
+    /// Serve the simulated book (no account needed).
     #[arg(long)]
     demo: bool,
     /// Address to bind (default 127.0.0.1; anything else requires a token).
     #[arg(long)]
     bind: Option<String>,
+    /// HTTP port (default: `mcp.http_port`, 8787).
     #[arg(long)]
     port: Option<u16>,
     /// Unix socket to serve (sidecars bridge to it, UIs attach to it).
@@ -105,7 +139,9 @@ struct ServeArgs {
     socket: Option<PathBuf>,
 }
 
+/// `--help` is this command's own flag: after a tool name it shows that tool's parameters.
 #[derive(Args, Debug)]
+#[command(disable_help_flag = true)]
 struct ToolArgs {
     /// Tool name, e.g. ibkr_quote.
     name: Option<String>,
@@ -122,10 +158,14 @@ struct ToolArgs {
     /// Run against the simulated book.
     #[arg(long)]
     demo: bool,
+    /// Print help: this command's, or with a tool name that tool's parameters.
+    #[arg(short, long, action = ArgAction::SetTrue)]
+    help: bool,
 }
 
 #[derive(Args, Debug)]
 struct SimArgs {
+    /// TCP port to listen on (127.0.0.1): 4002 is IB Gateway's paper-trading port.
     #[arg(long, default_value_t = 4002)]
     port: u16,
     /// Serve a second (secondary, USD) account on this port too.
@@ -169,11 +209,47 @@ fn demo_options(world: &SimWorld) -> DemoOptions {
     }
 }
 
+/// The config file in use, as `doctor` reports it.
+fn config_source(flag: Option<&std::path::Path>) -> String {
+    let path = flag
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(ibkr_cockpit::config::default_config_path);
+    if path.exists() {
+        path.display().to_string()
+    } else {
+        format!(
+            "{} (not present: using defaults and environment)",
+            path.display()
+        )
+    }
+}
+
 /// How long a one-shot command waits for the first sync before answering from what it has.
 const SYNC_WAIT: Duration = Duration::from_secs(10);
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = cli.command.unwrap_or(Command::Tui(TuiArgs::default()));
+    // Generated from the CLI definition; no config needed.
+    match &command {
+        Command::Completions(a) => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(a.shell, &mut cmd, "ibkr-cockpit", &mut std::io::stdout());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Tool(a) if a.help && a.name.is_none() => {
+            // What `ibkr-cockpit help tool` prints: the generated help, with the full usage line.
+            if let Err(help) = Cli::command().try_get_matches_from(["ibkr-cockpit", "help", "tool"])
+            {
+                help.print()?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     // The simulator needs no config; everything else starts from it.
     if let Command::SimGateway(a) = &command {
         app::logging::to_stderr();
@@ -190,27 +266,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = match app::load_config(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
+            if matches!(command, Command::Doctor) {
+                println!("config: {}", config_source(cli.config.as_deref()));
+            }
             eprintln!("config error: {e}");
             return Ok(ExitCode::from(2));
         }
     };
     match command {
-        Command::SimGateway(_) => unreachable!("handled above"),
+        Command::SimGateway(_) | Command::Completions(_) | Command::Man => {
+            unreachable!("handled above")
+        }
         Command::Doctor => {
             app::logging::to_stderr();
-            let source = cli
-                .config
-                .clone()
-                .unwrap_or_else(ibkr_cockpit::config::default_config_path);
-            let source = if source.exists() {
-                source.display().to_string()
-            } else {
-                format!(
-                    "{} (not present: using defaults and environment)",
-                    source.display()
-                )
-            };
-            let report = app::doctor::run(&config, &source).await;
+            let report = app::doctor::run(&config, &config_source(cli.config.as_deref())).await;
             println!("{}", report.text.trim_end());
             Ok(if report.ok {
                 ExitCode::SUCCESS
@@ -220,6 +289,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Tool(mut a) => {
             app::logging::to_stderr();
+            if a.help {
+                a.args.push("--help".into());
+            }
             // Flags written after the tool's arguments arrive among them (trailing args).
             a.demo |= a.args.iter().any(|w| w == "--demo");
             a.args.retain(|w| w != "--demo");
@@ -292,6 +364,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(a) => {
+            let mut config = config;
+            if let Some(p) = a.port {
+                config.mcp.http_port = p;
+            }
+            if let Some((width, height)) = a.print_frame {
+                app::logging::to_stderr();
+                let text =
+                    app::demo::frame_text(config, &demo_options(&a.world), width, height).await?;
+                print!("{text}");
+                return Ok(ExitCode::SUCCESS);
+            }
             let socket = app::daemon::socket_path(&config, a.socket.as_deref());
             let rt = app::demo::start_demo(config, &demo_options(&a.world)).await?;
             run_cockpit(rt, a.theme, Some("demo".into()), &socket).await

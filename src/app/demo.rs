@@ -88,3 +88,79 @@ pub async fn start_demo(mut config: Config, opts: &DemoOptions) -> anyhow::Resul
         warnings: Vec::new(),
     })
 }
+
+/// How long `frame_text` waits for the demo book to sync and the correlations to load.
+const FRAME_WAIT: Duration = Duration::from_secs(30);
+
+/// One frame of the demo cockpit, `width`×`height`, as plain text (one line per row, trailing
+/// blanks trimmed): the real panes drawn by the real renderer from the simulated book once it
+/// has synced, its sparklines and correlations loaded, prices frozen. `demo --print-frame` prints
+/// it; the README's picture is its output.
+pub async fn frame_text(
+    config: Config,
+    opts: &DemoOptions,
+    width: u16,
+    height: u16,
+) -> anyhow::Result<String> {
+    use crate::tui::{self, app::Action, event_loop, screen, theme::Theme};
+    use ratatui::{Terminal, backend::TestBackend};
+
+    let bind = super::http_bind(&config)?;
+    let rt = start_demo(
+        config,
+        &DemoOptions {
+            tick_interval: None,
+            ..opts.clone()
+        },
+    )
+    .await?;
+    let Some(gateways) = rt.ctx.gateways.clone() else {
+        anyhow::bail!("the demo started without gateways");
+    };
+    for g in gateways.all() {
+        if !g.wait_synced(FRAME_WAIT).await {
+            rt.shutdown();
+            anyhow::bail!("the simulated gateways did not sync within {FRAME_WAIT:?}");
+        }
+    }
+    crate::gateway::intraday::backfill(gateways.primary.requests(), &rt.ctx.store, 20).await;
+
+    let theme = Theme::built_in("dark").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let opts = tui::TuiOptions {
+        mcp_url: Some(format!("http://{bind}/mcp")),
+        mode_label: Some("demo".into()),
+        ..tui::TuiOptions::default()
+    };
+    let mut app = tui::build_app(&rt.ctx, &opts, theme, tui::tool_infos());
+    let state = rt.ctx.store.snapshot();
+    app.now = rt.ctx.store.now();
+    // The first background work (daily bars → correlations) runs through the loop's own runner.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut pending = app.handle(Action::StateChanged, &state);
+    while !pending.is_empty() {
+        let count = pending.len();
+        event_loop::start_effects(std::mem::take(&mut pending), &rt.ctx, &tx);
+        for _ in 0..count {
+            match tokio::time::timeout(FRAME_WAIT, rx.recv()).await {
+                Ok(Some(action)) => pending.extend(app.handle(action, &state)),
+                _ => break,
+            }
+        }
+    }
+    let mut terminal = Terminal::new(TestBackend::new(width, height))?;
+    terminal.draw(|f| screen::draw(f, &app, &state))?;
+    rt.shutdown();
+    Ok(buffer_text(terminal.backend().buffer()))
+}
+
+/// The buffer's symbols row by row, trailing blanks trimmed.
+pub fn buffer_text(buffer: &ratatui::buffer::Buffer) -> String {
+    let width = buffer.area.width as usize;
+    let mut out = String::new();
+    for row in buffer.content.chunks(width.max(1)) {
+        let line: String = row.iter().map(|c| c.symbol()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

@@ -133,11 +133,11 @@ pub async fn run(config: &Config, config_source: &str) -> DoctorReport {
             let _ = writeln!(out, "- {p}");
         }
     }
-    // One line when there is nothing to talk to: the whole report is that line.
+    // Short when there is nothing to talk to: the config used, what is running, the fix.
     if !primary_ok && !out.contains("API session") {
         let line = problems.first().cloned().unwrap_or_default();
         return DoctorReport {
-            text: format!("{running}{line}"),
+            text: format!("config: {config_source}\n{running}{line}"),
             ok: false,
         };
     }

@@ -75,6 +75,7 @@ pub async fn run(shared: Arc<Shared>) {
                     s.accounts = accounts.clone();
                     s.last_data = Some(now);
                     s.last_error = None;
+                    s.failed_attempts = 0;
                     if reconnected {
                         s.reconnects += 1;
                     }
@@ -124,6 +125,7 @@ pub async fn run(shared: Arc<Shared>) {
                     ConnState::Disconnected
                 };
                 shared.set_down_reason(&fail.message);
+                shared.status(|s| s.failed_attempts = failures_in_a_row);
                 shared.set_state(state, Some(fail.message.clone()));
                 events::supervisor(
                     &store,

@@ -6,6 +6,9 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod tool_group;
+pub use tool_group::ToolGroup;
+
 /// Unix epoch milliseconds.
 pub type Millis = i64;
 
@@ -637,7 +640,11 @@ pub struct GatewayStatus {
     /// When the current state began.
     pub since: Millis,
     pub last_data: Option<Millis>,
+    /// Successful reconnections since start.
     pub reconnects: u32,
+    /// Connection attempts that failed since the last successful one (what an outage has cost).
+    #[serde(default)]
+    pub failed_attempts: u32,
     pub market_data_mode: DataMode,
     pub accounts: Vec<String>,
     /// Why the gateway is not connected, in words.

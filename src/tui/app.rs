@@ -25,6 +25,9 @@ pub const HEATMAP_MAX_SYMBOLS: usize = 20;
 pub const CORR_REFRESH_MS: Millis = 60_000;
 /// How many lines of prompt history are kept.
 const HISTORY_MAX: usize = 200;
+/// What the input line shows before the trader starts typing (gone once it is focused).
+pub const INPUT_PLACEHOLDER: &str =
+    "press : to run a tool — e.g. ibkr_what_if symbol=KRYX action=BUY quantity=100";
 
 /// The panes, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -157,6 +160,8 @@ pub enum Action {
     Close,
     ToggleHelp,
     ToggleCorrWindow,
+    /// The terminal's size (at start and on every resize).
+    Resize(u16, u16),
     /// Focus the prompt's input line.
     StartInput,
     /// A key typed into the input line.
@@ -197,6 +202,16 @@ pub enum Effect {
         name: String,
         args: Value,
     },
+}
+
+/// The Tab-completion popup: the candidates for the word being completed, and which one the
+/// line holds now (`None` right after the first Tab, which completed the common prefix).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletionPopup {
+    /// The line up to the word being completed.
+    pub head: String,
+    pub candidates: Vec<String>,
+    pub selected: Option<usize>,
 }
 
 /// Display settings the views need from the config, copied once.
@@ -255,6 +270,10 @@ pub struct App {
     /// The pane shown under the positions on small terminals (the last non-positions focus).
     pub secondary: Pane,
     pub help: bool,
+    /// First line of the help overlay on screen (it scrolls when it does not fit).
+    pub help_scroll: u16,
+    /// The terminal's size, for the scroll limits of views that depend on it.
+    pub viewport: ratatui::layout::Rect,
     pub view: Option<View>,
     pub sort: SortColumn,
     pub descending: bool,
@@ -262,6 +281,8 @@ pub struct App {
     pub selected: usize,
     /// Selected journal entry, 0 = newest.
     pub journal_selected: usize,
+    /// First line of the margin pane on screen (two accounts scroll in a small card).
+    pub margin_scroll: usize,
     pub corr_window: CorrWindow,
     pub corr: Fetch<CorrPair>,
     /// First row/column of the heatmap on screen (big books scroll).
@@ -277,7 +298,9 @@ pub struct App {
     pub history: Vec<String>,
     history_pos: Option<usize>,
     draft: String,
-    /// Completion candidates or a parse error, shown under the input line.
+    /// Tab completion's candidates, shown in a popup over the journal while they are open.
+    pub completion: Option<CompletionPopup>,
+    /// A parse error, shown under the input line.
     pub input_hint: Option<String>,
     pub input_error: bool,
     pub should_quit: bool,
@@ -287,10 +310,9 @@ fn new_input(theme: &Theme) -> TextArea<'static> {
     let mut input = TextArea::default();
     input.set_cursor_line_style(ratatui::style::Style::default());
     input.set_style(theme.input);
+    // No placeholder inside the editor: the hint is shown only while the line is not focused
+    // (see `prompt::render_input`), so it never sits next to the cursor.
     input.set_placeholder_style(theme.placeholder);
-    input.set_placeholder_text(
-        "press : to run a tool — e.g. ibkr_what_if symbol=KRYX action=BUY quantity=100",
-    );
     input
 }
 
@@ -305,11 +327,14 @@ impl App {
             focus: Pane::Positions,
             secondary: Pane::Margin,
             help: false,
+            help_scroll: 0,
+            viewport: ratatui::layout::Rect::default(),
             view: None,
             sort: SortColumn::Weight,
             descending: true,
             selected: 0,
             journal_selected: 0,
+            margin_scroll: 0,
             corr_window: CorrWindow::D60,
             corr: Fetch::Loading,
             heat_scroll: 0,
@@ -321,6 +346,7 @@ impl App {
             history: Vec::new(),
             history_pos: None,
             draft: String::new(),
+            completion: None,
             input_hint: None,
             input_error: false,
             should_quit: false,
@@ -361,7 +387,14 @@ impl App {
             Action::FocusNext => self.focus_on(self.focus.next()),
             Action::FocusPrev => self.focus_on(self.focus.prev()),
             Action::Focus(p) => self.focus_on(p),
-            Action::ToggleHelp => self.help = !self.help,
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
+            Action::Resize(width, height) => {
+                self.viewport = ratatui::layout::Rect::new(0, 0, width, height);
+                self.help_scroll = self.help_scroll.min(self.help_max_scroll());
+            }
             Action::Close => {
                 if self.help {
                     self.help = false;
@@ -399,18 +432,17 @@ impl App {
             Action::CancelInput => {
                 self.input_active = false;
                 self.input_hint = None;
+                self.completion = None;
             }
             Action::InputKey(key) => {
                 self.input.input(key);
                 self.input_hint = None;
+                self.completion = None;
                 self.history_pos = None;
             }
-            Action::Complete => {
-                let c = completion::complete(&self.input_text(), &self.tools);
-                self.set_input_text(&c.line);
-                self.input_error = false;
-                self.input_hint = (!c.candidates.is_empty()).then(|| c.candidates.join("  "));
-            }
+            Action::Complete => self.complete(),
+            Action::HistoryPrev if self.completion.is_some() => self.cycle_completion(-1),
+            Action::HistoryNext if self.completion.is_some() => self.cycle_completion(1),
             Action::HistoryPrev => self.history_step(-1),
             Action::HistoryNext => self.history_step(1),
             Action::Submit => self.submit(effects),
@@ -452,6 +484,56 @@ impl App {
         }
     }
 
+    /// Tab: the first press completes the common prefix and opens the popup of candidates; the
+    /// next ones put each candidate in the line in turn, round and round.
+    fn complete(&mut self) {
+        self.input_error = false;
+        self.input_hint = None;
+        if self.completion.is_some() {
+            self.cycle_completion(1);
+            return;
+        }
+        let c = completion::complete(&self.input_text(), &self.tools);
+        self.set_input_text(&c.line);
+        if c.candidates.len() > 1 {
+            let head = match c.line.rfind(' ') {
+                Some(i) => c.line[..=i].to_string(),
+                None => String::new(),
+            };
+            self.completion = Some(CompletionPopup {
+                head,
+                candidates: c.candidates,
+                selected: None,
+            });
+        }
+    }
+
+    fn cycle_completion(&mut self, delta: i64) {
+        let Some(popup) = &mut self.completion else {
+            return;
+        };
+        let n = popup.candidates.len() as i64;
+        if n == 0 {
+            return;
+        }
+        let next = match popup.selected {
+            None if delta < 0 => n - 1,
+            None => 0,
+            Some(i) => (i as i64 + delta).rem_euclid(n),
+        } as usize;
+        popup.selected = Some(next);
+        let line = format!("{}{}", popup.head, popup.candidates[next]);
+        self.set_input_text(&line);
+    }
+
+    /// How far the help overlay can scroll on the current terminal.
+    pub fn help_max_scroll(&self) -> u16 {
+        match super::layout::compute(self.viewport, self.secondary) {
+            super::layout::Screen::Panes(areas) => super::help::max_scroll(self, areas.body),
+            super::layout::Screen::TooSmall { .. } => 0,
+        }
+    }
+
     fn set_sort(&mut self, column: SortColumn) {
         self.sort = column;
         self.descending = column.default_descending();
@@ -467,6 +549,15 @@ impl App {
     }
 
     fn move_selection(&mut self, state: &LiveState, delta: i64) {
+        if self.help {
+            let max = if self.viewport.area() == 0 {
+                u16::MAX
+            } else {
+                self.help_max_scroll()
+            };
+            self.help_scroll = (self.help_scroll as i64 + delta).clamp(0, max as i64) as u16;
+            return;
+        }
         match &mut self.view {
             Some(View::Answer(a)) => {
                 let next = (a.scroll as i64 + delta).clamp(0, u16::MAX as i64);
@@ -486,7 +577,18 @@ impl App {
                     clamp_step(self.journal_selected, delta, state.journal.len());
             }
             Pane::Heatmap => self.scroll_heatmap(delta),
-            Pane::Margin | Pane::Movers => {}
+            Pane::Margin => {
+                let lines = super::margin::line_count(state, &self.settings.thresholds);
+                let shown = match super::layout::compute(self.viewport, self.secondary) {
+                    super::layout::Screen::Panes(areas) => areas
+                        .pane(Pane::Margin)
+                        .map_or(1, |r| r.height.saturating_sub(2) as usize),
+                    super::layout::Screen::TooSmall { .. } => 1,
+                };
+                let positions = lines.saturating_sub(shown) + 1;
+                self.margin_scroll = clamp_step(self.margin_scroll, delta, positions);
+            }
+            Pane::Movers => {}
         }
     }
 
@@ -552,6 +654,7 @@ impl App {
                 self.history_pos = None;
                 self.set_input_text("");
                 self.input_hint = None;
+                self.completion = None;
                 self.input_error = false;
                 self.input_active = false;
                 self.view = Some(View::Answer(AnswerView {

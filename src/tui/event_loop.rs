@@ -60,6 +60,9 @@ where
     let mut last_data: Option<Instant> = None;
 
     app.now = store.now();
+    if let Ok(size) = terminal.size() {
+        app.handle(Action::Resize(size.width, size.height), &state);
+    }
     let effects = app.handle(Action::StateChanged, &state);
     start_effects(effects, &ctx, &tx);
     let mut dirty = true;
@@ -141,6 +144,7 @@ pub fn translate(app: &App, event: Event, size: Rect) -> Vec<Action> {
             MouseEventKind::ScrollDown => vec![Action::Down],
             _ => Vec::new(),
         },
+        Event::Resize(width, height) => vec![Action::Resize(width, height)],
         Event::Paste(text) if app.input_active => text
             .chars()
             .filter(|c| !c.is_control())

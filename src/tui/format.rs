@@ -120,6 +120,55 @@ pub fn age(ms: i64) -> String {
     }
 }
 
+/// `1 tool call`, `3 tool calls`: a count with its noun in the right number (nouns taking `s`).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Word-wraps `text` to lines of at most `width` characters (a longer word is cut with `…`).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let word = truncate(word, width);
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The scroll marks a list shows in its border: `↑ 3 above · ↓ 2 more`, or nothing when every
+/// row is on screen.
+pub fn more_marks(above: usize, below: usize) -> Option<String> {
+    let marks: Vec<String> = [
+        (above > 0).then(|| format!("↑ {above} above")),
+        (below > 0).then(|| format!("↓ {below} more")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!marks.is_empty()).then(|| format!(" {} ", marks.join(" · ")))
+}
+
+/// The first row to show so that `selected` is on screen in a window of `visible` rows.
+pub fn scroll_offset(selected: usize, visible: usize) -> usize {
+    (selected + 1).saturating_sub(visible.max(1))
+}
+
 /// Cuts `text` to `width` characters, ending with `…` when cut.
 pub fn truncate(text: &str, width: usize) -> String {
     let count = text.chars().count();
@@ -148,6 +197,23 @@ mod tests {
         assert_eq!(signed_pct(-4.9), "-4.90%");
         assert_eq!(amount(f64::NAN, 2), MISSING);
         assert_eq!(amount(1_234_567.0, 0), "1,234,567");
+    }
+
+    #[test]
+    fn counts_wraps_and_scroll_marks() {
+        assert_eq!(count(1, "tool call"), "1 tool call");
+        assert_eq!(count(0, "tool call"), "0 tool calls");
+        assert_eq!(count(2, "attempt"), "2 attempts");
+        assert_eq!(
+            wrap("open the selected position or tool call", 16),
+            vec!["open the", "selected", "position or tool", "call"]
+        );
+        assert_eq!(wrap("", 10), vec![""]);
+        assert_eq!(more_marks(0, 0), None);
+        assert_eq!(more_marks(0, 2).as_deref(), Some(" ↓ 2 more "));
+        assert_eq!(more_marks(3, 2).as_deref(), Some(" ↑ 3 above · ↓ 2 more "));
+        assert_eq!(scroll_offset(6, 5), 2);
+        assert_eq!(scroll_offset(0, 5), 0);
     }
 
     #[test]

@@ -77,6 +77,58 @@ fn fit<'a>(mut segments: Vec<(u8, Vec<Span<'a>>)>, sep: Span<'a>, width: u16) ->
     out
 }
 
+/// What the user can do about an outage, and the cause when the gateway's message has one. The
+/// connection layer words its failures as `cause; fix` (e.g. "nothing is listening on
+/// 127.0.0.1 at port 4002; start IB Gateway or TWS and enable API connections …"); a message
+/// without a fix gets the doctor's.
+pub fn fix_and_cause(error: Option<&str>) -> (String, Option<String>) {
+    const DOCTOR: &str = "run `ibkr-cockpit doctor` to see why";
+    match error {
+        Some(e) => match e.rsplit_once("; ") {
+            Some((cause, fix)) => (fix.trim().to_string(), Some(cause.trim().to_string())),
+            None => (DOCTOR.to_string(), Some(e.trim().to_string())),
+        },
+        None => (DOCTOR.to_string(), None),
+    }
+}
+
+/// `text` in at most `width` characters: whole when it fits, else without its parenthetical
+/// remarks, else cut at a word with `…`.
+pub fn abbreviate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut plain = String::new();
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    if plain.chars().count() <= width {
+        return plain;
+    }
+    let mut out = String::new();
+    for word in plain.split_whitespace() {
+        if out.chars().count() + word.chars().count() + 2 > width {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.is_empty() {
+        return format::truncate(&plain, width);
+    }
+    out.push('…');
+    out
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     let t = &app.theme;
     let totals = totals(state);
@@ -141,7 +193,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
         area.width.saturating_sub(1),
     ));
 
-    // Line 2: health. Connection, stale and delayed badges always show; the rest if it fits.
+    // Line 2: health. Connection, stale and delayed badges always show; for a gateway that is
+    // down, what to do about it comes right after its badge, then how long and how many
+    // attempts, then the cause; the rest if it fits.
+    let clock = format!(" {} UTC ", format::clock(app.now));
+    let clock_width = clock.chars().count() as u16;
+    let line_width = area.width.saturating_sub(clock_width) as usize;
+    let mut outage: Vec<(u8, Vec<Span>)> = Vec::new();
     let mut health: Vec<Span> = vec![Span::styled(" ", t.header)];
     if state.gateways.is_empty() {
         health.push(Span::styled(" NO GATEWAY ", t.badge_down));
@@ -159,14 +217,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
             " (2nd)"
         };
         health.push(Span::styled(format!(" {badge}{who} "), style));
-        if status.state != ConnState::Connected {
-            let mut why = format!(" {} attempts", status.reconnects);
-            if let Some(e) = &status.last_error {
-                why.push_str(&format!(": {}", format::truncate(e, 40)));
-            }
-            health.push(Span::styled(why, t.header_label));
-        }
         health.push(Span::styled(" ", t.header));
+        if status.state != ConnState::Connected {
+            let (fix, cause) = fix_and_cause(status.last_error.as_deref());
+            let mut facts = vec![format!("down {}", format::age(app.now - status.since))];
+            if status.failed_attempts > 0 {
+                facts.push(format::count(
+                    status.failed_attempts as usize,
+                    "failed attempt",
+                ));
+            }
+            outage.push((0, vec![Span::styled(fix, t.header_value)]));
+            outage.push((1, vec![label(&facts.join(", "))]));
+            if let Some(cause) = cause {
+                outage.push((2, vec![label(&cause)]));
+            }
+        }
     }
     if let Some(stale) = state.staleness(app.now, app.settings.stale_after_ms) {
         health.push(Span::styled(
@@ -187,17 +253,26 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     if delayed {
         health.push(Span::styled(" DELAYED ", t.badge_delayed));
     }
+    // The fix is shortened (never cut mid-word without a mark) to what is left after the badges.
+    let badges_width: usize = health.iter().map(Span::width).sum();
+    for (priority, spans) in &mut outage {
+        if *priority == 0 {
+            for span in spans.iter_mut() {
+                let room = line_width.saturating_sub(badges_width + sep.width());
+                span.content = abbreviate(&span.content, room).into();
+            }
+        }
+    }
     let mut segments = vec![(0, health)];
+    segments.extend(outage);
     if let Some(url) = &app.settings.mcp_url {
-        segments.push((1, vec![label("MCP "), value(url.clone())]));
+        segments.push((3, vec![label("MCP "), value(url.clone())]));
     }
     let calls = state.journal.len();
     if calls > 0 {
-        segments.push((2, vec![label(&format!("{calls} tool calls"))]));
+        segments.push((4, vec![label(&format::count(calls, "tool call"))]));
     }
-    let clock = format!(" {} UTC ", format::clock(app.now));
-    let clock_width = clock.chars().count() as u16;
-    let bottom = fit(segments, sep, area.width.saturating_sub(clock_width));
+    let bottom = fit(segments, sep, line_width as u16);
 
     let rows = Rect { height: 1, ..area };
     frame.render_widget(Paragraph::new(Line::from(top)).style(t.header), rows);
@@ -217,5 +292,36 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
             Paragraph::new(Span::styled(clock, t.header_value)).alignment(Alignment::Right),
             second,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fix_comes_out_of_the_message() {
+        let (fix, cause) = fix_and_cause(Some(
+            "nothing is listening on 127.0.0.1 at port 4002; start IB Gateway or TWS and enable API connections (Configure → Settings → API)",
+        ));
+        assert!(fix.starts_with("start IB Gateway"), "{fix}");
+        assert_eq!(
+            cause.as_deref(),
+            Some("nothing is listening on 127.0.0.1 at port 4002")
+        );
+        let (fix, cause) = fix_and_cause(Some("connection lost: reset by peer"));
+        assert!(fix.contains("ibkr-cockpit doctor"), "{fix}");
+        assert_eq!(cause.as_deref(), Some("connection lost: reset by peer"));
+    }
+
+    #[test]
+    fn abbreviation_drops_remarks_then_words() {
+        let fix = "start IB Gateway or TWS and enable API connections (Configure → Settings → API)";
+        assert_eq!(abbreviate(fix, 200), fix);
+        assert_eq!(
+            abbreviate(fix, 60),
+            "start IB Gateway or TWS and enable API connections"
+        );
+        assert_eq!(abbreviate(fix, 30), "start IB Gateway or TWS and…");
     }
 }

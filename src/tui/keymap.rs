@@ -284,8 +284,22 @@ pub fn hints(app: &App) -> Vec<(String, &'static str)> {
                     scope,
                     Scope::Input | Scope::Detail | Scope::Answer | Scope::Help
                 );
-            if show && !out.iter().any(|(k, _)| *k == key_label(bd)) {
-                out.push((key_label(bd), short(bd.description)));
+            let label = key_label(bd);
+            if !show
+                || out
+                    .iter()
+                    .any(|(k, _)| k.split('/').any(|part| part == label))
+            {
+                continue;
+            }
+            let desc = short(bd.description);
+            // Keys doing the same thing share one hint: `↑/↓ history`, `q/? close`.
+            match out.last_mut() {
+                Some((keys, last)) if *last == desc => {
+                    keys.push('/');
+                    keys.push_str(&label);
+                }
+                _ => out.push((label, desc)),
             }
         }
     }
@@ -302,6 +316,13 @@ fn short(description: &'static str) -> &'static str {
         "show / hide this help" => "help",
         "sort by the next column" => "sort",
         "toggle 60D / 252D lookback" => "60D/252D",
+        "run the tool" => "run",
+        "complete tool / parameter name" => "complete",
+        "previous command" => "history",
+        "next command" => "history",
+        "leave the input line" => "leave",
+        "close the detail view" | "close the answer" | "close the help" => "close",
+        "close help / detail / answer" => "close",
         other => other,
     }
 }

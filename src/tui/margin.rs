@@ -162,7 +162,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     let focused = app.focus == Pane::Margin;
     let block = pane_block(app, "Margin", focused);
     let inner = block.inner(area);
-    frame.render_widget(block, area);
     let mut lines: Vec<Line> = Vec::new();
     for acct in state.accounts.values() {
         lines.push(Line::from(vec![
@@ -189,5 +188,23 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
             app.theme.dim,
         )));
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    // Two accounts do not fit a small card: it scrolls (↑↓ when focused) and says what is hidden.
+    let shown = inner.height as usize;
+    let scroll = app.margin_scroll.min(lines.len().saturating_sub(shown));
+    let below = lines.len().saturating_sub(scroll + shown);
+    frame.render_widget(
+        super::with_marks(block, app, format::more_marks(scroll, below)),
+        area,
+    );
+    let visible: Vec<Line> = lines.into_iter().skip(scroll).take(shown).collect();
+    frame.render_widget(Paragraph::new(visible), inner);
+}
+
+/// Lines the margin pane has for `state`: per account a title and its gauges.
+pub fn line_count(state: &LiveState, thresholds: &Thresholds) -> usize {
+    state
+        .accounts
+        .values()
+        .map(|a| 1 + gauges(a, thresholds).len())
+        .sum()
 }

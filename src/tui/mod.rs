@@ -87,6 +87,17 @@ pub async fn run(ctx: crate::tools::ToolContext, opts: TuiOptions) -> anyhow::Re
     result
 }
 
+/// `block` with the scroll marks (`↓ 2 more`) on its bottom border, right-aligned.
+pub(crate) fn with_marks<'a>(block: Block<'a>, app: &App, marks: Option<String>) -> Block<'a> {
+    match marks {
+        Some(m) => block.title_bottom(
+            ratatui::text::Line::from(ratatui::text::Span::styled(m, app.theme.key))
+                .right_aligned(),
+        ),
+        None => block,
+    }
+}
+
 /// The bordered block every pane sits in; focus shows in the border and title.
 pub(crate) fn pane_block<'a>(app: &App, title: &str, focused: bool) -> Block<'a> {
     Block::default()

@@ -75,10 +75,29 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     let block = pane_block(app, "Movers · daily %", app.focus == Pane::Movers);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    // Half the rows each, minus the two section titles.
-    let per_side = (inner.height.saturating_sub(2) / 2).max(1) as usize;
-    let (gainers, losers) = book::split_movers(&app.book_of(state).movers, per_side);
-    let mut lines = vec![Line::from(Span::styled("▲ Gainers", app.theme.subheading))];
+    // The rows under the two section titles: half each, and what one side does not need goes
+    // to the other.
+    let budget = (inner.height.saturating_sub(2) as usize).max(2);
+    let book = app.book_of(state);
+    let all_gainers = book.movers.iter().filter(|m| m.change_pct > 0.0).count();
+    let all_losers = book.movers.iter().filter(|m| m.change_pct < 0.0).count();
+    let gainer_rows = all_gainers.min((budget / 2).max(budget.saturating_sub(all_losers)));
+    let loser_rows = all_losers.min(budget.saturating_sub(gainer_rows)).max(1);
+    let (mut gainers, mut losers) = book::split_movers(&book.movers, budget);
+    gainers.truncate(gainer_rows.max(1));
+    losers.truncate(loser_rows);
+    // Only the strongest fit: the titles say how many of how many are shown.
+    let title = |name: &str, shown: usize, all: usize| {
+        if shown < all {
+            format!("{name} · top {shown} of {all}")
+        } else {
+            name.to_string()
+        }
+    };
+    let mut lines = vec![Line::from(Span::styled(
+        title("▲ Gainers", gainers.len(), all_gainers),
+        app.theme.subheading,
+    ))];
     if gainers.is_empty() {
         lines.push(Line::from(Span::styled("  none", app.theme.dim)));
     }
@@ -87,7 +106,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
             .iter()
             .map(|m| mover_line(app, state, m, inner.width)),
     );
-    lines.push(Line::from(Span::styled("▼ Losers", app.theme.subheading)));
+    lines.push(Line::from(Span::styled(
+        title("▼ Losers", losers.len(), all_losers),
+        app.theme.subheading,
+    )));
     if losers.is_empty() {
         lines.push(Line::from(Span::styled("  none", app.theme.dim)));
     }

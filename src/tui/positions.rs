@@ -174,8 +174,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     let title = title(app, state, rows.len(), accounts, arrow);
     let block = pane_block(app, &title, focused);
     let inner = block.inner(area);
-    frame.render_widget(block, area);
     if rows.is_empty() {
+        frame.render_widget(block, area);
         frame.render_widget(
             Paragraph::new(Span::styled(
                 "No positions (yet): waiting for the gateway.",
@@ -187,6 +187,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     }
     let [table_area, totals_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    // Only the rows on screen are formatted: big books (hundreds of positions) stay cheap to draw.
+    // The window scrolls just enough to keep the selection visible; the border says what is
+    // above and below it.
+    let visible = (table_area.height as usize).saturating_sub(1).max(1);
+    let selected = app.selected.min(rows.len() - 1);
+    let offset = format::scroll_offset(selected, visible);
+    let below = rows.len().saturating_sub(offset + visible);
+    frame.render_widget(
+        super::with_marks(block, app, format::more_marks(offset, below)),
+        area,
+    );
     frame.render_widget(Paragraph::new(totals_line(app, &book.totals)), totals_area);
     let account_width = if show_account { ACCOUNT_WIDTH + 1 } else { 0 };
     let columns = visible_columns(inner.width.saturating_sub(account_width));
@@ -203,11 +214,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
             })),
     )
     .style(app.theme.table_header);
-    // Only the rows on screen are formatted: big books (hundreds of positions) stay cheap to draw.
-    // The window scrolls just enough to keep the selection visible.
-    let visible = (table_area.height as usize).saturating_sub(1).max(1);
-    let selected = app.selected.min(rows.len() - 1);
-    let offset = (selected + 1).saturating_sub(visible);
     let body = rows.iter().skip(offset).take(visible).map(|row| {
         let account = show_account.then(|| {
             Cell::from(Span::styled(

@@ -37,8 +37,15 @@ fn panicking_in_ui() -> bool {
 pub fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let _ = disable_raw_mode();
+        // Blank the alternate screen and park the cursor at its top before leaving it. A
+        // terminal that was enlarged while the cockpit ran shrinks the alternate screen back to
+        // the shell's size on the way out; tmux, for one, pushes rows above the cursor into the
+        // shell's scrollback then, and they reappear above the prompt. With the cursor on the
+        // first row and nothing drawn, no cockpit row can survive.
         let _ = execute!(
             io::stdout(),
+            crossterm::terminal::Clear(crossterm::terminal::ClearType::All),
+            crossterm::cursor::MoveTo(0, 0),
             LeaveAlternateScreen,
             DisableMouseCapture,
             crossterm::cursor::Show

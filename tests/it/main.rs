@@ -11,6 +11,8 @@ mod support;
 // Test areas.
 mod analytics_by_hand;
 mod analytics_reference;
+mod cli_docs;
+mod cockpit_outage;
 mod config;
 mod daemon_attach;
 mod daemon_bridge;

@@ -182,13 +182,13 @@ async fn margin_modes_use_what_if_and_never_place_orders() {
         "excess liquidity",
     );
     // The same arithmetic the stress test uses, on the simulator's own numbers.
-    let m = ibkr_cockpit::tools::margin_math::MarginInputs {
+    let m = ibkr_cockpit::tools::account::margin_math::MarginInputs {
         equity: sim.equity_with_loan,
         gross_position_value: sim.gross_position_value,
         init_margin: sim.init_margin,
         maint_margin: sim.maint_margin,
     };
-    use ibkr_cockpit::tools::margin_math::{Threshold, first_breach_pct};
+    use ibkr_cockpit::tools::account::margin_math::{Threshold, first_breach_pct};
     assert_eq!(
         s["drawdown_to_restriction_pct"],
         json!(first_breach_pct(&m, Threshold::BuyingPowerRestricted))

@@ -171,11 +171,38 @@ async fn prompt_input_completion_submit_and_history() {
     assert_eq!(app.input_text(), "ibkr_what_if symbol=");
     type_text(&mut app, &state, "KRYX ");
     press(&mut app, &state, KeyCode::Tab);
+    // Several parameters left: a popup lists them, and each further Tab puts the next one in
+    // the line, round and round.
+    let popup = app
+        .completion
+        .clone()
+        .expect("the completion popup is open");
     assert_eq!(
-        app.input_hint.as_deref(),
-        Some("account=  action=  limit_price=  order_type=  quantity=")
+        popup.candidates,
+        vec![
+            "account=",
+            "action=",
+            "limit_price=",
+            "order_type=",
+            "quantity="
+        ]
     );
-    type_text(&mut app, &state, "action=BUY quantity=100");
+    assert_eq!(popup.selected, None);
+    press(&mut app, &state, KeyCode::Tab);
+    assert_eq!(app.input_text(), "ibkr_what_if symbol=KRYX account=");
+    press(&mut app, &state, KeyCode::Tab);
+    assert_eq!(app.input_text(), "ibkr_what_if symbol=KRYX action=");
+    for _ in 0..5 {
+        press(&mut app, &state, KeyCode::Tab);
+    }
+    assert_eq!(
+        app.input_text(),
+        "ibkr_what_if symbol=KRYX action=",
+        "five candidates: five more Tabs come round to the same one"
+    );
+    // Typing closes the popup and goes on from the chosen candidate.
+    type_text(&mut app, &state, "BUY quantity=100");
+    assert!(app.completion.is_none());
     let effects = press(&mut app, &state, KeyCode::Enter);
     let [Effect::RunTool { name, args, line }] = effects.as_slice() else {
         panic!("one tool run: {effects:?}")
@@ -313,4 +340,29 @@ async fn the_help_lists_every_binding_of_the_keymap() {
             );
         }
     }
+}
+
+/// On 80×24 the help overlay is taller than the screen: the arrows scroll it, End reaches its
+/// last line, and it never scrolls past it.
+#[tokio::test]
+async fn the_help_scrolls_on_a_small_terminal() {
+    let (mut app, state) = setup().await;
+    app.handle(Action::Resize(80, 24), &state);
+    press(&mut app, &state, KeyCode::Char('?'));
+    assert!(app.help);
+    let max = app.help_max_scroll();
+    assert!(max > 0, "the help does not fit 80×24");
+    press(&mut app, &state, KeyCode::Down);
+    assert_eq!(app.help_scroll, 1);
+    press(&mut app, &state, KeyCode::End);
+    assert_eq!(app.help_scroll, max);
+    press(&mut app, &state, KeyCode::Down);
+    assert_eq!(app.help_scroll, max, "not past the end");
+    press(&mut app, &state, KeyCode::Up);
+    assert_eq!(app.help_scroll, max - 1);
+    // A larger terminal needs less scrolling; the position follows.
+    app.handle(Action::Resize(200, 50), &state);
+    assert!(app.help_scroll <= app.help_max_scroll());
+    press(&mut app, &state, KeyCode::Esc);
+    assert!(!app.help);
 }

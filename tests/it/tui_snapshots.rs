@@ -1,6 +1,6 @@
-//! Snapshots of every pane and of the whole cockpit at 80×24 and 200×50, rendered with
-//! ratatui's TestBackend from the simulator (seed 7, frozen prices, real adapter over TCP, fixed
-//! clock): what a user of `demo` sees, minus the ticking.
+//! Snapshots of every pane and of the whole cockpit at 80×24, 100×30, 120×40 and 200×50,
+//! rendered with ratatui's TestBackend from the simulator (seed 7, frozen prices, real adapter
+//! over TCP, fixed clock): what a user of `demo` sees, minus the ticking.
 
 use crate::support::tui;
 use crate::support::world;
@@ -37,17 +37,76 @@ async fn seed() -> Cockpit {
     c
 }
 
+/// The terminal sizes every whole-screen view is checked at: the smallest the cockpit supports,
+/// two common laptop sizes, and a large one (every pane at once).
+const SIZES: [(u16, u16); 4] = [(80, 24), (100, 30), (120, 40), (200, 50)];
+
+/// The main screen at every size, with the demo's two accounts: rows that do not fit are marked
+/// (`↓ 2 more` at 80×24), never silently dropped.
 #[tokio::test]
-async fn whole_screen_200x50() {
-    let c = seed().await;
-    assert_snapshot!("screen_200x50", c.render(200, 50).backend());
+async fn whole_screen_at_every_size() {
+    // Both demo accounts, as `demo` shows them: 7 positions.
+    let mut c = start_two_accounts(world::default_config()).await;
+    journal_some_calls(&mut c).await;
+    for (w, h) in SIZES {
+        c.act(Action::Resize(w, h)).await;
+        let t = c.render(w, h);
+        let text = t.backend().to_string();
+        if (w, h) == (80, 24) {
+            assert!(text.contains("↓ 2 more"), "7 positions in 5 rows:\n{text}");
+        }
+        assert_snapshot!(format!("screen_{w}x{h}"), t.backend());
+    }
     c.shutdown().await;
 }
 
+/// The help overlay scrolled to its end at every size: nothing clipped or run together, the
+/// last line (the mouse) on screen, words whole.
 #[tokio::test]
-async fn whole_screen_80x24() {
-    let c = seed().await;
-    assert_snapshot!("screen_80x24", c.render(80, 24).backend());
+async fn help_overlay_scrolled_to_its_end_at_every_size() {
+    let mut c = seed().await;
+    for (w, h) in SIZES {
+        c.act(Action::Resize(w, h)).await;
+        c.act(Action::ToggleHelp).await;
+        c.act(Action::Bottom).await;
+        let t = c.render(w, h);
+        let text = t.backend().to_string();
+        // The last entry (the mouse), wrapped to the column if need be.
+        assert!(
+            text.contains("Mouse: click") && text.contains("scrolls."),
+            "the help's last line at {w}×{h}:\n{text}"
+        );
+        assert!(!text.contains("posPosition"), "{text}");
+        assert_snapshot!(format!("help_end_{w}x{h}"), t.backend());
+        c.act(Action::ToggleHelp).await;
+    }
+    c.shutdown().await;
+}
+
+/// `:` then `ibkr_` and Tab twice: the popup lists the tools, the second Tab puts the first one
+/// in the line and highlights it.
+#[tokio::test]
+async fn completion_popup_at_every_size() {
+    let mut c = seed().await;
+    c.act(Action::StartInput).await;
+    for ch in "ibkr_".chars() {
+        c.act(key_action(ch)).await;
+    }
+    c.act(Action::Complete).await;
+    c.act(Action::Complete).await;
+    let first = c.app.completion.as_ref().expect("popup open").candidates[0].clone();
+    assert_eq!(c.app.input_text(), first);
+    for (w, h) in SIZES {
+        c.act(Action::Resize(w, h)).await;
+        let t = c.render(w, h);
+        let text = t.backend().to_string();
+        assert!(text.contains("matches"), "the popup at {w}×{h}:\n{text}");
+        assert!(
+            !text.contains("press : to run a tool"),
+            "no placeholder while typing"
+        );
+        assert_snapshot!(format!("completion_{w}x{h}"), t.backend());
+    }
     c.shutdown().await;
 }
 
@@ -87,6 +146,7 @@ async fn header_during_outage_keeps_values_and_says_why() {
         if let Some(p) = gw.get_mut(&GatewayRole::Primary) {
             p.state = ConnState::Reconnecting;
             p.reconnects = 3;
+            p.failed_attempts = 4;
             p.since = NOW - 45_000;
             p.last_data = Some(NOW - 47_000);
             p.last_error = Some("connection refused".into());
@@ -166,7 +226,15 @@ async fn prompt_pane_with_input_and_completion() {
         "pane_prompt",
         pane(prompt::render, &c.app, &c.state, 110, 9).backend()
     );
+    let idle = pane(prompt::render, &c.app, &c.state, 110, 9);
+    assert!(idle.backend().to_string().contains("press : to run a tool"));
     c.act(Action::StartInput).await;
+    // Focused and still empty: the placeholder is gone, the key hints are there.
+    let focused = pane(prompt::render, &c.app, &c.state, 110, 9)
+        .backend()
+        .to_string();
+    assert!(!focused.contains("press : to run a tool"), "{focused}");
+    assert!(focused.contains("Tab completes"), "{focused}");
     for ch in "ibkr_what_if s".chars() {
         c.act(key_action(ch)).await;
     }

@@ -2,7 +2,7 @@
 //! and what a 1% move of each currency against base does.
 
 use super::AccountParams;
-use crate::tools::account::fx_lines;
+use crate::tools::format::fx_lines;
 use crate::tools::format::{self as f, Align};
 use crate::tools::risk_data;
 use crate::tools::support::{FxUsed, Meta};
@@ -50,7 +50,7 @@ pub struct Currency;
 
 impl Tool for Currency {
     const NAME: &'static str = "ibkr_currency";
-    const GROUP: &'static str = "intelligence";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Intelligence;
     const DESCRIPTION: &'static str = "Exposure by currency (positions plus cash), converted to base with live FX, and what a 1% move in each pair does.";
     type Params = AccountParams;
     type Output = CurrencyOut;

@@ -3,8 +3,8 @@
 
 use crate::gateway::WhatIfOrder;
 use crate::model::{Bar, OrderType, Side};
-use crate::tools::account::fx_lines;
 use crate::tools::format as f;
+use crate::tools::format::fx_lines;
 use crate::tools::live_data::technicals::{self, Indicators};
 use crate::tools::market_data::lookup::bars_with_cache;
 use crate::tools::risk_data;
@@ -120,7 +120,7 @@ fn technical_summary(bars: &[Bar]) -> TechnicalSummary {
 
 impl Tool for PositionDetail {
     const NAME: &'static str = "ibkr_position_detail";
-    const GROUP: &'static str = "intelligence";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Intelligence;
     const DESCRIPTION: &'static str = "One held position in depth: cost basis, weight, P&L, margin it uses, technicals summary and recent daily bars.";
     type Params = PositionDetailParams;
     type Output = PositionDetailOut;

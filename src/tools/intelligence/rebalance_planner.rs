@@ -6,7 +6,7 @@ use super::TABLE_ROWS;
 use crate::analytics::rebalance;
 use crate::model::tags;
 use crate::store::LiveState;
-use crate::tools::account::fx_lines;
+use crate::tools::format::fx_lines;
 use crate::tools::format::{self as f, Align};
 use crate::tools::risk_data::{self, Book};
 use crate::tools::support::{FxUsed, Meta};
@@ -133,7 +133,7 @@ fn plan_rows(
 
 impl Tool for RebalancePlanner {
     const NAME: &'static str = "ibkr_rebalance_planner";
-    const GROUP: &'static str = "intelligence";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Intelligence;
     const DESCRIPTION: &'static str = "Trades to move the book to target weights (SYM:PCT,… with optional CASH): current vs target weight, action, whole shares, amount.";
     type Params = RebalanceParams;
     type Output = RebalanceOut;

@@ -4,7 +4,7 @@
 use super::AccountParams;
 use crate::analytics::concentration;
 use crate::gateway::ContractQuery;
-use crate::tools::account::fx_lines;
+use crate::tools::format::fx_lines;
 use crate::tools::format::{self as f, Align};
 use crate::tools::risk_data::{self, Book};
 use crate::tools::support::{FxUsed, Meta};
@@ -169,7 +169,7 @@ fn sector_rows(book: &Book, sector_of: &BTreeMap<String, String>) -> Vec<SectorR
 
 impl Tool for SectorExposure {
     const NAME: &'static str = "ibkr_sector_exposure";
-    const GROUP: &'static str = "intelligence";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Intelligence;
     const DESCRIPTION: &'static str = "Sector weights of the book (IB contract-details industry; ETFs through the configurable sector table) with the HHI concentration index.";
     type Params = AccountParams;
     type Output = SectorOut;

@@ -161,7 +161,7 @@ pub struct ComparePerformance;
 
 impl Tool for ComparePerformance {
     const NAME: &'static str = "ibkr_compare_performance";
-    const GROUP: &'static str = "live_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::LiveData;
     const DESCRIPTION: &'static str = "Relative performance of 2–8 symbols over 5 D / 1 M / 3 M / 6 M / 1 Y / YTD: return, volatility, max drawdown, return/vol, ranked.";
     type Params = CompareParams;
     type Output = CompareOut;

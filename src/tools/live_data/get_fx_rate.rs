@@ -106,7 +106,7 @@ pub struct FxRate;
 
 impl Tool for FxRate {
     const NAME: &'static str = "ibkr_get_fx_rate";
-    const GROUP: &'static str = "live_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::LiveData;
     const DESCRIPTION: &'static str = "Live FX rate of a currency pair with inverse, bid, ask, spread in pips, day high/low and daily change.";
     type Params = FxParams;
     type Output = FxOut;

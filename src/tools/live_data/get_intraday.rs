@@ -61,7 +61,7 @@ pub struct Intraday;
 
 impl Tool for Intraday {
     const NAME: &'static str = "ibkr_get_intraday";
-    const GROUP: &'static str = "live_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::LiveData;
     const DESCRIPTION: &'static str = "Intraday view: current price, session high/low, volume and move, with one-minute bars for the last N minutes (extended hours included).";
     type Params = IntradayParams;
     type Output = IntradayOut;

@@ -215,7 +215,7 @@ pub struct Technicals;
 
 impl Tool for Technicals {
     const NAME: &'static str = "ibkr_technicals";
-    const GROUP: &'static str = "live_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::LiveData;
     const DESCRIPTION: &'static str = "Technical indicators on one year of daily bars: SMA 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, 52-week range, signals.";
     type Params = TechnicalsParams;
     type Output = TechnicalsOut;

@@ -3,7 +3,7 @@
 
 use crate::gateway::{ContractQuery, GatewayError};
 use crate::store::{LiveState, Staleness};
-use crate::tools::account::fx_lines;
+use crate::tools::format::fx_lines;
 use crate::tools::format::{self as f, Align};
 use crate::tools::support::{self, Meta, gateway_error, resolve_account};
 use crate::tools::{Answer, Tool, ToolContext, ToolError};
@@ -220,7 +220,7 @@ async fn income_total(
 
 impl Tool for Dividends {
     const NAME: &'static str = "ibkr_dividends";
-    const GROUP: &'static str = "market_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::MarketData;
     const DESCRIPTION: &'static str = "Dividends: last/next dividend of one symbol, the ex-date calendar of held symbols, or the book's estimated annual income.";
     type Params = DividendParams;
     type Output = DividendsOut;

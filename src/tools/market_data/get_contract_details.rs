@@ -93,7 +93,7 @@ fn query_from(symbol: &str, p: &ContractParams) -> ContractQuery {
 
 impl Tool for ContractDetails {
     const NAME: &'static str = "ibkr_get_contract_details";
-    const GROUP: &'static str = "market_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::MarketData;
     const DESCRIPTION: &'static str = "Contract details: long name, industry/category, exchanges, min tick, trading class, con_id, trading hours; lists candidates when ambiguous.";
     type Params = ContractParams;
     type Output = ContractDetailsOut;

@@ -150,7 +150,7 @@ pub struct HistoricalBars;
 
 impl Tool for HistoricalBars {
     const NAME: &'static str = "ibkr_get_historical_bars";
-    const GROUP: &'static str = "market_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::MarketData;
     const DESCRIPTION: &'static str = "Historical OHLCV bars (duration, bar size, data type, RTH) with a period summary: high, low, return, average volume.";
     type Params = BarsParams;
     type Output = BarsOut;

@@ -154,7 +154,7 @@ pub struct OptionChain;
 
 impl Tool for OptionChain {
     const NAME: &'static str = "ibkr_get_option_chain";
-    const GROUP: &'static str = "market_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::MarketData;
     const DESCRIPTION: &'static str = "Option chain: expirations and ATM strike, or near-ATM calls and puts of one expiration with bid/ask/last, IV and Greeks.";
     type Params = OptionChainParams;
     type Output = OptionChainOut;

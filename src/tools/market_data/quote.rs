@@ -135,7 +135,7 @@ fn held_symbols(
 
 impl Tool for QuoteTool {
     const NAME: &'static str = "ibkr_quote";
-    const GROUP: &'static str = "market_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::MarketData;
     const DESCRIPTION: &'static str = "Quotes: every held symbol (no symbols), one symbol in detail, or a 2–8 symbol comparison table; delayed data labelled.";
     type Params = QuoteParams;
     type Output = QuoteOut;

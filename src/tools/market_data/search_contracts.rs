@@ -36,7 +36,7 @@ pub struct SearchContracts;
 
 impl Tool for SearchContracts {
     const NAME: &'static str = "ibkr_search_contracts";
-    const GROUP: &'static str = "market_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::MarketData;
     const DESCRIPTION: &'static str = "Find contracts by symbol or company name: con_id, symbol, type, exchange, currency, description.";
     type Params = SearchParams;
     type Output = SearchOut;

@@ -72,7 +72,7 @@ pub struct CorrelationMatrix;
 
 impl Tool for CorrelationMatrix {
     const NAME: &'static str = "ibkr_correlation_matrix";
-    const GROUP: &'static str = "risk";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Risk;
     const DESCRIPTION: &'static str = "Pearson correlation of daily returns between holdings (or given symbols): matrix, highest, lowest and average pairwise, data points used.";
     type Params = CorrelationParams;
     type Output = CorrelationOut;

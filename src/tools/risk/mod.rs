@@ -8,8 +8,8 @@ pub mod stress_test;
 pub mod var_estimate;
 pub mod what_if;
 
-use crate::tools::account::fx_lines;
 use crate::tools::format as f;
+use crate::tools::format::fx_lines;
 use crate::tools::risk_data::{self, Book, Missing};
 use crate::tools::support::FxUsed;
 use std::fmt::Write as _;

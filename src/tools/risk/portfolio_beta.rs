@@ -127,7 +127,7 @@ fn beta_rows(book: &Book, betas: &HashMap<String, f64>) -> Vec<BetaRow> {
 
 impl Tool for PortfolioBeta {
     const NAME: &'static str = "ibkr_portfolio_beta";
-    const GROUP: &'static str = "risk";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Risk;
     const DESCRIPTION: &'static str = "Per-position beta against a benchmark (default SPY), the weighted portfolio beta and the beta-adjusted exposure in base currency.";
     type Params = BetaParams;
     type Output = BetaOut;

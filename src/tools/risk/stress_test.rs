@@ -9,9 +9,10 @@ use super::TABLE_ROWS;
 use crate::analytics::stats;
 use crate::analytics::stress::{self, GapInput, MarginState, ShockAssumptions, ShockExposure};
 use crate::model::tags;
-use crate::tools::account::{fx_lines, margin_summary};
+use crate::tools::account::margin::margin_summary;
+use crate::tools::account::margin_math::{self, MarginInputs};
+use crate::tools::format::fx_lines;
 use crate::tools::format::{self as f, Align};
-use crate::tools::margin_math::{self, MarginInputs};
 use crate::tools::risk_data::{self, Book, Missing};
 use crate::tools::support::{self, FxUsed, Meta};
 use crate::tools::{Answer, Tool, ToolContext, ToolError};
@@ -243,7 +244,7 @@ fn margin_inputs(tool: &str, book: &Book) -> Result<MarginInputs, ToolError> {
 
 impl Tool for StressTest {
     const NAME: &'static str = "ibkr_stress_test";
-    const GROUP: &'static str = "risk";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Risk;
     const DESCRIPTION: &'static str = "Margin stress test: preflight 1% step search for the drawdowns that restrict buying power and force liquidation, a uniform drawdown, per-position gaps, plus rate/FX/vol shocks.";
     type Params = StressParams;
     type Output = StressOut;

@@ -338,7 +338,7 @@ fn method_rows(m: &MethodResult, nlv: Option<f64>) -> (Vec<VarLevel>, EsLevel) {
 
 impl Tool for VarEstimate {
     const NAME: &'static str = "ibkr_var_estimate";
-    const GROUP: &'static str = "risk";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Risk;
     const DESCRIPTION: &'static str = "Value at Risk at 95%/99% and expected shortfall at 97.5% in base currency (currency risk included), parametric and/or historical simulation, with component VaR per position and the part from currency moves.";
     type Params = VarParams;
     type Output = VarOut;

@@ -140,7 +140,7 @@ fn checked_order(tool: &str, p: &WhatIfParams) -> Result<Option<f64>, ToolError>
 
 impl Tool for WhatIf {
     const NAME: &'static str = "ibkr_what_if";
-    const GROUP: &'static str = "risk";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Risk;
     const DESCRIPTION: &'static str = "Margin impact of a hypothetical order (current state, post-trade estimate, change) from IB's what-if engine; never places an order.";
     type Params = WhatIfParams;
     type Output = WhatIfOut;
