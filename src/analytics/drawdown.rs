@@ -88,6 +88,14 @@ pub fn drawdowns(points: &[(i64, f64)], peak_override: Option<f64>) -> Option<Dr
     })
 }
 
+impl DrawdownReport {
+    /// The maximum drawdown as a number: the worst fall (≤ 0), or exactly 0 when the series never
+    /// fell below its high-water mark (a real zero, not a missing value).
+    pub fn max_drawdown(&self) -> f64 {
+        self.max.map_or(0.0, |m| m.drawdown)
+    }
+}
+
 fn series_dd(series: &[DrawdownPoint], i: usize) -> f64 {
     series.get(i).map_or(0.0, |p| p.drawdown)
 }

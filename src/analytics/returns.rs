@@ -1,4 +1,8 @@
 //! Returns from closing prices, and alignment of several symbols' histories on common dates.
+//!
+//! THE return of this crate is the close-to-close simple return, cₜ / cₜ₋₁ − 1 for a day and
+//! c_end / c_start − 1 for a period ([`RETURN_BASIS`]). Any other basis a tool shows is named as
+//! such ([`OPEN_TO_CLOSE_BASIS`]).
 
 use super::AnalyticsError;
 use crate::model::Bar;
@@ -7,6 +11,27 @@ use std::collections::BTreeMap;
 /// Seconds in a day: daily bars are keyed by their UTC day number so that two feeds that stamp
 /// the same session at different times of day still line up.
 const DAY: i64 = 86_400;
+
+/// How every "return" is computed, in the words tools print.
+pub const RETURN_BASIS: &str = "close-to-close simple return";
+/// The one other basis a tool may show (the first bar's open to the last bar's close), always
+/// under this name.
+pub const OPEN_TO_CLOSE_BASIS: &str = "open-to-close simple return";
+
+/// Close-to-close simple return over a period: last close / first close − 1, where the first
+/// close is the period's anchor (the close before the period's first day). `None` with fewer
+/// than two closes or a non-positive, non-finite anchor or end.
+pub fn period_return(closes: &[f64]) -> Option<f64> {
+    let (first, last) = (*closes.first()?, *closes.last()?);
+    let valid = |c: f64| c.is_finite() && c > 0.0;
+    (closes.len() >= 2 && valid(first) && valid(last)).then(|| last / first - 1.0)
+}
+
+/// Open-to-close simple return: last close / first open − 1 (`None` on a non-positive open).
+pub fn open_to_close_return(first_open: f64, last_close: f64) -> Option<f64> {
+    (first_open.is_finite() && first_open > 0.0 && last_close.is_finite())
+        .then(|| last_close / first_open - 1.0)
+}
 
 /// Simple returns rₜ = cₜ / cₜ₋₁ − 1 (pandas `pct_change`). `n` closes give `n − 1` returns.
 /// Errors on a non-positive or non-finite close, which would make a return meaningless.

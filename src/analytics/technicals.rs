@@ -1,64 +1,70 @@
-//! Technical indicators on closing prices (and bars for ATR), returning the latest value.
-//! Conventions are the ones charting platforms use, so numbers match what a trader sees:
+//! Technical indicators on daily bars, computed with the `ta` crate, returning the latest value.
+//! The conventions ([`METHOD`]) are the ones charting platforms use, so numbers match what a
+//! trader sees once the series is long enough for the start to have faded:
 //!
 //! * SMA(n): mean of the last n closes.
-//! * EMA(n): α = 2 / (n + 1), seeded with the SMA of the first n closes.
-//! * RSI(n): Wilder's smoothing (α = 1 / n) of gains and losses, seeded with their simple
-//!   averages over the first n changes; 100 when there are no losses.
-//! * MACD(fast, slow, signal): EMA(fast) − EMA(slow); signal = EMA(signal) of the MACD line,
-//!   which starts once the slow EMA exists; histogram = MACD − signal.
-//! * Bollinger(n, k): SMA(n) ± k × population standard deviation of the last n closes.
-//! * ATR(n): Wilder's smoothing of the true range max(h − l, |h − c₋₁|, |l − c₋₁|).
+//! * EMA(n): α = 2 / (n + 1), started at the first close of the series (charting platforms start
+//!   at the SMA of the first n closes; the difference shrinks by (1 − α) a bar, so a year of
+//!   bars makes them equal at printed precision).
+//! * RSI(n) and ATR(n): Wilder's smoothing, α = 1 / n. `ta` smooths with α = 2 / (period + 1),
+//!   and an EMA of period 2n − 1 has exactly α = 1 / n, so `ta` is given that period. `ta`
+//!   starts the RSI's average gain and loss at 0.1 and the ATR at the first true range, where
+//!   charting platforms start at simple averages of the first n; the start fades the same way
+//!   (below 1e-7 after 230 bars of RSI 14).
+//! * MACD(fast, slow, signal): EMA(fast) − EMA(slow); signal = EMA(signal) of that line;
+//!   histogram = MACD − signal.
+//! * Bollinger(n, k): SMA(n) ± k × population standard deviation (divisor n) of the last n
+//!   closes.
+//! * ATR true range: max(high − low, |high − previous close|, |low − previous close|).
 //!
-//! Each returns `None` when there are too few values.
+//! Each returns `None` when there are fewer values than the indicator needs.
 
 use crate::model::Bar;
+use ta::Next;
+use ta::indicators::{
+    AverageTrueRange, BollingerBands, ExponentialMovingAverage, MovingAverageConvergenceDivergence,
+    RelativeStrengthIndex, SimpleMovingAverage,
+};
 
-pub fn sma(closes: &[f64], n: usize) -> Option<f64> {
-    if n == 0 || closes.len() < n {
-        return None;
-    }
-    Some(closes[closes.len() - n..].iter().sum::<f64>() / n as f64)
+/// The method in the words a tool prints.
+pub const METHOD: &str = "daily bars, windows in sessions (not calendar days); SMA = mean of the last n closes; EMA α = 2/(n+1) started at the first close; RSI and ATR with Wilder's smoothing (α = 1/n); MACD 12/26/9 = EMA12 − EMA26 with a 9-period EMA signal; Bollinger 20/2 = SMA20 ± 2 population standard deviations; ATR true range uses the previous close";
+
+/// Wilder's smoothing of period n, as the period of an ordinary EMA (α = 2 / (p + 1) = 1 / n).
+const fn wilder(n: usize) -> usize {
+    2 * n - 1
 }
 
-/// The whole EMA series, aligned so that `out[i]` is the EMA at `closes[n − 1 + i]`.
-pub fn ema_series(closes: &[f64], n: usize) -> Vec<f64> {
-    if n == 0 || closes.len() < n {
-        return Vec::new();
+/// Last value of an indicator fed every close; `None` with fewer than `needed` closes.
+fn last_of<I: Next<f64, Output = f64>>(
+    ind: Option<I>,
+    closes: &[f64],
+    needed: usize,
+) -> Option<f64> {
+    let mut ind = ind?;
+    if needed == 0 || closes.len() < needed {
+        return None;
     }
-    let alpha = 2.0 / (n as f64 + 1.0);
-    let mut e = closes[..n].iter().sum::<f64>() / n as f64;
-    let mut out = Vec::with_capacity(closes.len() - n + 1);
-    out.push(e);
-    for c in &closes[n..] {
-        e += alpha * (c - e);
-        out.push(e);
-    }
-    out
+    closes
+        .iter()
+        .map(|c| ind.next(*c))
+        .last()
+        .filter(|v| v.is_finite())
+}
+
+pub fn sma(closes: &[f64], n: usize) -> Option<f64> {
+    last_of(SimpleMovingAverage::new(n).ok(), closes, n)
 }
 
 pub fn ema(closes: &[f64], n: usize) -> Option<f64> {
-    ema_series(closes, n).last().copied()
+    last_of(ExponentialMovingAverage::new(n).ok(), closes, n)
 }
 
+/// Wilder RSI(n); needs n + 1 closes (n changes).
 pub fn rsi(closes: &[f64], n: usize) -> Option<f64> {
-    if n == 0 || closes.len() < n + 1 {
+    if n == 0 {
         return None;
     }
-    let changes: Vec<f64> = closes.windows(2).map(|w| w[1] - w[0]).collect();
-    let (mut gain, mut loss) = changes[..n]
-        .iter()
-        .fold((0.0, 0.0), |(g, l), c| (g + c.max(0.0), l + (-c).max(0.0)));
-    gain /= n as f64;
-    loss /= n as f64;
-    for c in &changes[n..] {
-        gain = (gain * (n as f64 - 1.0) + c.max(0.0)) / n as f64;
-        loss = (loss * (n as f64 - 1.0) + (-c).max(0.0)) / n as f64;
-    }
-    if loss == 0.0 {
-        return Some(if gain == 0.0 { 50.0 } else { 100.0 });
-    }
-    Some(100.0 - 100.0 / (1.0 + gain / loss))
+    last_of(RelativeStrengthIndex::new(wilder(n)).ok(), closes, n + 1)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,21 +74,17 @@ pub struct Macd {
     pub histogram: f64,
 }
 
+/// MACD(fast, slow, signal); needs slow + signal − 1 closes (the signal's first full window).
 pub fn macd(closes: &[f64], fast: usize, slow: usize, signal: usize) -> Option<Macd> {
-    if fast == 0 || fast >= slow {
+    if fast == 0 || fast >= slow || signal == 0 || closes.len() < slow + signal - 1 {
         return None;
     }
-    let f = ema_series(closes, fast);
-    let s = ema_series(closes, slow);
-    // Both series end at the last close; the slow one is shorter.
-    let offset = f.len().checked_sub(s.len())?;
-    let line: Vec<f64> = s.iter().zip(&f[offset..]).map(|(s, f)| f - s).collect();
-    let sig = ema(&line, signal)?;
-    let m = *line.last()?;
+    let mut m = MovingAverageConvergenceDivergence::new(fast, slow, signal).ok()?;
+    let o = closes.iter().map(|c| m.next(*c)).last()?;
     Some(Macd {
-        macd: m,
-        signal: sig,
-        histogram: m - sig,
+        macd: o.macd,
+        signal: o.signal,
+        histogram: o.histogram,
     })
 }
 
@@ -94,37 +96,78 @@ pub struct Bollinger {
 }
 
 pub fn bollinger(closes: &[f64], n: usize, k: f64) -> Option<Bollinger> {
-    let middle = sma(closes, n)?;
-    let window = &closes[closes.len() - n..];
-    let var = window
-        .iter()
-        .map(|c| (c - middle) * (c - middle))
-        .sum::<f64>()
-        / n as f64;
-    let sd = var.sqrt();
+    if n == 0 || closes.len() < n {
+        return None;
+    }
+    let mut bb = BollingerBands::new(n, k).ok()?;
+    let o = closes.iter().map(|c| bb.next(*c)).last()?;
     Some(Bollinger {
-        middle,
-        upper: middle + k * sd,
-        lower: middle - k * sd,
+        middle: o.average,
+        upper: o.upper,
+        lower: o.lower,
     })
 }
 
+/// Wilder ATR(n); needs n + 1 bars (n true ranges with a previous close).
 pub fn atr(bars: &[Bar], n: usize) -> Option<f64> {
     if n == 0 || bars.len() < n + 1 {
         return None;
     }
-    let tr: Vec<f64> = bars
-        .windows(2)
-        .map(|w| {
-            let (prev, b) = (w[0].close, &w[1]);
-            (b.high - b.low)
-                .max((b.high - prev).abs())
-                .max((b.low - prev).abs())
+    let mut atr = AverageTrueRange::new(wilder(n)).ok()?;
+    // A bar whose high/low do not bracket its open and close (a feed quirk) is widened to do so;
+    // `ta` refuses such bars otherwise.
+    let items: Vec<ta::DataItem> = bars
+        .iter()
+        .filter_map(|b| {
+            ta::DataItem::builder()
+                .open(b.open)
+                .high(b.high.max(b.open).max(b.close))
+                .low(b.low.min(b.open).min(b.close))
+                .close(b.close)
+                .volume(b.volume.max(0.0))
+                .build()
+                .ok()
         })
         .collect();
-    let mut a = tr[..n].iter().sum::<f64>() / n as f64;
-    for t in &tr[n..] {
-        a = (a * (n as f64 - 1.0) + t) / n as f64;
+    items
+        .iter()
+        .map(|i| atr.next(i))
+        .last()
+        .filter(|v| v.is_finite())
+}
+
+/// Every indicator a technicals view shows, on daily bars (oldest first).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Indicators {
+    pub sma20: Option<f64>,
+    pub sma50: Option<f64>,
+    pub sma200: Option<f64>,
+    pub ema12: Option<f64>,
+    pub ema26: Option<f64>,
+    pub rsi14: Option<f64>,
+    pub macd: Option<Macd>,
+    pub bollinger: Option<Bollinger>,
+    pub atr14: Option<f64>,
+    /// ATR as a percent of the last close.
+    pub atr_pct: Option<f64>,
+}
+
+pub fn indicators(bars: &[Bar]) -> Indicators {
+    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    let atr14 = atr(bars, 14);
+    Indicators {
+        sma20: sma(&closes, 20),
+        sma50: sma(&closes, 50),
+        sma200: sma(&closes, 200),
+        ema12: ema(&closes, 12),
+        ema26: ema(&closes, 26),
+        rsi14: rsi(&closes, 14),
+        macd: macd(&closes, 12, 26, 9),
+        bollinger: bollinger(&closes, 20, 2.0),
+        atr14,
+        atr_pct: atr14
+            .zip(closes.last().copied())
+            .filter(|(_, p)| *p > 0.0)
+            .map(|(a, p)| a / p * 100.0),
     }
-    Some(a)
 }

@@ -9,7 +9,9 @@
 //!   √h scaling assumes independent days;
 //! * marginal VaRᵢ = ∂VaR/∂vᵢ = z_c · √h · (Σ v)ᵢ / σ — VaR added per unit of money in position i;
 //! * component VaRᵢ = vᵢ · marginal VaRᵢ; components sum exactly to VaR (Euler allocation) and
-//!   can be negative for positions that hedge the rest.
+//!   can be negative for positions that hedge the rest;
+//! * expected shortfall ES(c, h) = σ · √h · φ(z_c) / (1 − c), the mean loss beyond VaR(c) under
+//!   the same normal model; its components are VaR's scaled by ES / VaR.
 
 use super::{AnalyticsError, normal};
 
@@ -99,4 +101,12 @@ pub fn parametric_var(
         component,
         component_share,
     })
+}
+
+/// ES(c) / σ for a zero-mean normal P&L: φ(z_c) / (1 − c). `NaN` outside (0.5, 1).
+pub fn normal_es_multiplier(confidence: f64) -> f64 {
+    if !(confidence > 0.5 && confidence < 1.0) {
+        return f64::NAN;
+    }
+    normal::pdf(normal::quantile(confidence)) / (1.0 - confidence)
 }

@@ -215,15 +215,72 @@ const CONCURRENCY: usize = 16;
 /// paced request each. With no gateway, or the gateway down, any cached bars are used and the
 /// answer is marked stale.
 pub async fn history(ctx: &ToolContext, items: &[(String, String)], lookback: usize) -> History {
+    let specs: Vec<(String, BarSpec)> = items
+        .iter()
+        .map(|(symbol, ccy)| (symbol.clone(), daily_spec(symbol, ccy, lookback)))
+        .collect();
+    history_of(ctx, &specs).await
+}
+
+/// The daily-bar spec of the FX pair `base_ccy.quote_ccy` (IDEALPRO midpoints), same duration
+/// bands as [`daily_spec`].
+pub fn fx_daily_spec(base_ccy: &str, quote_ccy: &str, lookback: usize) -> BarSpec {
+    BarSpec {
+        sec_type: "CASH".into(),
+        exchange: "IDEALPRO".into(),
+        what_to_show: crate::model::WhatToShow::Midpoint,
+        use_rth: false,
+        ..daily_spec(base_ccy, quote_ccy, lookback)
+    }
+}
+
+/// Daily history of the base-currency value of one unit of each currency in `currencies`
+/// (labelled by the currency): the pair C.B as quoted, else B.C inverted (IB lists USD.CAD,
+/// not CAD.USD).
+pub async fn fx_history(
+    ctx: &ToolContext,
+    base: &str,
+    currencies: &[String],
+    lookback: usize,
+) -> History {
+    let direct: Vec<(String, BarSpec)> = currencies
+        .iter()
+        .map(|c| (c.clone(), fx_daily_spec(c, base, lookback)))
+        .collect();
+    let mut out = history_of(ctx, &direct).await;
+    if out.missing.is_empty() {
+        return out;
+    }
+    let retry: Vec<(String, BarSpec)> = out
+        .missing
+        .iter()
+        .map(|m| (m.symbol.clone(), fx_daily_spec(base, &m.symbol, lookback)))
+        .collect();
+    let inverse = history_of(ctx, &retry).await;
+    out.missing = inverse
+        .missing
+        .into_iter()
+        .map(|m| Missing {
+            reason: format!("no daily {}.{base} history: {}", m.symbol, m.reason),
+            symbol: m.symbol,
+        })
+        .collect();
+    for (ccy, closes) in inverse.series {
+        let inverted = closes.iter().map(|&(d, c)| (d, 1.0 / c)).collect();
+        out.series.push((ccy, inverted));
+    }
+    out.stale = worst_stale(out.stale, inverse.stale);
+    out
+}
+
+/// Daily closes for `(label, spec)` pairs (see [`history`]).
+pub async fn history_of(ctx: &ToolContext, specs: &[(String, BarSpec)]) -> History {
     let req = ctx.requests().ok();
     let now = ctx.now();
-    let results: Vec<(String, Fetched)> = futures::stream::iter(items.iter().cloned())
-        .map(|(symbol, ccy)| {
-            let spec = daily_spec(&symbol, &ccy, lookback);
-            async move {
-                let got = fetch(ctx, req, &spec).await;
-                (symbol, got)
-            }
+    let results: Vec<(String, Fetched)> = futures::stream::iter(specs.iter().cloned())
+        .map(|(symbol, spec)| async move {
+            let got = fetch(ctx, req, &spec).await;
+            (symbol, got)
         })
         .buffered(CONCURRENCY)
         .collect()

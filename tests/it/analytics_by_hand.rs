@@ -5,7 +5,7 @@ use ibkr_cockpit::analytics::stress::{
     self, GapInput, MarginState, ShockAssumptions, ShockExposure,
 };
 use ibkr_cockpit::analytics::{
-    AnalyticsError, beta, concentration, drawdown, normal, returns, stats, technicals, var,
+    AnalyticsError, beta, concentration, drawdown, normal, returns, stats, var,
 };
 use ibkr_cockpit::model::Bar;
 
@@ -163,6 +163,7 @@ fn drawdown_peak_trough_recovery() {
     let r = drawdown::drawdowns(&pts, None).unwrap();
     let max = r.max.unwrap();
     approx(max.drawdown, -0.25); // 90 / 120 − 1
+    approx(r.max_drawdown(), -0.25);
     assert_eq!(
         (max.peak_time, max.trough_time, max.recovery_time),
         (Some(2), 3, Some(5))
@@ -180,6 +181,11 @@ fn drawdown_peak_trough_recovery() {
     // Missing samples are skipped, not read as a 100% loss.
     let r = drawdown::drawdowns(&[(1, 100.0), (2, f64::NAN), (3, 0.0), (4, 101.0)], None).unwrap();
     assert!(r.max.is_none());
+    assert_eq!(
+        r.max_drawdown(),
+        0.0,
+        "never below the peak: a zero drawdown"
+    );
     assert_eq!(r.series.len(), 2);
     assert_eq!(r.current, 0.0);
     assert!(drawdown::drawdowns(&[], None).is_none());
@@ -446,41 +452,4 @@ fn rebalance_plan_in_whole_shares() {
         (Action::Buy, 1.0)
     );
     assert_eq!(Action::Hold.label(), "HOLD");
-}
-
-#[test]
-fn technical_indicators() {
-    let up: Vec<f64> = (1..=20).map(f64::from).collect();
-    approx(technicals::sma(&up, 3).unwrap(), 19.0);
-    // EMA(3) of 1,2,3,4: seed 2, then 2 + 0.5·(4 − 2) = 3
-    approx(technicals::ema(&[1.0, 2.0, 3.0, 4.0], 3).unwrap(), 3.0);
-    approx(technicals::rsi(&up, 14).unwrap(), 100.0);
-    // RSI(2) of 1,2,1,2: seed gain .5 loss .5; then gain .75, loss .25 → RS 3 → 75
-    approx(technicals::rsi(&[1.0, 2.0, 1.0, 2.0], 2).unwrap(), 75.0);
-    // On a straight line EMA(n) lags by (n − 1)/2: MACD(3,5,2) = (t − 1) − (t − 2) = 1, flat.
-    let m = technicals::macd(&up, 3, 5, 2).unwrap();
-    approx(m.macd, 1.0);
-    approx(m.signal, 1.0);
-    approx(m.histogram, 0.0);
-    let b = technicals::bollinger(&[1.0, 2.0, 3.0], 3, 2.0).unwrap();
-    approx(b.middle, 2.0);
-    approx(b.upper, 2.0 + 2.0 * (2.0f64 / 3.0).sqrt());
-    approx(b.lower, 2.0 - 2.0 * (2.0f64 / 3.0).sqrt());
-    let bar = |high, low, close| Bar {
-        high,
-        low,
-        close,
-        ..Bar::default()
-    };
-    // True ranges 3, 1, 3 → seed (3 + 1)/2 = 2 → (2·1 + 3)/2 = 2.5
-    let bars = [
-        bar(10.0, 10.0, 10.0),
-        bar(12.0, 9.0, 11.0),
-        bar(11.5, 10.5, 11.0),
-        bar(14.0, 12.0, 13.0),
-    ];
-    approx(technicals::atr(&bars, 2).unwrap(), 2.5);
-    assert!(technicals::sma(&up, 21).is_none());
-    assert!(technicals::rsi(&up[..14], 14).is_none());
-    assert!(technicals::macd(&up, 5, 3, 2).is_none());
 }

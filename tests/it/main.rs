@@ -5,6 +5,7 @@
 // the product.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod reference;
 mod support;
 
 // Test areas.
@@ -48,6 +49,7 @@ mod sim_readonly;
 mod sim_requests;
 mod sim_scale;
 mod store_db;
+mod technicals;
 mod tools_account;
 mod tools_briefing;
 mod tools_intelligence;
@@ -56,8 +58,12 @@ mod tools_market;
 mod tools_monitoring_orders;
 mod tools_risk;
 mod tools_stale;
+mod tools_windows;
 mod tui_book_cache;
 mod tui_demo_tape;
 mod tui_e2e_tmux;
 mod tui_keys;
 mod tui_snapshots;
+mod var;
+mod windows;
+mod zero_not_null;

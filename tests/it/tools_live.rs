@@ -6,7 +6,8 @@
 use crate::support::world;
 
 use crate::support::assert_close;
-use ibkr_cockpit::analytics::technicals;
+// The hand-written reference indicators, independent of `analytics::technicals`.
+use crate::reference::technicals;
 use ibkr_cockpit::model::Bar;
 use serde_json::json;
 use world::start;

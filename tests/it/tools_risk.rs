@@ -6,9 +6,11 @@
 use crate::support::world;
 
 use crate::support::{STEP, assert_close};
+use ibkr_cockpit::gateway::BarSpec;
 use ibkr_cockpit::sim::SimConfig;
-use ibkr_cockpit::tools::risk_data::daily_spec;
+use ibkr_cockpit::tools::risk_data::{daily_spec, fx_daily_spec};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use world::{Harness, default_config, redact_dates, start, start_with};
 
 const HIST: &str = "RequestHistoricalData";
@@ -32,6 +34,23 @@ async fn returns_of(h: &Harness, symbol: &str, lookback: usize) -> Vec<f64> {
     let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
     let r: Vec<f64> = closes.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
     r[r.len() - lookback..].to_vec()
+}
+
+/// Daily closes keyed by UTC day from the bars the tools cached.
+async fn closes_by_day(h: &Harness, spec: &BarSpec) -> BTreeMap<i64, f64> {
+    let bars = tokio::time::timeout(STEP, h.gateway.requests().historical_bars(spec))
+        .await
+        .expect("bars in time")
+        .expect("bars");
+    bars.iter()
+        .map(|b| (b.time.div_euclid(86_400), b.close))
+        .collect()
+}
+
+/// The last `n` simple returns of closes.
+fn last_returns(closes: &[f64], n: usize) -> Vec<f64> {
+    let r: Vec<f64> = closes.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+    r[r.len() - n..].to_vec()
 }
 
 /// Textbook Pearson correlation, written out independently of `analytics`.
@@ -239,26 +258,46 @@ async fn beta_and_var_agree_with_independent_arithmetic() {
     assert_close(&j["net_liquidation"], sim.net_liquidation, "NLV");
     insta::assert_snapshot!("portfolio_beta", redact_dates(&out.markdown));
 
+    // The primary account's base is CAD and it holds USD stocks: VaR is computed on CAD returns
+    // (each close × that day's USD.CAD close), so currency risk is in the covariance.
     let out = h.ok("ibkr_var_estimate", json!({})).await;
     let j = &out.json;
+    assert_eq!(j["base_currency"], json!("CAD"));
     assert_eq!(j["data_points"], json!(252));
     let levels = j["levels"].as_array().expect("levels");
-    assert_eq!(levels.len(), 2);
-    // σ = √(vᵀΣv) from the cached bars and the tool's own position values.
+    let methods: Vec<&str> = levels
+        .iter()
+        .map(|l| l["method"].as_str().expect("method"))
+        .collect();
+    assert_eq!(
+        methods,
+        ["parametric", "parametric", "historical", "historical"]
+    );
     let comps = j["components"].as_array().expect("components");
-    let mut series = Vec::new();
+    let usdcad = closes_by_day(&h, &fx_daily_spec("USD", "CAD", 252)).await;
+    let mut cad_series = Vec::new();
+    let mut usd_series = Vec::new();
     let mut values = Vec::new();
     for c in comps {
-        series.push(returns_of(&h, c["symbol"].as_str().expect("symbol"), 252).await);
+        let symbol = c["symbol"].as_str().expect("symbol");
+        let closes = closes_by_day(&h, &daily_spec(symbol, "USD", 252)).await;
+        let cad: Vec<f64> = closes.iter().map(|(d, c)| c * usdcad[d]).collect();
+        let usd: Vec<f64> = closes.values().copied().collect();
+        cad_series.push(last_returns(&cad, 252));
+        usd_series.push(last_returns(&usd, 252));
         values.push(num(&c["value_base"], "value"));
     }
-    let mut var = 0.0;
-    for i in 0..values.len() {
-        for k in 0..values.len() {
-            var += values[i] * values[k] * cov(&series[i], &series[k]);
+    let sigma_of = |series: &[Vec<f64>]| {
+        let mut var = 0.0;
+        for i in 0..values.len() {
+            for k in 0..values.len() {
+                var += values[i] * values[k] * cov(&series[i], &series[k]);
+            }
         }
-    }
-    let sigma = var.sqrt();
+        var.sqrt()
+    };
+    let sigma = sigma_of(&cad_series);
+    let sigma_usd = sigma_of(&usd_series);
     assert!(
         (num(&j["sigma_daily"], "sigma") - sigma).abs() < 0.02,
         "σ {sigma}"
@@ -266,17 +305,49 @@ async fn beta_and_var_agree_with_independent_arithmetic() {
     // z(0.95) and z(0.99) of the standard normal.
     assert_close(&levels[0]["var"], 1.6448536269514722 * sigma, "VaR 95");
     assert_close(&levels[1]["var"], 2.3263478740408408 * sigma, "VaR 99");
-    let total: f64 = comps.iter().map(|c| num(&c["component_var"], "c")).sum();
+    assert_close(
+        &levels[1]["var_without_fx"],
+        2.3263478740408408 * sigma_usd,
+        "VaR 99 on USD returns",
+    );
     assert!(
-        (total - num(&levels[1]["var"], "var")).abs() < 0.05,
-        "components sum to VaR"
+        (num(&levels[1]["var"], "var") - num(&levels[1]["var_without_fx"], "fixed")).abs() > 1.0,
+        "currency risk changes the VaR"
+    );
+    // Historical: the book's CAD P&L over each past day, ranked; 252 scenarios at 99%: ⌊2.52⌋ = 2
+    // may be worse, so the third-worst loss; at 95%: ⌊12.6⌋ = 12, the 13th worst.
+    let mut pnl: Vec<f64> = (0..252)
+        .map(|t| values.iter().zip(&cad_series).map(|(v, r)| v * r[t]).sum())
+        .collect();
+    pnl.sort_by(f64::total_cmp);
+    assert_close(&levels[2]["var"], -pnl[12], "historical VaR 95");
+    assert_close(&levels[3]["var"], -pnl[2], "historical VaR 99");
+    // ES 97.5%: 6.3 scenarios, the six worst and 0.3 of the seventh.
+    let es = -(pnl[..6].iter().sum::<f64>() + 0.3 * pnl[6]) / 6.3;
+    let es_rows = j["expected_shortfall"].as_array().expect("ES");
+    assert_eq!(es_rows[1]["method"], json!("historical"));
+    assert_close(&es_rows[1]["expected_shortfall"], es, "historical ES 97.5");
+    for (key, level) in [
+        ("component_var", &levels[1]),
+        ("historical_component_var", &levels[3]),
+    ] {
+        let total: f64 = comps.iter().map(|c| num(&c[key], key)).sum();
+        assert!(
+            (total - num(&level["var"], "var")).abs() < 0.05,
+            "{key}: components sum to VaR"
+        );
+    }
+    assert!(
+        j["method"]
+            .as_str()
+            .is_some_and(|m| m.contains("historical simulation"))
     );
     insta::assert_snapshot!("var_estimate", redact_dates(&out.markdown));
 
     let ten = h
         .ok(
             "ibkr_var_estimate",
-            json!({"confidence": 99, "horizon_days": 10}),
+            json!({"confidence": 99, "horizon_days": 10, "method": "parametric"}),
         )
         .await;
     let l = &ten.json["levels"];
@@ -286,6 +357,7 @@ async fn beta_and_var_agree_with_independent_arithmetic() {
         2.3263478740408408 * sigma * 10f64.sqrt(),
         "10-day VaR 99",
     );
+    assert_eq!(ten.json["historical_scenarios"], Value::Null);
     let e = h
         .err("ibkr_var_estimate", json!({"confidence": "90"}))
         .await;

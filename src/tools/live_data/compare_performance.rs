@@ -1,7 +1,9 @@
 //! `ibkr_compare_performance`: 2–8 symbols ranked by return over a lookback, with volatility,
 //! max drawdown and return/volatility.
 
+use crate::analytics::{performance, windows};
 use crate::gateway::BarSpec;
+use crate::model::Bar;
 use crate::store::Staleness;
 use crate::tools::format::{self as f, Align};
 use crate::tools::market_data::lookup::bars_with_cache;
@@ -10,6 +12,7 @@ use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
+use time::Date;
 
 /// Lookback of the comparison.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -40,18 +43,27 @@ impl PerfDuration {
             PerfDuration::Ytd => "YTD",
         }
     }
-    /// IB duration string; YTD counts the days since 1 January (UTC) of `now`.
-    fn ib(self, now_ms: i64) -> String {
+    /// IB duration string to request. YTD asks for one year (two late in December, so the last
+    /// close of the previous year is inside whatever holidays fall around it); the window is then
+    /// cut by date.
+    fn ib(self, today: Date) -> String {
         match self {
-            PerfDuration::Ytd => {
-                let day_of_year = time::OffsetDateTime::from_unix_timestamp(now_ms / 1000)
-                    .map(|t| t.ordinal() as i64)
-                    .unwrap_or(1);
-                format!("{} D", day_of_year.max(2))
-            }
-            // One extra day so "5 D" holds five daily returns.
+            PerfDuration::Ytd if today.ordinal() > 350 => "2 Y".into(),
+            PerfDuration::Ytd => "1 Y".into(),
+            // One extra session so "5 D" holds five daily returns.
             PerfDuration::Days5 => "6 D".into(),
             other => other.label().into(),
+        }
+    }
+    /// What the window is, in words.
+    fn window_words(self) -> &'static str {
+        match self {
+            PerfDuration::Days5 => "the last 5 sessions",
+            PerfDuration::Month1 => "IB's 1-month calendar duration",
+            PerfDuration::Month3 => "IB's 3-month calendar duration",
+            PerfDuration::Month6 => "IB's 6-month calendar duration",
+            PerfDuration::Year1 => "IB's 1-year calendar duration",
+            PerfDuration::Ytd => "year to date: from the last close of the previous year",
         }
     }
 }
@@ -79,7 +91,12 @@ pub struct PerfRow {
     pub max_drawdown_pct: Option<f64>,
     /// Return / volatility.
     pub return_to_vol: Option<f64>,
+    /// Daily returns in the window.
     pub days: usize,
+    /// Date of the anchor close the return is measured from.
+    pub start_date: Option<String>,
+    /// Date of the last close.
+    pub end_date: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -87,55 +104,32 @@ pub struct CompareOut {
     #[serde(flatten)]
     pub meta: Meta,
     pub duration: PerfDuration,
+    /// The window and how every number is computed.
+    pub method: String,
     /// Best first.
     pub ranking: Vec<PerfRow>,
     /// Best return − worst return, percentage points.
     pub spread_pct: Option<f64>,
 }
 
-/// Return, annualised volatility and max drawdown (all percent) of a close series.
-pub fn performance(closes: &[f64]) -> (Option<f64>, Option<f64>, Option<f64>) {
-    if closes.len() < 2 || closes[0] == 0.0 {
-        return (None, None, None);
-    }
-    let ret = (closes[closes.len() - 1] / closes[0] - 1.0) * 100.0;
-    let rets: Vec<f64> = closes
-        .windows(2)
-        .filter(|w| w[0] != 0.0)
-        .map(|w| w[1] / w[0] - 1.0)
-        .collect();
-    let vol = if rets.len() >= 2 {
-        let mean = rets.iter().sum::<f64>() / rets.len() as f64;
-        let var = rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (rets.len() - 1) as f64;
-        Some(var.sqrt() * 252f64.sqrt() * 100.0)
-    } else {
-        None
-    };
-    let mut peak = closes[0];
-    let mut mdd: f64 = 0.0;
-    for &c in closes {
-        peak = peak.max(c);
-        if peak > 0.0 {
-            mdd = mdd.min((c / peak - 1.0) * 100.0);
-        }
-    }
-    (Some(ret), vol, Some(mdd))
-}
-
-/// One unranked row from a symbol's daily closes.
-fn perf_row(symbol: &str, closes: &[f64]) -> PerfRow {
-    let (ret, vol, mdd) = performance(closes);
+/// One unranked row from a symbol's daily bars over the window (anchor close first).
+fn perf_row(symbol: &str, bars: &[Bar]) -> PerfRow {
+    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    let p = performance::performance(&closes);
+    let pct = |x: f64| f::round(x * 100.0, 4);
+    let date = |b: Option<&Bar>| b.and_then(windows::bar_date).map(|d| d.to_string());
     PerfRow {
         rank: 0,
         symbol: symbol.to_string(),
-        return_pct: ret.map(|x| f::round(x, 4)),
-        volatility_pct: vol.map(|x| f::round(x, 4)),
-        max_drawdown_pct: mdd.map(|x| f::round(x, 4)),
-        return_to_vol: match (ret, vol) {
-            (Some(r), Some(v)) if v > 0.0 => Some(f::round(r / v, 4)),
-            _ => None,
-        },
-        days: closes.len().saturating_sub(1),
+        return_pct: p.map(|p| pct(p.total_return)),
+        volatility_pct: p.and_then(|p| p.volatility).map(pct),
+        max_drawdown_pct: p.map(|p| pct(p.max_drawdown)),
+        return_to_vol: p
+            .and_then(|p| p.return_to_volatility)
+            .map(|x| f::round(x, 4)),
+        days: p.map_or(0, |p| p.daily_returns),
+        start_date: date(bars.first()),
+        end_date: date(bars.last()),
     }
 }
 
@@ -182,7 +176,9 @@ impl Tool for ComparePerformance {
             )));
         }
         let now = ctx.now();
-        let duration = p.duration.ib(now);
+        let today = windows::date_of_day(now.div_euclid(86_400_000))
+            .ok_or_else(|| ToolError::new(format!("{}: the clock is out of range", Self::NAME)))?;
+        let duration = p.duration.ib(today);
         let mut rows = Vec::with_capacity(symbols.len());
         let mut stale: Option<Staleness> = None;
         for s in &symbols {
@@ -191,13 +187,21 @@ impl Tool for ComparePerformance {
             if st.is_some() {
                 stale = st;
             }
-            let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
-            rows.push(perf_row(s, &closes));
+            let window: &[Bar] = match p.duration {
+                PerfDuration::Ytd => windows::year_to_date(&bars, today).unwrap_or_default(),
+                _ => &bars,
+            };
+            rows.push(perf_row(s, window));
         }
         let spread = rank(&mut rows);
         let out = CompareOut {
             meta: support::meta(now, stale.as_ref()),
             duration: p.duration,
+            method: format!(
+                "window: {}; {}",
+                p.duration.window_words(),
+                performance::METHOD
+            ),
             ranking: rows,
             spread_pct: spread,
         };
@@ -260,7 +264,21 @@ pub fn render(out: &CompareOut) -> String {
             worst.symbol
         );
     }
-    md.push_str("\n_Daily closes; volatility annualised with √252._\n");
+    let dates: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            Some(format!(
+                "{} {} to {}",
+                r.symbol,
+                r.start_date.as_ref()?,
+                r.end_date.as_ref()?
+            ))
+        })
+        .collect();
+    if !dates.is_empty() {
+        let _ = writeln!(md, "\n**Closes used**: {}", dates.join("; "));
+    }
+    let _ = writeln!(md, "\n_Method: {}._", out.method);
     md
 }
 
@@ -269,25 +287,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn performance_numbers() {
-        let (r, v, m) = performance(&[100.0, 110.0, 99.0, 121.0]);
-        assert!((r.unwrap() - 21.0).abs() < 1e-9);
-        assert!((m.unwrap() - -10.0).abs() < 1e-9);
-        assert!(v.unwrap() > 0.0);
-        assert_eq!(performance(&[100.0]), (None, None, None));
-    }
-
-    #[test]
     fn render_compare_performance() {
+        // Sessions of 2026-04-24 … 2026-05-01 (a weekend in between).
+        let bars = |closes: &[f64]| -> Vec<Bar> {
+            [20_567, 20_570, 20_571, 20_572, 20_573, 20_574]
+                .iter()
+                .zip(closes)
+                .map(|(day, close)| Bar {
+                    time: day * 86_400,
+                    close: *close,
+                    ..Bar::default()
+                })
+                .collect()
+        };
         let mut rows = vec![
-            perf_row("KRYX", &[56.0, 55.1, 57.3, 54.2, 54.18]),
-            perf_row("VLTX", &[20.0, 20.4, 20.9, 21.2, 21.4]),
-            perf_row("OMRA", &[8.3]),
+            perf_row("KRYX", &bars(&[56.0, 55.1, 57.3, 54.2, 54.18, 54.9])),
+            perf_row("VLTX", &bars(&[20.0, 20.4, 20.9, 21.2, 21.4, 21.5])),
+            perf_row("OMRA", &bars(&[8.3])),
         ];
         let spread = rank(&mut rows);
         let out = CompareOut {
             meta: support::meta(1_777_828_664_000, None),
             duration: PerfDuration::Days5,
+            method: format!(
+                "window: {}; {}",
+                PerfDuration::Days5.window_words(),
+                performance::METHOD
+            ),
             ranking: rows,
             spread_pct: spread,
         };

@@ -1,6 +1,8 @@
-//! `ibkr_technicals`: indicators on one year of daily bars (computed with the `ta` crate): SMA
-//! 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, 52-week range, signals.
+//! `ibkr_technicals`: indicators on one year of daily bars (computed by `analytics::technicals`):
+//! SMA 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, the 52-week range by
+//! date (`analytics::windows`), signals.
 
+use crate::analytics::{technicals, windows};
 use crate::gateway::BarSpec;
 use crate::model::Bar;
 use crate::tools::format as f;
@@ -10,11 +12,6 @@ use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-use ta::Next;
-use ta::indicators::{
-    AverageTrueRange, BollingerBands, ExponentialMovingAverage, MovingAverageConvergenceDivergence,
-    RelativeStrengthIndex, SimpleMovingAverage,
-};
 
 /// Indicator groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -77,6 +74,11 @@ pub struct Levels {
     pub from_high_pct: Option<f64>,
     /// Percent above the 52-week low (≥ 0).
     pub from_low_pct: Option<f64>,
+    /// First and last date of the 52-week window (bars dated within 365 calendar days up to
+    /// the last bar), and how many bars it holds.
+    pub window_start: Option<String>,
+    pub window_end: Option<String>,
+    pub window_bars: usize,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -86,6 +88,8 @@ pub struct TechnicalsOut {
     pub symbol: String,
     pub price: Option<f64>,
     pub bars_used: usize,
+    /// Indicator conventions, windows and the bars used.
+    pub method: String,
     pub trend: Option<Trend>,
     pub momentum: Option<Momentum>,
     pub volatility: Option<Volatility>,
@@ -106,90 +110,37 @@ pub struct Indicators {
     pub levels: Levels,
 }
 
-/// Last value of an indicator fed every close, or `None` with fewer bars than its period.
-fn last_of<I: Next<f64, Output = f64>>(
-    ind: Option<I>,
-    closes: &[f64],
-    period: usize,
-) -> Option<f64> {
-    let mut ind = ind?;
-    if closes.len() < period {
-        return None;
-    }
-    closes
-        .iter()
-        .map(|c| ind.next(*c))
-        .last()
-        .filter(|v| v.is_finite())
-}
-
-/// `ta` smooths RSI and ATR with an EMA of α = 2 / (period + 1); charting platforms (and IB's
-/// own charts) use Wilder's smoothing, α = 1 / n. An EMA of period 2n − 1 *is* Wilder's n, so we
-/// hand `ta` that period and the numbers match what a trader sees (the seeding differs, which
-/// fades out well within a year of bars; `tests/it/tools_live.rs` checks against
-/// `analytics::technicals`, the hand-written Wilder reference).
-const fn wilder(n: usize) -> usize {
-    2 * n - 1
-}
-
-/// Computes every indicator over daily bars (oldest first).
+/// Computes every indicator over daily bars (oldest first) with `analytics::technicals`; the
+/// 52-week range covers the bars dated within 365 calendar days up to the last bar.
 pub fn compute_technicals(bars: &[Bar]) -> Indicators {
-    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
-    let price = closes.last().copied();
+    let ind = technicals::indicators(bars);
+    let price = bars.last().map(|b| b.close);
     let trend = Trend {
-        sma20: last_of(SimpleMovingAverage::new(20).ok(), &closes, 20),
-        sma50: last_of(SimpleMovingAverage::new(50).ok(), &closes, 50),
-        sma200: last_of(SimpleMovingAverage::new(200).ok(), &closes, 200),
-        ema12: last_of(ExponentialMovingAverage::new(12).ok(), &closes, 12),
-        ema26: last_of(ExponentialMovingAverage::new(26).ok(), &closes, 26),
+        sma20: ind.sma20,
+        sma50: ind.sma50,
+        sma200: ind.sma200,
+        ema12: ind.ema12,
+        ema26: ind.ema26,
     };
-    let mut momentum = Momentum {
-        rsi14: last_of(RelativeStrengthIndex::new(wilder(14)).ok(), &closes, 15),
-        ..Default::default()
+    let momentum = Momentum {
+        rsi14: ind.rsi14,
+        macd: ind.macd.map(|m| m.macd),
+        macd_signal: ind.macd.map(|m| m.signal),
+        macd_histogram: ind.macd.map(|m| m.histogram),
     };
-    if closes.len() >= 35
-        && let Ok(mut m) = MovingAverageConvergenceDivergence::new(12, 26, 9)
-        && let Some(o) = closes.iter().map(|c| m.next(*c)).last()
-    {
-        momentum.macd = Some(o.macd);
-        momentum.macd_signal = Some(o.signal);
-        momentum.macd_histogram = Some(o.histogram);
-    }
-    let mut vol = Volatility::default();
-    if closes.len() >= 20
-        && let Ok(mut bb) = BollingerBands::new(20, 2.0)
-        && let Some(o) = closes.iter().map(|c| bb.next(*c)).last()
-    {
-        vol.bollinger_upper = Some(o.upper);
-        vol.bollinger_middle = Some(o.average);
-        vol.bollinger_lower = Some(o.lower);
-    }
-    if bars.len() >= 15
-        && let Ok(mut atr) = AverageTrueRange::new(wilder(14))
-    {
-        let items: Vec<ta::DataItem> = bars
-            .iter()
-            .filter_map(|b| {
-                ta::DataItem::builder()
-                    .open(b.open)
-                    .high(b.high.max(b.open).max(b.close))
-                    .low(b.low.min(b.open).min(b.close))
-                    .close(b.close)
-                    .volume(b.volume.max(0.0))
-                    .build()
-                    .ok()
-            })
-            .collect();
-        vol.atr14 = items.iter().map(|i| atr.next(i)).last();
-        vol.atr_pct = vol
-            .atr14
-            .zip(price)
-            .filter(|(_, p)| *p > 0.0)
-            .map(|(a, p)| a / p * 100.0);
-    }
-    let last_year = &bars[bars.len().saturating_sub(252)..];
-    let high = last_year.iter().map(|b| b.high).reduce(f64::max);
-    let low = last_year.iter().map(|b| b.low).reduce(f64::min);
+    let vol = Volatility {
+        bollinger_upper: ind.bollinger.map(|b| b.upper),
+        bollinger_middle: ind.bollinger.map(|b| b.middle),
+        bollinger_lower: ind.bollinger.map(|b| b.lower),
+        atr14: ind.atr14,
+        atr_pct: ind.atr_pct,
+    };
+    let range = bars
+        .last()
+        .and_then(windows::bar_date)
+        .and_then(|as_of| windows::fifty_two_week_range(bars, as_of));
+    let high = range.map(|r| r.high);
+    let low = range.map(|r| r.low);
     let levels = Levels {
         high_52w: high,
         low_52w: low,
@@ -201,6 +152,9 @@ pub fn compute_technicals(bars: &[Bar]) -> Indicators {
             .zip(price)
             .filter(|(l, _)| *l > 0.0)
             .map(|(l, p)| (p / l - 1.0) * 100.0),
+        window_start: range.map(|r| r.first_date.to_string()),
+        window_end: range.map(|r| r.last_date.to_string()),
+        window_bars: range.map_or(0, |r| r.bars),
     };
     Indicators {
         trend,
@@ -289,6 +243,21 @@ impl Tool for Technicals {
     }
 }
 
+/// The method sentence: conventions, the 52-week window, and the bars' dates.
+fn method_words(bars: &[Bar]) -> String {
+    let date = |b: Option<&Bar>| {
+        b.and_then(windows::bar_date)
+            .map_or_else(|| f::NA.to_string(), |d| d.to_string())
+    };
+    format!(
+        "{}; 52-week high/low = highest high and lowest low of the bars dated within 365 calendar days up to the last bar; {} daily bars from {} to {}",
+        technicals::METHOD,
+        bars.len(),
+        date(bars.first()),
+        date(bars.last())
+    )
+}
+
 /// The answer for the wanted `sections` (none, or `all`, means every one).
 fn technicals_out(meta: Meta, symbol: String, bars: &[Bar], sections: &[Section]) -> TechnicalsOut {
     let want = |s: Section| {
@@ -303,6 +272,7 @@ fn technicals_out(meta: Meta, symbol: String, bars: &[Bar], sections: &[Section]
         symbol,
         price,
         bars_used: bars.len(),
+        method: method_words(bars),
         trend: want(Section::Trend).then(|| Trend {
             sma20: r(trend.sma20),
             sma50: r(trend.sma50),
@@ -328,6 +298,9 @@ fn technicals_out(meta: Meta, symbol: String, bars: &[Bar], sections: &[Section]
             low_52w: levels.low_52w,
             from_high_pct: r(levels.from_high_pct),
             from_low_pct: r(levels.from_low_pct),
+            window_start: levels.window_start.clone(),
+            window_end: levels.window_end.clone(),
+            window_bars: levels.window_bars,
         }),
         signals: signals(price, trend, momentum, vol),
         raw,
@@ -388,6 +361,13 @@ pub fn render(out: &TechnicalsOut) -> String {
             ("52-Week Low", m2(levels.low_52w)),
             ("From High", f::pct(levels.from_high_pct)),
             ("From Low", f::pct(levels.from_low_pct)),
+            (
+                "Window",
+                match (&levels.window_start, &levels.window_end) {
+                    (Some(a), Some(b)) => format!("{a} to {b} ({} bars)", levels.window_bars),
+                    _ => f::NA.to_string(),
+                },
+            ),
         ]));
     }
     if !out.signals.is_empty() {
@@ -396,6 +376,7 @@ pub fn render(out: &TechnicalsOut) -> String {
             let _ = writeln!(md, "- {s}");
         }
     }
+    let _ = writeln!(md, "\n_Method: {}._", out.method);
     md
 }
 

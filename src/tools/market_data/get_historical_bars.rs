@@ -1,6 +1,8 @@
-//! `ibkr_get_historical_bars`: OHLCV bars with a period summary (high, low, return, volume).
+//! `ibkr_get_historical_bars`: OHLCV bars with a period summary (high, low, close-to-close
+//! return, volume).
 
 use super::lookup::bars_with_cache;
+use crate::analytics::returns;
 use crate::gateway::BarSpec;
 use crate::model::{Bar, BarSize, WhatToShow};
 use crate::tools::format as f;
@@ -102,8 +104,10 @@ pub struct BarsOut {
     pub bar_count: usize,
     pub period_high: Option<f64>,
     pub period_low: Option<f64>,
-    /// First open to last close, percent.
+    /// Close-to-close simple return from the first bar's close to the last bar's close, percent.
     pub return_pct: Option<f64>,
+    /// How `return_pct` is computed.
+    pub return_basis: String,
     pub average_volume: Option<f64>,
     pub first_close: Option<f64>,
     pub last_close: Option<f64>,
@@ -160,10 +164,8 @@ fn summarise(spec: &BarSpec, bars: &[Bar], meta: Meta) -> BarsOut {
     };
     let first = bars.first();
     let last = bars.last();
-    let return_pct = match (first, last) {
-        (Some(a), Some(b)) if a.open != 0.0 => Some(f::round((b.close / a.open - 1.0) * 100.0, 4)),
-        _ => None,
-    };
+    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    let return_pct = returns::period_return(&closes).map(|r| f::round(r * 100.0, 4));
     let average_volume = if bars.is_empty() {
         None
     } else {
@@ -183,6 +185,10 @@ fn summarise(spec: &BarSpec, bars: &[Bar], meta: Meta) -> BarsOut {
         period_high: f::json_num(bars.iter().map(|b| b.high).reduce(f64::max)),
         period_low: f::json_num(bars.iter().map(|b| b.low).reduce(f64::min)),
         return_pct,
+        return_basis: format!(
+            "{} from the first bar's close to the last bar's close",
+            returns::RETURN_BASIS
+        ),
         average_volume,
         first_close: first.map(|b| b.close),
         last_close: last.map(|b| b.close),
@@ -213,7 +219,7 @@ pub fn render(out: &BarsOut) -> String {
     md.push_str(&f::kv_table(&[
         ("Period High", f::money(out.period_high, ccy)),
         ("Period Low", f::money(out.period_low, ccy)),
-        ("Return", f::pct(out.return_pct)),
+        ("Return (close-to-close)", f::pct(out.return_pct)),
         (
             "Average Volume",
             f::volume(out.average_volume.map(f64::round)),

@@ -46,6 +46,11 @@ pub struct DrawdownOut {
     pub current_drawdown_pct: Option<f64>,
     /// Current NLV − high-water mark (≤ 0).
     pub current_drawdown_amount: Option<f64>,
+    /// The worst drawdown in the window, percent (≤ 0): 0 when NLV never fell below its
+    /// high-water mark; `null` only without history.
+    pub max_drawdown_pct: Option<f64>,
+    /// The worst episode's peak, trough and recovery; `null` when there was none (see
+    /// `max_drawdown_pct`).
     pub max_drawdown: Option<MaxDrawdownOut>,
     /// Gain needed from the current NLV to regain the high-water mark, in percent.
     pub recovery_needed_pct: Option<f64>,
@@ -123,6 +128,7 @@ impl Tool for DrawdownTracker {
             peak_override: p.peak_nlv,
             current_drawdown_pct: None,
             current_drawdown_amount: None,
+            max_drawdown_pct: None,
             max_drawdown: None,
             recovery_needed_pct: None,
             no_history: None,
@@ -169,6 +175,7 @@ fn fill_report(out: &mut DrawdownOut, report: &drawdown::DrawdownReport) {
     out.recovery_needed_pct = last_value
         .filter(|v| *v > 0.0)
         .map(|v| f::round((report.high_water_mark / v - 1.0) * 100.0, 4));
+    out.max_drawdown_pct = Some(f::round(report.max_drawdown() * 100.0, 4));
     out.max_drawdown = report.max.as_ref().map(|m| MaxDrawdownOut {
         drawdown_pct: f::round(m.drawdown * 100.0, 4),
         peak_nlv: f::round(m.peak_value, 2),
@@ -293,6 +300,7 @@ mod tests {
             peak_override: None,
             current_drawdown_pct: Some(-5.3154),
             current_drawdown_amount: Some(-1_382.0),
+            max_drawdown_pct: Some(-8.0),
             max_drawdown: Some(MaxDrawdownOut {
                 drawdown_pct: -8.0,
                 peak_nlv: 26_000.0,
