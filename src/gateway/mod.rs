@@ -16,6 +16,7 @@ pub mod cleaning;
 mod coalesce;
 mod connect;
 mod convert;
+mod deadline;
 mod events;
 pub mod intraday;
 mod lag;
@@ -93,7 +94,7 @@ pub enum GatewayError {
     /// Not connected (and why), so the caller can fall back to cache.
     #[error("gateway not connected: {0}")]
     NotConnected(String),
-    #[error("gateway did not answer within {0:?}")]
+    #[error("the gateway is connected but did not answer within {0:?}")]
     Timeout(Duration),
     /// IB answered with an error code for this request (e.g. 200 no security definition).
     #[error("IB error {code}: {message}")]

@@ -482,6 +482,9 @@ pub enum ConnState {
     Connected,
     Reconnecting,
     Disconnected,
+    /// Connected, but the gateway has stopped answering (no heartbeat answer, no data): values
+    /// are stale until it answers again or the supervisor reconnects.
+    Stalled,
 }
 
 impl ConnState {
@@ -491,6 +494,7 @@ impl ConnState {
             ConnState::Connected => "connected",
             ConnState::Reconnecting => "reconnecting",
             ConnState::Disconnected => "disconnected",
+            ConnState::Stalled => "stalled",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Session housekeeping: gateway notices (1100/1101/1102, delayed data), the heartbeat that
 //! tells a quiet market from a stalled connection, and NLV sampling into SQLite.
 
+use super::stall::{ANSWER_DEADLINE, HEARTBEAT_EVERY};
 use super::{Ctx, Msg, is_connection_gone};
 use crate::gateway::events;
 use crate::model::*;
@@ -33,12 +34,12 @@ pub(super) async fn notice_loop(ctx: Arc<Ctx>, mut notices: NoticeStream) {
 
 pub(super) async fn heartbeat_loop(ctx: Arc<Ctx>) {
     // A quiet market sends nothing for minutes; a cheap request proves the gateway still
-    // answers, so "no data" really means a stalled connection.
-    let stall = ctx.shared.cfg.stall_timeout;
-    let every = (stall / 3).clamp(Duration::from_millis(200), Duration::from_secs(10));
+    // answers, so "no data" really means a stalled connection (`stall`).
+    let every =
+        (ctx.shared.cfg.stall_timeout / 3).clamp(Duration::from_millis(200), HEARTBEAT_EVERY);
     loop {
         tokio::time::sleep(every).await;
-        match tokio::time::timeout(stall, ctx.client.server_time()).await {
+        match tokio::time::timeout(ANSWER_DEADLINE, ctx.client.server_time()).await {
             Ok(Ok(_)) => ctx.touch(),
             Ok(Err(e)) if is_connection_gone(&e) => {
                 ctx.report("heartbeat", &e);

@@ -22,6 +22,7 @@ mod market_data;
 mod orders;
 mod pnl;
 mod positions;
+mod stall;
 mod streams;
 mod tracker;
 
@@ -45,7 +46,7 @@ use market_data::quote_loop;
 use orders::orders_loop;
 use positions::positions_loop;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -97,7 +98,12 @@ struct Ctx {
     shared: Arc<Shared>,
     client: Arc<Client>,
     tx: mpsc::UnboundedSender<Msg>,
+    /// When the gateway last sent anything, on the store's clock (shown as the data's age).
     last_data: AtomicI64,
+    /// The same moment on the monotonic clock, in ms since `started`: stall detection measures
+    /// real silence even when the store runs on a fixed clock.
+    last_heard_ms: AtomicU64,
+    started: tokio::time::Instant,
     /// Accounts this gateway serves (the configured one, or all managed accounts).
     accounts: Vec<String>,
     /// Opens when open orders and fills may be read: at once for a book whose every position
@@ -116,6 +122,8 @@ impl Ctx {
     /// Notes that the gateway sent something (stall detection, `last_data`).
     fn touch(&self) {
         self.last_data.store(self.store().now(), Ordering::Relaxed);
+        self.last_heard_ms
+            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
     fn wants(&self, account: &str) -> bool {
         self.accounts.is_empty() || self.accounts.iter().any(|a| a == account)
@@ -179,6 +187,8 @@ pub async fn run(shared: &Arc<Shared>, session: connect::Session) -> SessionEnd 
         client: client.clone(),
         tx,
         last_data: AtomicI64::new(shared.store.now()),
+        last_heard_ms: AtomicU64::new(0),
+        started: tokio::time::Instant::now(),
         orders_gate: tokio::sync::watch::Sender::new(false),
         accounts,
     });
@@ -200,6 +210,7 @@ pub async fn run(shared: &Arc<Shared>, session: connect::Session) -> SessionEnd 
     let mut tick = tokio::time::interval(Duration::from_millis(250).min(stall / 2));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_reported_data = 0;
+    let mut stall_watch = stall::StallWatch::default();
     let end = 'session: loop {
         tokio::select! {
             _ = shared.cancel.cancelled() => break SessionEnd::Shutdown,
@@ -241,15 +252,10 @@ pub async fn run(shared: &Arc<Shared>, session: connect::Session) -> SessionEnd 
                 if !client.is_connected() {
                     break SessionEnd::Lost("the gateway closed the connection".into());
                 }
-                let now = shared.store.now();
-                let last = ctx.last_data.load(Ordering::Relaxed);
-                let silent_ms = now - last;
-                if silent_ms > stall.as_millis() as i64 {
-                    break SessionEnd::Lost(format!(
-                        "no data from the gateway for {:.0}s although the socket is open (stalled)",
-                        silent_ms as f64 / 1000.0
-                    ));
+                if let Some(end) = stall_watch.check(&ctx) {
+                    break end;
                 }
+                let last = ctx.last_data.load(Ordering::Relaxed);
                 if last != last_reported_data {
                     last_reported_data = last;
                     shared.status(|s| s.last_data = Some(last));
