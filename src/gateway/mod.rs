@@ -28,6 +28,7 @@ mod requests;
 mod session;
 mod shared;
 mod supervisor;
+mod unknown;
 
 pub use pacing::PacingLimits;
 
@@ -285,8 +286,15 @@ pub struct Requests {
 impl Requests {
     /// Bars for `spec`: from memory or SQLite when fresh (daily bars: fetched today; intraday:
     /// within a minute), otherwise one paced request shared by every concurrent caller.
+    /// A contract IB said it does not know is answered from memory for a few minutes
+    /// (`unknown::UNKNOWN_TTL`).
     pub async fn historical_bars(&self, spec: &BarSpec) -> Result<Arc<Vec<Bar>>, GatewayError> {
-        self.inner.historical_bars(spec).await
+        let key = unknown::UnknownContracts::key(&spec.symbol, &spec.sec_type, &spec.currency);
+        if let Some(e) = self.inner.unknown.get(&key) {
+            return Err(e);
+        }
+        let bars = self.inner.historical_bars(spec).await;
+        self.inner.unknown.note(&key, bars)
     }
     /// Whatever bars are cached for `spec`, however old, with when they were fetched — for
     /// answering from cache while the gateway is down.

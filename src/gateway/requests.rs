@@ -10,6 +10,7 @@ use super::coalesce::Coalescer;
 use super::deadline::{self, CALL_DEADLINE};
 use super::pacing::{HistoricalPacer, PacingLimits};
 use super::shared::Shared;
+use super::unknown::UnknownContracts;
 use super::{
     BarSpec, ContractQuery, GatewayError, WhatIfOrder, cleaning, convert, quotes, session,
 };
@@ -50,6 +51,8 @@ pub struct RequestsInner {
     details_inflight: Coalescer<ContractQuery, DetailsResult>,
     chains: Mutex<HashMap<String, (Millis, Vec<OptionChainDef>)>>,
     providers: Mutex<Option<Vec<String>>>,
+    /// Contracts IB said it does not know, answered without asking again for a few minutes.
+    pub unknown: UnknownContracts,
 }
 
 impl RequestsInner {
@@ -63,6 +66,7 @@ impl RequestsInner {
             details_inflight: Coalescer::default(),
             chains: Mutex::new(HashMap::new()),
             providers: Mutex::new(None),
+            unknown: UnknownContracts::default(),
         }
     }
 
@@ -215,7 +219,12 @@ impl RequestsInner {
             super::count_cache_hit();
             return Ok(hit.clone());
         }
-        self.details_inflight
+        let unknown_key = UnknownContracts::key_of(&query);
+        if let Some(e) = self.unknown.get(&unknown_key) {
+            return Err(e);
+        }
+        let found = self
+            .details_inflight
             .run(query.clone(), || async {
                 if let Some(hit) = self.details.lock().get(&query) {
                     return Ok(hit.clone());
@@ -233,7 +242,8 @@ impl RequestsInner {
                 self.details.lock().insert(query.clone(), infos.clone());
                 Ok(infos)
             })
-            .await
+            .await;
+        self.unknown.note(&unknown_key, found)
     }
 
     pub async fn search_contracts(
@@ -390,6 +400,9 @@ impl RequestsInner {
 
     pub async fn quote_snapshot(&self, query: &ContractQuery) -> Result<Quote, GatewayError> {
         let query = normalize_query(query);
+        if let Some(e) = self.unknown.get(&UnknownContracts::key_of(&query)) {
+            return Err(e);
+        }
         let client = self.client()?;
         let contract = query_contract(&query);
         let ticks = self
@@ -423,6 +436,9 @@ impl RequestsInner {
 
     pub async fn dividends(&self, query: &ContractQuery) -> Result<DividendInfo, GatewayError> {
         let query = normalize_query(query);
+        if let Some(e) = self.unknown.get(&UnknownContracts::key_of(&query)) {
+            return Err(e);
+        }
         let client = self.client()?;
         let contract = query_contract(&query);
         // Generic tick 456 arrives as tick string 59 "IBDividends": past12m,next12m,nextDate,nextAmount.

@@ -3,3 +3,4 @@
 //! live in `support`.
 
 mod gateway_stall;
+mod negative_cache;
