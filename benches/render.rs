@@ -4,11 +4,17 @@
 //! TestBackend, so this measures our view code (layout, widgets, the visible rows), not the
 //! terminal. Rows, FX weights and sorting are derived once per store snapshot, not per frame:
 //! `snapshot_to_rows` measures that step (what the UI does at most 5 times a second).
+// A harness that fails loudly is what a benchmark or test wants; the no-panic rule is for
+// the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-#[path = "../tests/tui_support/mod.rs"]
-mod tui_support;
+// The integration tests' harness (simulator + adapter + cockpit app); this bench uses its
+// cockpit builder only.
+#[allow(dead_code)]
+#[path = "../tests/it/support/mod.rs"]
+mod test_support;
+
+use test_support::{tui, world};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ibkr_cockpit::tui::book::{BookView, SortColumn};
@@ -25,9 +31,9 @@ fn render_frames(c: &mut Criterion) {
         ("2000_positions", Some(2000)),
     ];
     for (name, positions) in books {
-        let cockpit = rt.block_on(tui_support::start_with(
-            tui_support::frozen_sim(positions),
-            common::default_config(),
+        let cockpit = rt.block_on(tui::start_with(
+            tui::frozen_sim(positions),
+            world::default_config(),
         ));
         let (app, state) = (&cockpit.app, &cockpit.state);
         let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("test terminal");

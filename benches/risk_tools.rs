@@ -9,6 +9,9 @@
 //! the book.
 //!
 //! Run: `cargo bench --bench risk_tools`.
+// A harness that fails loudly is what a benchmark or test wants; the no-panic rule is for
+// the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

@@ -1,0 +1,478 @@
+//! Risk tools against the simulated gateway over real TCP: what-if (never a real order),
+//! correlation, beta, VaR and the stress test, with values checked against independent
+//! arithmetic on the same bars and against `ibkr_margin`; markdown snapshots (seed 7, frozen
+//! prices, fixed clock); a 500-symbol book that must reuse the bar cache within IB pacing.
+
+use crate::support::world;
+
+use crate::support::{STEP, assert_close};
+use ibkr_cockpit::sim::SimConfig;
+use ibkr_cockpit::tools::risk_data::daily_spec;
+use serde_json::{Value, json};
+use world::{Harness, default_config, redact_dates, start, start_with};
+
+const HIST: &str = "RequestHistoricalData";
+
+fn num(v: &Value, what: &str) -> f64 {
+    v.as_f64()
+        .unwrap_or_else(|| panic!("{what}: expected a number, got {v}"))
+}
+
+/// Daily simple returns of `symbol` over the last `n` days, from the bars the tools cached.
+async fn returns_of(h: &Harness, symbol: &str, lookback: usize) -> Vec<f64> {
+    let bars = tokio::time::timeout(
+        STEP,
+        h.gateway
+            .requests()
+            .historical_bars(&daily_spec(symbol, "USD", lookback)),
+    )
+    .await
+    .expect("bars in time")
+    .expect("bars");
+    let closes: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    let r: Vec<f64> = closes.windows(2).map(|w| w[1] / w[0] - 1.0).collect();
+    r[r.len() - lookback..].to_vec()
+}
+
+/// Textbook Pearson correlation, written out independently of `analytics`.
+fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+    sxy / (sxx * syy).sqrt()
+}
+
+fn cov(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let mx = x.iter().sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| (a - mx) * (b - my))
+        .sum::<f64>()
+        / (n - 1.0)
+}
+
+fn assert_no_real_orders(h: &Harness) {
+    let c = h.sim.counters();
+    assert_eq!(c.real_orders, 0, "no real order ever reaches the gateway");
+    assert_eq!(c.pacing_violations, 0, "no pacing violation");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_if_uses_the_what_if_engine_and_never_orders() {
+    let h = start().await;
+    let sim = h.sim_account();
+    let before = h.sim.counters().what_if_orders;
+    let out = h
+        .ok(
+            "ibkr_what_if",
+            json!({"symbol": "kryx", "action": "BUY", "quantity": 100}),
+        )
+        .await;
+    let j = &out.json;
+    assert!(
+        h.sim.counters().what_if_orders > before,
+        "a what-if was sent"
+    );
+    assert_eq!(j["what_if_only"], json!(true));
+    assert_close(&j["current"]["equity"], sim.equity_with_loan, "equity");
+    assert_close(&j["current"]["init_margin"], sim.init_margin, "init margin");
+    assert_close(
+        &j["current"]["maint_margin"],
+        sim.maint_margin,
+        "maint margin",
+    );
+    // Buying more stock on margin adds to both requirements.
+    let init_add = num(&j["init_margin_change"], "init change");
+    let maint_add = num(&j["maint_margin_change"], "maint change");
+    assert!(init_add > 0.0 && maint_add > 0.0, "{j}");
+    assert_close(
+        &j["post_trade"]["init_margin"],
+        num(&j["current"]["init_margin"], "init") + init_add,
+        "post-trade init margin = current + change",
+    );
+    assert_close(
+        &j["post_trade"]["excess_liquidity"],
+        num(&j["post_trade"]["equity"], "eq") - num(&j["post_trade"]["maint_margin"], "maint"),
+        "post-trade excess = equity - maint",
+    );
+    insta::assert_snapshot!("what_if_buy", out.markdown);
+
+    let lmt = h
+        .ok(
+            "ibkr_what_if",
+            json!({"symbol": "VLTX", "action": "sell", "quantity": "10", "order_type": "LMT", "limit_price": 99.5}),
+        )
+        .await;
+    assert_eq!(lmt.json["limit_price"], json!(99.5));
+    assert_close(
+        &lmt.json["estimated_notional"],
+        995.0,
+        "notional at the limit",
+    );
+
+    for (args, needle) in [
+        (
+            json!({"symbol": "KRYX", "action": "BUY", "quantity": 0}),
+            "positive",
+        ),
+        (
+            json!({"symbol": "KRYX", "action": "BUY", "quantity": -5}),
+            "positive",
+        ),
+        (
+            json!({"symbol": "KRYX", "action": "BUY", "quantity": 5, "order_type": "LMT"}),
+            "limit_price",
+        ),
+        (
+            json!({"symbol": "KRYX", "action": "HOLD", "quantity": 5}),
+            "`BUY`, `SELL`",
+        ),
+        (
+            json!({"symbol": "NOPEX", "action": "BUY", "quantity": 5}),
+            "does not resolve",
+        ),
+    ] {
+        let e = h.err("ibkr_what_if", args.clone()).await;
+        assert!(e.message.contains(needle), "{args}: {e}");
+    }
+    assert_no_real_orders(&h);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn correlation_matrix_matches_pearson_on_the_same_bars() {
+    let h = start().await;
+    let out = h.ok("ibkr_correlation_matrix", json!({})).await;
+    let j = &out.json;
+    let symbols: Vec<String> = j["symbols"]
+        .as_array()
+        .expect("symbols")
+        .iter()
+        .map(|s| s.as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(symbols.len(), 5, "the five held stocks: {symbols:?}");
+    assert_eq!(j["data_points"], json!(60));
+    assert_eq!(j["lookback_days"], json!(60));
+    let m = j["matrix"].as_array().expect("matrix");
+    let mut returns = Vec::new();
+    for s in &symbols {
+        returns.push(returns_of(&h, s, 60).await);
+    }
+    let mut sum = 0.0;
+    let mut pairs = 0;
+    for i in 0..5 {
+        assert_eq!(m[i][i], json!(1.0));
+        for k in 0..5 {
+            let expected = pearson(&returns[i], &returns[k]);
+            let got = num(&m[i][k], "cell");
+            assert!(
+                (got - expected).abs() < 1e-4,
+                "{i},{k}: {got} vs {expected}"
+            );
+            if k > i {
+                sum += expected;
+                pairs += 1;
+            }
+        }
+    }
+    assert!((num(&j["average_pairwise"], "avg") - sum / pairs as f64).abs() < 1e-4);
+    assert!(num(&j["highest"]["correlation"], "hi") >= num(&j["lowest"]["correlation"], "lo"));
+    assert!(out.markdown.contains("**Data points**: 60 daily returns"));
+    insta::assert_snapshot!("correlation_matrix", redact_dates(&out.markdown));
+
+    // Same day, same bars: a second call (and a 252-day one) asks the gateway for nothing.
+    let requests = h.sim.counters().requests(HIST);
+    let again = h
+        .ok(
+            "ibkr_correlation_matrix",
+            json!({"lookback_days": 252, "symbols": "KRYX,VLTX"}),
+        )
+        .await;
+    assert_eq!(again.json["data_points"], json!(252));
+    assert_eq!(
+        h.sim.counters().requests(HIST),
+        requests,
+        "served from the bar cache"
+    );
+
+    for (args, needle) in [
+        (json!({"lookback_days": 10}), "20 to 756"),
+        (json!({"symbols": "KRYX"}), "at least two"),
+        (json!({"symbols": "KRYX,,VLTX"}), "malformed list"),
+    ] {
+        let e = h.err("ibkr_correlation_matrix", args.clone()).await;
+        assert!(e.message.contains(needle), "{args}: {e}");
+    }
+    assert_no_real_orders(&h);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beta_and_var_agree_with_independent_arithmetic() {
+    let h = start().await;
+    let sim = h.sim_account();
+
+    let out = h.ok("ibkr_portfolio_beta", json!({})).await;
+    let j = &out.json;
+    assert_eq!(j["benchmark"], json!("SPY"));
+    assert_eq!(j["data_points"], json!(60));
+    let spy = returns_of(&h, "SPY", 60).await;
+    let rows = j["positions"].as_array().expect("rows");
+    assert_eq!(rows.len(), 5);
+    let (mut gross, mut exposure) = (0.0, 0.0);
+    for r in rows {
+        let s = r["symbol"].as_str().expect("symbol");
+        let x = returns_of(&h, s, 60).await;
+        let b = cov(&x, &spy) / cov(&spy, &spy);
+        assert!((num(&r["beta"], "beta") - b).abs() < 1e-4, "{s}");
+        let v = num(&r["value_base"], "value");
+        gross += v.abs();
+        exposure += v * b;
+    }
+    assert_close(&j["beta_adjusted_exposure"], exposure, "Σ value × beta");
+    assert!((num(&j["portfolio_beta"], "beta") - exposure / gross).abs() < 1e-4);
+    assert_close(&j["net_liquidation"], sim.net_liquidation, "NLV");
+    insta::assert_snapshot!("portfolio_beta", redact_dates(&out.markdown));
+
+    let out = h.ok("ibkr_var_estimate", json!({})).await;
+    let j = &out.json;
+    assert_eq!(j["data_points"], json!(252));
+    let levels = j["levels"].as_array().expect("levels");
+    assert_eq!(levels.len(), 2);
+    // σ = √(vᵀΣv) from the cached bars and the tool's own position values.
+    let comps = j["components"].as_array().expect("components");
+    let mut series = Vec::new();
+    let mut values = Vec::new();
+    for c in comps {
+        series.push(returns_of(&h, c["symbol"].as_str().expect("symbol"), 252).await);
+        values.push(num(&c["value_base"], "value"));
+    }
+    let mut var = 0.0;
+    for i in 0..values.len() {
+        for k in 0..values.len() {
+            var += values[i] * values[k] * cov(&series[i], &series[k]);
+        }
+    }
+    let sigma = var.sqrt();
+    assert!(
+        (num(&j["sigma_daily"], "sigma") - sigma).abs() < 0.02,
+        "σ {sigma}"
+    );
+    // z(0.95) and z(0.99) of the standard normal.
+    assert_close(&levels[0]["var"], 1.6448536269514722 * sigma, "VaR 95");
+    assert_close(&levels[1]["var"], 2.3263478740408408 * sigma, "VaR 99");
+    let total: f64 = comps.iter().map(|c| num(&c["component_var"], "c")).sum();
+    assert!(
+        (total - num(&levels[1]["var"], "var")).abs() < 0.05,
+        "components sum to VaR"
+    );
+    insta::assert_snapshot!("var_estimate", redact_dates(&out.markdown));
+
+    let ten = h
+        .ok(
+            "ibkr_var_estimate",
+            json!({"confidence": 99, "horizon_days": 10}),
+        )
+        .await;
+    let l = &ten.json["levels"];
+    assert_eq!(l.as_array().map(Vec::len), Some(1));
+    assert_close(
+        &l[0]["var"],
+        2.3263478740408408 * sigma * 10f64.sqrt(),
+        "10-day VaR 99",
+    );
+    let e = h
+        .err("ibkr_var_estimate", json!({"confidence": "90"}))
+        .await;
+    assert!(e.message.contains("`95`, `99`, `both`"), "{e}");
+    assert_no_real_orders(&h);
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stress_test_agrees_with_ibkr_margin_and_the_simulator() {
+    let h = start().await;
+    let sim = h.sim_account();
+    let margin = h.ok("ibkr_margin", json!({})).await;
+    let pre = h.ok("ibkr_stress_test", json!({})).await;
+    let j = &pre.json;
+    assert_eq!(j["scenario"], json!("preflight"));
+    assert_eq!(
+        j["drawdown_to_restriction_pct"],
+        margin.json["summary"]["drawdown_to_restriction_pct"]
+    );
+    assert_eq!(
+        j["drawdown_to_liquidation_pct"],
+        margin.json["summary"]["drawdown_to_liquidation_pct"]
+    );
+    // The step search, redone here on the simulator's own numbers.
+    let step = |pct: f64| {
+        let d = pct / 100.0;
+        let eq = sim.equity_with_loan - sim.gross_position_value * d;
+        (
+            eq - sim.init_margin * (1.0 - d),
+            eq - sim.maint_margin * (1.0 - d),
+        )
+    };
+    let first = |maint: bool| {
+        (0..=100u32).find(|p| {
+            let (i, m) = step(f64::from(*p));
+            if maint { m < 0.0 } else { i < 0.0 }
+        })
+    };
+    assert_eq!(j["drawdown_to_restriction_pct"], json!(first(false)));
+    assert_eq!(j["drawdown_to_liquidation_pct"], json!(first(true)));
+    insta::assert_snapshot!("stress_preflight", pre.markdown);
+
+    let dd = h
+        .ok(
+            "ibkr_stress_test",
+            json!({"scenario": "drawdown", "drawdown_pct": -20}),
+        )
+        .await;
+    let s = &dd.json["stressed"];
+    assert_close(
+        &s["loss"],
+        -0.2 * sim.gross_position_value,
+        "loss = GPV × 20%",
+    );
+    assert_close(
+        &s["stressed_equity"],
+        sim.equity_with_loan - 0.2 * sim.gross_position_value,
+        "stressed equity",
+    );
+    assert_close(&s["excess_maint"], step(20.0).1, "stressed excess (maint)");
+    assert_eq!(s["forced_liquidation"], json!(step(20.0).1 < 0.0));
+    insta::assert_snapshot!("stress_drawdown_20", dd.markdown);
+
+    let gap = h.ok("ibkr_stress_test", json!({"scenario": "gap"})).await;
+    let rows = gap.json["gap"].as_array().expect("gap rows");
+    assert_eq!(rows.len(), 5);
+    for r in rows {
+        // Longs gap down by 2σ of their own daily returns.
+        let vol = num(&r["daily_vol_pct"], "vol");
+        assert!(
+            (num(&r["move_pct"], "move") + 2.0 * vol).abs() < 1e-3,
+            "{r}"
+        );
+    }
+    let total: f64 = rows.iter().map(|r| num(&r["pnl"], "pnl")).sum();
+    assert_close(&gap.json["stressed"]["loss"], total, "loss = Σ gap P&L");
+
+    let custom = h
+        .ok(
+            "ibkr_stress_test",
+            json!({"shocks": "KRYX:-15, VLTX:-10%", "fx_pct": 5, "rates_bps": 100}),
+        )
+        .await;
+    let cj = &custom.json;
+    assert_eq!(
+        cj["scenario"],
+        json!("gap"),
+        "shocks imply the gap scenario"
+    );
+    let kryx = cj["gap"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["symbol"] == "KRYX"))
+        .expect("KRYX row");
+    assert_eq!(kryx["explicit"], json!(true));
+    assert_eq!(kryx["move_pct"], json!(-15.0));
+    let sh = &cj["shocks"];
+    assert_close(
+        &sh["fx_pnl"],
+        num(&sh["foreign_value"], "fx exposure") * 0.05,
+        "FX P&L",
+    );
+    assert_close(
+        &sh["rates_pnl"],
+        -5.0 * 0.01 * num(&sh["equity_value"], "eq"),
+        "rates P&L",
+    );
+    assert!(custom.markdown.contains("equity duration of 5.0 years"));
+    insta::assert_snapshot!("stress_custom_shocks", custom.markdown);
+
+    for (args, needle) in [
+        (
+            json!({"scenario": "meltdown"}),
+            "`preflight`, `drawdown`, `gap`",
+        ),
+        (json!({"shocks": "KRYX-15"}), "malformed shock"),
+        (
+            json!({"shocks": "KRYX:-15", "scenario": "drawdown"}),
+            "apply to scenario `gap`",
+        ),
+        (json!({"shocks": "AAPL:-15"}), "not held"),
+        (json!({"drawdown_pct": 150}), "out of range"),
+    ] {
+        let e = h.err("ibkr_stress_test", args.clone()).await;
+        assert!(e.message.contains(needle), "{args}: {e}");
+    }
+    assert_no_real_orders(&h);
+    h.shutdown().await;
+}
+
+/// 500 symbols against IB's real pacing (60 historical requests per 10 minutes): the first
+/// call fetches what pacing allows and names the rest; later calls (correlation again, VaR
+/// over the same one-year bars) send nothing new and the gateway never sees a violation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_symbols_reuse_the_bar_cache_within_pacing() {
+    let h = start_with(
+        SimConfig {
+            seed: 7,
+            positions: Some(500),
+            tick_interval: None,
+            ..SimConfig::default()
+        },
+        default_config(),
+    )
+    .await;
+    let first = h.ok("ibkr_correlation_matrix", json!({})).await;
+    let after_first = h.sim.counters().requests(HIST);
+    assert!(
+        after_first <= 500,
+        "at most one request per symbol: {after_first}"
+    );
+    let covered = first.json["symbols"].as_array().map_or(0, Vec::len);
+    let missing = first.json["missing"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        covered + missing,
+        500,
+        "every symbol is either used or named"
+    );
+    assert!(covered >= 2, "pacing lets some history through: {covered}");
+    if missing > 0 {
+        assert!(first.markdown.contains("Left out of the matrix"));
+        assert!(
+            first.json["missing"][0]["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("try again")),
+            "{}",
+            first.json["missing"][0]
+        );
+    }
+
+    let second = h.ok("ibkr_correlation_matrix", json!({})).await;
+    assert_eq!(second.json["symbols"], first.json["symbols"]);
+    assert_eq!(
+        second.json["average_pairwise"],
+        first.json["average_pairwise"]
+    );
+    let var = h.ok("ibkr_var_estimate", json!({"confidence": "95"})).await;
+    assert_eq!(
+        var.json["components"].as_array().map_or(0, Vec::len),
+        covered,
+        "VaR covers the same cached symbols"
+    );
+    assert_eq!(
+        h.sim.counters().requests(HIST),
+        after_first,
+        "second correlation and VaR made no new historical request"
+    );
+    assert_no_real_orders(&h);
+    h.shutdown().await;
+}
