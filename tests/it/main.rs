@@ -14,6 +14,7 @@ mod config;
 mod daemon_attach;
 mod daemon_bridge;
 mod gateway_persistence;
+mod gateway_pnl_rotation;
 mod gateway_quotes;
 mod gateway_reconnect;
 mod gateway_requests;

@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use super::market_data::quote_loop;
-use super::pnl::pnl_single_loop;
+use super::pnl::{pnl_single_loop, pnl_single_once};
 use super::tracker::Tracker;
 use crate::gateway::{convert, events, lines, quotes};
 use crate::model::*;
@@ -22,6 +22,9 @@ pub(super) const PNL_SINGLE_AT_ONCE: usize = lines::SYNC_QUOTES;
 /// huge book go without it. Other accounts' holdings always get one (it is their only source of
 /// value and P&L).
 pub const PNL_SINGLE_STREAMS: usize = 100;
+/// Rotated position P&L requests started per session tick, and open at once.
+const ROTATED_PER_TICK: usize = 3;
+const ROTATED_IN_FLIGHT: usize = 12;
 /// Trailing subscriptions (quotes first, then position P&L) opened per session tick (4 ticks a
 /// second → ~20 messages/s, leaving the rest of IB's budget to on-demand requests).
 const TRAILING_PER_TICK: usize = 5;
@@ -219,23 +222,76 @@ pub(super) fn open_trailing(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &m
         if ctx.accounts.first() == Some(&account)
             && tracker.pnl_single_streams >= PNL_SINGLE_STREAMS
         {
-            tracker.pnl_single_skipped += 1;
+            tracker.pnl_rotation.push_back((account, con_id));
+            tracker.pnl_rotated_holdings += 1;
             continue;
         }
         budget -= 1;
         spawn_pnl_single(ctx, tasks, tracker, account, con_id);
     }
-    if tracker.pnl_queue.is_empty()
-        && tracker.pnl_single_skipped > 0
-        && !tracker.pnl_single_skip_reported
-    {
-        tracker.pnl_single_skip_reported = true;
+    // The rotation takes what the trailing subscriptions leave of the message budget.
+    if tracker.quote_queue.is_empty() && tracker.pnl_queue.is_empty() {
+        if tracker.pnl_rotated_holdings > 0 && !tracker.pnl_rotation_announced {
+            tracker.pnl_rotation_announced = true;
+            events::supervisor(
+                ctx.store(),
+                ctx.role(),
+                format!(
+                    "daily P&L streamed for the {PNL_SINGLE_STREAMS} largest holding(s); {} smaller holding(s) get theirs in rotation, one short request each, every few minutes (each position says when its daily P&L arrived)",
+                    tracker.pnl_rotated_holdings
+                ),
+            );
+        }
+        rotate_pnl(ctx, tasks, tracker);
+    }
+}
+
+/// Starts the next rotated P&L requests, a few per tick with a few in flight: 3 per tick at 4
+/// ticks a second is ~24 messages a second with the cancels, so a 2,000-position book's 1,900
+/// rotated holdings each get a fresh daily P&L every ~2.7 minutes.
+fn rotate_pnl(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker) {
+    let mut started = 0;
+    while started < ROTATED_PER_TICK && tracker.pnl_rotating < ROTATED_IN_FLIGHT {
+        let Some((account, con_id)) = tracker.pnl_rotation.pop_front() else {
+            break;
+        };
+        tracker
+            .pnl_pass_started
+            .get_or_insert_with(tokio::time::Instant::now);
+        started += 1;
+        tracker.pnl_rotating += 1;
+        tasks.spawn(pnl_single_once(ctx.clone(), account, con_id));
+    }
+}
+
+/// A rotated request is over: the holding goes to the back of the queue while it is still
+/// held, and a completed pass over every rotated holding is reported once in words.
+pub(super) fn rotated(ctx: &Ctx, tracker: &mut Tracker, key: (String, i32)) {
+    tracker.pnl_rotating = tracker.pnl_rotating.saturating_sub(1);
+    if ctx.store().snapshot().positions.contains_key(&key) {
+        tracker.pnl_rotation.push_back(key);
+    } else {
+        tracker.pnl_rotated_holdings = tracker.pnl_rotated_holdings.saturating_sub(1);
+    }
+    tracker.pnl_pass_done += 1;
+    if tracker.pnl_pass_done < tracker.pnl_rotated_holdings {
+        return;
+    }
+    let took = tracker
+        .pnl_pass_started
+        .map(|t| t.elapsed())
+        .unwrap_or_default();
+    tracker.pnl_pass_done = 0;
+    tracker.pnl_pass_started = None;
+    if !tracker.pnl_rotation_reported {
+        tracker.pnl_rotation_reported = true;
         events::supervisor(
             ctx.store(),
             ctx.role(),
             format!(
-                "daily P&L streamed for the {PNL_SINGLE_STREAMS} largest holding(s); {} smaller holding(s) show value and unrealized P&L from portfolio updates, without daily P&L",
-                tracker.pnl_single_skipped
+                "daily P&L rotation: all {} rotated holding(s) refreshed in one pass of {:.0}s; each holding's daily P&L is at most about that old",
+                tracker.pnl_rotated_holdings,
+                took.as_secs_f64()
             ),
         );
     }

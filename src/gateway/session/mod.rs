@@ -35,7 +35,7 @@ use crate::model::*;
 use crate::store::Store;
 use account::{pnl_loop, summary_loop, updates_loop};
 use allocation::{
-    PNL_SINGLE_AT_ONCE, ensure_fx_quotes, open_trailing, quote_key_of, rank_and_subscribe,
+    PNL_SINGLE_AT_ONCE, ensure_fx_quotes, open_trailing, quote_key_of, rank_and_subscribe, rotated,
     set_price_source, spawn_pnl_single,
 };
 use housekeeping::{heartbeat_loop, nlv_loop, notice_loop};
@@ -77,6 +77,8 @@ enum Msg {
     PnlSeen(String),
     /// A position's P&L arrived (or its subscription gave up).
     PositionPnlSettled((String, i32)),
+    /// A rotated holding's short-lived P&L request is over.
+    PnlRotated((String, i32)),
     /// A quote got its first price, or gave up; either way initial sync need not wait for it.
     QuoteSettled(String),
     /// The gateway refused a quote: no market-data line free (error 101).
@@ -354,6 +356,10 @@ async fn handle(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker, 
         Msg::PnlSeen(account) => {
             tracker.pnl_pending.remove(&account);
             tracker.progressed();
+            false
+        }
+        Msg::PnlRotated(key) => {
+            rotated(ctx, tracker, key);
             false
         }
         Msg::PositionPnlSettled(key) => {

@@ -1,5 +1,6 @@
-//! Position P&L streams: daily P&L per holding (and value and P&L for holdings outside the
-//! portfolio account), converted from the account's base currency into the instrument's.
+//! Position P&L: daily P&L per holding (and value and P&L for holdings outside the portfolio
+//! account), converted from the account's base currency into the instrument's. The largest
+//! holdings stream it; the others get one short-lived request each in rotation.
 
 use super::streams::on_notice;
 use super::{Ctx, Msg};
@@ -9,6 +10,49 @@ use ibapi::accounts::types::{AccountId, ContractId};
 use ibapi::subscriptions::SubscriptionItem;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long a rotated holding's request waits for a P&L update it can apply.
+const ROTATED_ANSWER: Duration = Duration::from_secs(5);
+
+/// One short-lived position P&L request: subscribe, apply the first update that converts,
+/// cancel. Tells the session when done (whatever happened) so the holding rejoins the rotation.
+pub(super) async fn pnl_single_once(ctx: Arc<Ctx>, account: String, con_id: i32) {
+    let key = (account, con_id);
+    let read = async {
+        let mut sub = match ctx
+            .client
+            .pnl_single(&AccountId::from(key.0.as_str()), ContractId(key.1), None)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                ctx.report("position P&L", &e);
+                return;
+            }
+        };
+        while let Some(item) = sub.next().await {
+            ctx.touch();
+            match item {
+                Ok(SubscriptionItem::Data(p)) => {
+                    if apply_pnl_single(&ctx, &key, &p) {
+                        break;
+                    }
+                }
+                Ok(SubscriptionItem::Notice(n)) => {
+                    on_notice(&ctx, lag::Stream::PositionPnl, n.code, &n.message);
+                }
+                Err(e) => {
+                    ctx.report("position P&L", &e);
+                    break;
+                }
+            }
+        }
+        sub.cancel().await;
+    };
+    // A request that gets no answer in time is dropped, which cancels it at the gateway.
+    let _ = tokio::time::timeout(ROTATED_ANSWER, read).await;
+    ctx.send(Msg::PnlRotated(key));
+}
 
 pub(super) async fn pnl_single_loop(ctx: Arc<Ctx>, account: String, con_id: i32) {
     let key = (account, con_id);
@@ -119,7 +163,10 @@ fn apply_pnl_single(ctx: &Ctx, key: &(String, i32), p: &ibapi::accounts::PnLSing
         let Some(pos) = Arc::make_mut(&mut st.positions).get_mut(key) else {
             return true;
         };
-        pos.daily_pnl = conv(p.daily_pnl).or(pos.daily_pnl);
+        if let Some(daily) = conv(p.daily_pnl) {
+            pos.daily_pnl = Some(daily);
+            pos.daily_pnl_at = Some(now);
+        }
         pos.updated = now;
         if covered_by_portfolio {
             // Account updates give value and P&L in the instrument's currency directly.

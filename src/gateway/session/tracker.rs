@@ -33,9 +33,19 @@ pub(super) struct Tracker {
     pub(super) pnl_single_opened: usize,
     /// Position P&L streams opened for the portfolio account (bounded by `PNL_SINGLE_STREAMS`).
     pub(super) pnl_single_streams: usize,
-    /// Portfolio-account holdings left without a position P&L stream, once reported.
-    pub(super) pnl_single_skipped: usize,
-    pub(super) pnl_single_skip_reported: bool,
+    /// Portfolio-account holdings beyond `PNL_SINGLE_STREAMS`: their daily P&L comes from
+    /// short-lived requests taken in turn (`allocation::rotate_pnl`), each holding rejoining the
+    /// back of the queue when its request is over.
+    pub(super) pnl_rotation: VecDeque<(String, i32)>,
+    /// Rotated requests open right now.
+    pub(super) pnl_rotating: usize,
+    /// Holdings in the rotation (queued or in flight).
+    pub(super) pnl_rotated_holdings: usize,
+    /// Rotated requests finished in the current pass, and when the pass started.
+    pub(super) pnl_pass_done: usize,
+    pub(super) pnl_pass_started: Option<tokio::time::Instant>,
+    pub(super) pnl_rotation_announced: bool,
+    pub(super) pnl_rotation_reported: bool,
     pub(super) fell_back: HashSet<String>,
     pub(super) switched_to_delayed: bool,
     pub(super) summary_done: bool,
