@@ -2,15 +2,15 @@
 //! reconnects with backoff and resubscribes everything, writing cleaned data into the store;
 //! plus `Requests`, the on-demand handle that caches, coalesces and paces.
 //!
-//! OWNER: gateway helper. The public signatures in this file are the contract that `tools/`,
-//! the CLI and tests code against; keep them (add, don't rename).
-//! This module never imports `crate::sim`.
+//! The public signatures in this file are the contract that `tools/`, the CLI and tests code
+//! against; keep them (add, don't rename). This module never imports `crate::sim`.
 //!
 //! Layout: `connect` opens one API session (port detection, client-id rotation), `supervisor`
-//! keeps one alive (backoff, stall detection), `session` subscribes everything on a live
-//! session and writes the store, `quotes`/`cleaning`/`convert` turn IB's data into ours,
-//! `events` writes the event log in words, `requests`/`pacing`/`coalesce` serve on-demand data,
-//! `probe` answers `doctor`.
+//! keeps one alive (backoff, probing a closed port to reconnect as soon as it opens),
+//! `session` subscribes everything on a live session, writes the store and detects stalls,
+//! `quotes`/`cleaning`/`convert` turn IB's data into ours, `events` writes the event log in
+//! words, `requests`/`pacing`/`coalesce` serve on-demand data within a `deadline`, `unknown`
+//! remembers contracts IB does not know, `probe` answers `doctor`.
 
 pub mod cleaning;
 mod coalesce;
