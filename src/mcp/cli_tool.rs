@@ -5,9 +5,10 @@
 //! `tool_cli` returns what would be printed, so tests and the cockpit can use it without a
 //! terminal; `run_tool_cli` prints it and turns it into an exit code.
 
-use super::invocation::parse_args;
+use crate::model::ToolGroup;
+use crate::tools::params::{self, PropInfo, parse_args};
 use crate::tools::{self, ToolContext, ToolSpec};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
@@ -153,25 +154,10 @@ fn ensure_newline(mut s: String) -> String {
 pub fn list_text() -> String {
     let catalog = tools::catalog();
     let width = catalog.iter().map(|t| t.name.len()).max().unwrap_or(0);
-    // The catalogue's group order (as in tools.md), then any group it does not know yet.
-    const ORDER: [&str; 9] = [
-        "account",
-        "briefing",
-        "portfolio",
-        "market_data",
-        "live_data",
-        "risk",
-        "intelligence",
-        "monitoring",
-        "orders",
-    ];
-    let mut groups: Vec<&str> = Vec::new();
-    for spec in catalog {
-        if !groups.contains(&spec.group) {
-            groups.push(spec.group);
-        }
-    }
-    groups.sort_by_key(|g| ORDER.iter().position(|o| o == g).unwrap_or(ORDER.len()));
+    let mut groups: Vec<ToolGroup> = catalog.iter().map(|t| t.group).collect();
+    // `ToolGroup`'s order is the catalogue's presentation order (as in tools.md).
+    groups.sort();
+    groups.dedup();
     let mut out = String::new();
     for group in groups {
         let _ = writeln!(out, "{group}");
@@ -200,30 +186,24 @@ fn first_line(s: &str) -> &str {
 /// range, description; then an example invocation.
 pub fn help_text(spec: &ToolSpec) -> String {
     let mut out = format!("{} — {}\n", spec.name, spec.description.trim());
-    let schema = &spec.input_schema;
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let properties = schema.get("properties").and_then(Value::as_object);
-    match properties.filter(|p| !p.is_empty()) {
-        None => out.push_str("\nNo parameters.\n"),
-        Some(props) => {
-            out.push_str("\nParameters:\n");
-            let mut names: Vec<&String> = props.keys().collect();
-            // Required first, then alphabetical: what you must give comes first.
-            names.sort_by_key(|n| (!required.contains(&n.as_str()), n.as_str()));
-            for name in names {
-                let prop = resolve(schema, &props[name.as_str()]);
-                let _ = writeln!(
-                    out,
-                    "  {name}  ({})",
-                    describe_kind(schema, &prop, required.contains(&name.as_str()))
-                );
-                if let Some(desc) = prop.get("description").and_then(Value::as_str) {
-                    let _ = writeln!(out, "      {}", desc.trim());
-                }
+    let required = params::required(&spec.input_schema);
+    let mut props = params::properties(&spec.input_schema);
+    if props.is_empty() {
+        out.push_str("\nNo parameters.\n");
+    } else {
+        out.push_str("\nParameters:\n");
+        // Required first, then alphabetical: what you must give comes first.
+        props.sort_by(|(a, _), (b, _)| {
+            (!required.contains(&a.as_str()), a).cmp(&(!required.contains(&b.as_str()), b))
+        });
+        for (name, prop) in &props {
+            let _ = writeln!(
+                out,
+                "  {name}  ({})",
+                describe_kind(prop, required.contains(&name.as_str()))
+            );
+            if let Some(desc) = &prop.description {
+                let _ = writeln!(out, "      {}", desc.trim());
             }
         }
     }
@@ -236,47 +216,25 @@ pub fn help_text(spec: &ToolSpec) -> String {
     out
 }
 
-/// Follows a local `$ref` (`#/$defs/X` or `#/definitions/X`) once — schemars puts enums there —
-/// keeping the property's own keys (its `default`, its `description`) over the definition's.
-fn resolve(root: &Map<String, Value>, prop: &Value) -> Value {
-    let Some(reference) = prop.get("$ref").and_then(Value::as_str) else {
-        return prop.clone();
-    };
-    let mut path = reference.trim_start_matches("#/").split('/');
-    let definition = match (path.next(), path.next()) {
-        (Some(section), Some(name)) => root.get(section).and_then(|defs| defs.get(name)),
-        _ => None,
-    };
-    let (Some(Value::Object(def)), Value::Object(own)) = (definition, prop) else {
-        return prop.clone();
-    };
-    let mut merged = def.clone();
-    for (k, v) in own.iter().filter(|(k, _)| k.as_str() != "$ref") {
-        merged.insert(k.clone(), v.clone());
-    }
-    Value::Object(merged)
-}
-
 /// "string, required" / "integer 20–756, default 60" / "one of: summary | efficiency, default summary".
-fn describe_kind(root: &Map<String, Value>, prop: &Value, required: bool) -> String {
+fn describe_kind(prop: &PropInfo, required: bool) -> String {
     let mut parts: Vec<String> = Vec::new();
-    let values = enum_values(root, prop);
-    if !values.is_empty() {
-        parts.push(format!("one of: {}", values.join(" | ")));
+    if !prop.enum_values.is_empty() {
+        parts.push(format!("one of: {}", prop.enum_values.join(" | ")));
     } else {
-        let mut kind = type_names(root, prop).join(" or ");
+        let mut kind = type_names(prop).join(" or ");
         if kind.is_empty() {
             kind = "any".into();
         }
-        if let Some(item) = prop.get("items").map(|i| resolve(root, i)) {
-            let item_types = type_names(root, &item);
+        if let Some(item) = &prop.items {
+            let item_types = type_names(item);
             if !item_types.is_empty() {
                 kind = format!("{kind} of {}", item_types.join("/"));
             }
         }
-        let min = prop.get("minimum").or_else(|| prop.get("minItems"));
-        let max = prop.get("maximum").or_else(|| prop.get("maxItems"));
-        match (min, max) {
+        let min = prop.minimum.or(prop.min_items.map(|n| n as f64));
+        let max = prop.maximum.or(prop.max_items.map(|n| n as f64));
+        match (min.map(bound), max.map(bound)) {
             (Some(lo), Some(hi)) => kind.push_str(&format!(" {lo}–{hi}")),
             (Some(lo), None) => kind.push_str(&format!(" ≥ {lo}")),
             (None, Some(hi)) => kind.push_str(&format!(" ≤ {hi}")),
@@ -286,7 +244,7 @@ fn describe_kind(root: &Map<String, Value>, prop: &Value, required: bool) -> Str
     }
     if required {
         parts.push("required".into());
-    } else if let Some(default) = prop.get("default") {
+    } else if let Some(default) = &prop.default {
         let shown = match default {
             Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -298,65 +256,37 @@ fn describe_kind(root: &Map<String, Value>, prop: &Value, required: bool) -> Str
     parts.join(", ")
 }
 
-fn type_names(root: &Map<String, Value>, prop: &Value) -> Vec<String> {
-    let mut names: Vec<String> = match prop.get("type") {
-        Some(Value::String(t)) => vec![t.clone()],
-        Some(Value::Array(ts)) => ts
-            .iter()
-            .filter_map(Value::as_str)
-            .map(String::from)
-            .collect(),
-        _ => Vec::new(),
-    };
-    for key in ["anyOf", "oneOf"] {
-        if let Some(alternatives) = prop.get(key).and_then(Value::as_array) {
-            for alt in alternatives {
-                for t in type_names(root, &resolve(root, alt)) {
-                    if !names.contains(&t) {
-                        names.push(t);
-                    }
-                }
-            }
-        }
+/// A range bound as written in the schema: `20`, `-100`, `0.1`.
+fn bound(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
     }
-    // "null" only says the parameter is optional, which is reported separately.
-    names.retain(|t| t != "null");
-    names
 }
 
-fn enum_values(root: &Map<String, Value>, prop: &Value) -> Vec<String> {
-    let show = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    if let Some(values) = prop.get("enum").and_then(Value::as_array) {
-        return values.iter().filter(|v| !v.is_null()).map(show).collect();
-    }
-    let mut out = Vec::new();
-    for key in ["anyOf", "oneOf"] {
-        if let Some(alternatives) = prop.get(key).and_then(Value::as_array) {
-            for alt in alternatives.iter().map(|a| resolve(root, a)) {
-                let alt = &alt;
-                if let Some(c) = alt.get("const") {
-                    out.push(show(c));
-                } else if let Some(values) = alt.get("enum").and_then(Value::as_array) {
-                    out.extend(values.iter().filter(|v| !v.is_null()).map(show));
-                }
-            }
+/// The value types a parameter accepts, without "null": that only says the parameter is
+/// optional, which is reported separately.
+fn type_names(prop: &PropInfo) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for t in &prop.types {
+        if t != "null" && !names.contains(t) {
+            names.push(t.clone());
         }
     }
-    out
+    names
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
     use serde_json::json;
 
     fn spec(schema: Value) -> ToolSpec {
         ToolSpec {
             name: "ibkr_example",
-            group: "market_data",
+            group: ToolGroup::MarketData,
             description: "Example tool.",
             input_schema: schema.as_object().cloned().unwrap_or_default(),
             output_schema: Map::new(),

@@ -16,12 +16,12 @@
 
 use super::http_body::{closing, read_body_within};
 use super::http_conn::{ConnectionLimits, serve_connections};
-use super::invocation::parse_args;
 use super::metrics::Metrics;
 use super::refusal::{client_name, record_refusal};
 use super::server::CockpitMcp;
 use crate::config::McpSection;
 use crate::model::ConnState;
+use crate::tools::params::parse_args;
 use crate::tools::{self, ToolContext};
 use anyhow::Context;
 use axum::Router;

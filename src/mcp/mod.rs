@@ -9,8 +9,8 @@
 //!   for UIs; `socket::probe(path)` says whether something answers there.
 //! - `bridge_stdio(stream)` — `ibkr-cockpit mcp` when a cockpit or daemon is running.
 //! - `attach(config, path)` — a UI mirroring a daemon's state, its tool calls run there.
-//! - `parse_invocation(line)` — `ibkr_quote symbols=KRYX,VLTX` → (name, JSON args), for the
-//!   cockpit's prompt line.
+//! - `parse_invocation(line)` — `ibkr_quote symbols=KRYX,VLTX` → (name, JSON args); re-exported
+//!   from `tools::params`, the one parameter path every front door shares.
 
 pub mod attach;
 pub mod bridge;
@@ -18,18 +18,17 @@ pub mod cli_tool;
 pub mod http;
 pub mod http_body;
 pub mod http_conn;
-pub mod invocation;
 pub mod metrics;
 pub mod refusal;
 pub mod server;
 pub mod socket;
 pub mod stdio;
 
+pub use crate::tools::params::{parse_invocation, parse_invocation_with_schema, parse_value};
 pub use attach::{Attached, attach};
 pub use bridge::bridge_stdio;
 pub use cli_tool::{ToolCliOutput, run_tool_cli, tool_cli};
 pub use http::{HttpLimits, SlowClientLimits, router as http_router, serve_http, serve_http_with};
-pub use invocation::{parse_invocation, parse_invocation_with_schema, parse_value};
 pub use server::CockpitMcp;
 pub use socket::{SocketServer, SocketState, serve_socket};
 pub use stdio::{run_stdio, serve_lines};

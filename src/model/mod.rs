@@ -6,6 +6,9 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod tool_group;
+pub use tool_group::ToolGroup;
+
 /// Unix epoch milliseconds.
 pub type Millis = i64;
 

@@ -2,6 +2,7 @@
 //! `+$5,000.00 USD` / `$-15,000.00 USD`, `+3.70%`, `99,909,074`, `N/A` for missing or NaN.
 //! A real zero is always shown as zero: nothing here tests a number for "truthiness".
 
+use super::support::FxUsed;
 use crate::model::{DataMode, Millis};
 use crate::store::Staleness;
 use std::fmt::Write as _;
@@ -309,6 +310,26 @@ pub fn json_num(v: Option<f64>) -> Option<f64> {
 pub fn round(v: f64, dp: i32) -> f64 {
     let f = 10f64.powi(dp);
     (v * f).round() / f
+}
+
+/// `**FX**: USD.CAD 1.3650 (live)` lines, plus what could not be converted.
+pub fn fx_lines(rates: &[FxUsed], unconverted: &[String]) -> String {
+    let mut s = String::new();
+    if !rates.is_empty() {
+        let list: Vec<String> = rates
+            .iter()
+            .map(|r| format!("{} {:.4}", r.pair, r.rate))
+            .collect();
+        let _ = writeln!(s, "\n**FX rates used (live)**: {}", list.join(", "));
+    }
+    if !unconverted.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n⚠️ No FX rate for {}: those amounts are left out of the totals.",
+            unconverted.join(", ")
+        );
+    }
+    s
 }
 
 #[cfg(test)]

@@ -71,7 +71,7 @@ pub struct SectorExposure;
 
 impl Tool for SectorExposure {
     const NAME: &'static str = "ibkr_sector_exposure";
-    const GROUP: &'static str = "intelligence";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Intelligence;
     const DESCRIPTION: &'static str = "Sector weights of the book (IB contract-details industry; ETFs through the configurable sector table) with the HHI concentration index.";
     type Params = AccountParams;
     type Output = SectorOut;
@@ -306,7 +306,7 @@ pub struct Currency;
 
 impl Tool for Currency {
     const NAME: &'static str = "ibkr_currency";
-    const GROUP: &'static str = "intelligence";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Intelligence;
     const DESCRIPTION: &'static str = "Exposure by currency (positions plus cash), converted to base with live FX, and what a 1% move in each pair does.";
     type Params = AccountParams;
     type Output = CurrencyOut;
@@ -545,7 +545,7 @@ fn technical_summary(bars: &[crate::model::Bar]) -> TechnicalSummary {
 
 impl Tool for PositionDetail {
     const NAME: &'static str = "ibkr_position_detail";
-    const GROUP: &'static str = "intelligence";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Intelligence;
     const DESCRIPTION: &'static str = "One held position in depth: cost basis, weight, P&L, margin it uses, technicals summary and recent daily bars.";
     type Params = PositionDetailParams;
     type Output = PositionDetailOut;
@@ -791,7 +791,7 @@ pub struct RebalancePlanner;
 
 impl Tool for RebalancePlanner {
     const NAME: &'static str = "ibkr_rebalance_planner";
-    const GROUP: &'static str = "intelligence";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Intelligence;
     const DESCRIPTION: &'static str = "Trades to move the book to target weights (SYM:PCT,… with optional CASH): current vs target weight, action, whole shares, amount.";
     type Params = RebalanceParams;
     type Output = RebalanceOut;

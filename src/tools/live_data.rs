@@ -84,7 +84,7 @@ pub struct FxRate;
 
 impl Tool for FxRate {
     const NAME: &'static str = "ibkr_get_fx_rate";
-    const GROUP: &'static str = "live_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::LiveData;
     const DESCRIPTION: &'static str = "Live FX rate of a currency pair with inverse, bid, ask, spread in pips, day high/low and daily change.";
     type Params = FxParams;
     type Output = FxOut;
@@ -231,7 +231,7 @@ pub struct Intraday;
 
 impl Tool for Intraday {
     const NAME: &'static str = "ibkr_get_intraday";
-    const GROUP: &'static str = "live_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::LiveData;
     const DESCRIPTION: &'static str = "Intraday view: current price, session high/low, volume and move, with one-minute bars for the last N minutes (extended hours included).";
     type Params = IntradayParams;
     type Output = IntradayOut;
@@ -467,7 +467,7 @@ pub struct ComparePerformance;
 
 impl Tool for ComparePerformance {
     const NAME: &'static str = "ibkr_compare_performance";
-    const GROUP: &'static str = "live_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::LiveData;
     const DESCRIPTION: &'static str = "Relative performance of 2–8 symbols over 5 D / 1 M / 3 M / 6 M / 1 Y / YTD: return, volatility, max drawdown, return/vol, ranked.";
     type Params = CompareParams;
     type Output = CompareOut;
@@ -819,7 +819,7 @@ pub struct Technicals;
 
 impl Tool for Technicals {
     const NAME: &'static str = "ibkr_technicals";
-    const GROUP: &'static str = "live_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::LiveData;
     const DESCRIPTION: &'static str = "Technical indicators on one year of daily bars: SMA 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, 52-week range, signals.";
     type Params = TechnicalsParams;
     type Output = TechnicalsOut;

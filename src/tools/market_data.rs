@@ -201,7 +201,7 @@ pub struct QuoteTool;
 
 impl Tool for QuoteTool {
     const NAME: &'static str = "ibkr_quote";
-    const GROUP: &'static str = "market_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::MarketData;
     const DESCRIPTION: &'static str = "Quotes: every held symbol (no symbols), one symbol in detail, or a 2–8 symbol comparison table; delayed data labelled.";
     type Params = QuoteParams;
     type Output = QuoteOut;
@@ -646,7 +646,7 @@ pub struct HistoricalBars;
 
 impl Tool for HistoricalBars {
     const NAME: &'static str = "ibkr_get_historical_bars";
-    const GROUP: &'static str = "market_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::MarketData;
     const DESCRIPTION: &'static str = "Historical OHLCV bars (duration, bar size, data type, RTH) with a period summary: high, low, return, average volume.";
     type Params = BarsParams;
     type Output = BarsOut;
@@ -877,7 +877,7 @@ fn query_from(
 
 impl Tool for ContractDetails {
     const NAME: &'static str = "ibkr_get_contract_details";
-    const GROUP: &'static str = "market_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::MarketData;
     const DESCRIPTION: &'static str = "Contract details: long name, industry/category, exchanges, min tick, trading class, con_id, trading hours; lists candidates when ambiguous.";
     type Params = ContractParams;
     type Output = ContractDetailsOut;
@@ -1079,7 +1079,7 @@ pub struct OptionChain;
 
 impl Tool for OptionChain {
     const NAME: &'static str = "ibkr_get_option_chain";
-    const GROUP: &'static str = "market_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::MarketData;
     const DESCRIPTION: &'static str = "Option chain: expirations and ATM strike, or near-ATM calls and puts of one expiration with bid/ask/last, IV and Greeks.";
     type Params = OptionChainParams;
     type Output = OptionChainOut;
@@ -1368,7 +1368,7 @@ type DividendTargets = (
 
 impl Tool for Dividends {
     const NAME: &'static str = "ibkr_dividends";
-    const GROUP: &'static str = "market_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::MarketData;
     const DESCRIPTION: &'static str = "Dividends: last/next dividend of one symbol, the ex-date calendar of held symbols, or the book's estimated annual income.";
     type Params = DividendParams;
     type Output = DividendsOut;
@@ -1639,7 +1639,7 @@ pub struct SearchContracts;
 
 impl Tool for SearchContracts {
     const NAME: &'static str = "ibkr_search_contracts";
-    const GROUP: &'static str = "market_data";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::MarketData;
     const DESCRIPTION: &'static str = "Find contracts by symbol or company name: con_id, symbol, type, exchange, currency, description.";
     type Params = SearchParams;
     type Output = SearchOut;

@@ -1,39 +1,45 @@
 //! The tool surface: every tool is a plain async function `(ctx, params) -> ToolOutput`.
 //! The MCP server, the `tool` CLI, the cockpit's prompt and the REST API all call `call_journaled`
-//! — one tool surface, four front doors.
+//! — one tool surface, four front doors. The items in this file are the contract the front doors
+//! code against: `ToolContext`, `ToolOutput`, `ToolError`, `ToolSpec`, `catalog()`, `call()`,
+//! `call_journaled()`.
 //!
-//! OWNER: tools helper. The items in this file are the contract the front doors code against:
-//! `ToolContext`, `ToolOutput`, `ToolError`, `ToolSpec`, `catalog()`, `call()`, `call_journaled()`.
+//! Layout: `src/tools/<group>/<tool>.rs`, one tool per file, named after the tool without its
+//! `ibkr_` prefix, in the directory of its [`ToolGroup`]. A tool file holds its params struct
+//! (`#[derive(Deserialize, JsonSchema)]`, `#[serde(deny_unknown_fields)]`), its output struct
+//! (`#[derive(Serialize, JsonSchema)]`; what only the markdown needs is `#[serde(skip)]`), a unit
+//! struct implementing [`Tool`] whose `run` gathers the data into the output, and a pure
+//! `render(&Output) -> String` that turns it into markdown, snapshot-tested from a hand-built
+//! output (`render_<tool>` under `src/tools/<group>/snapshots/`).
 //!
-//! Adding a tool: write one file (or add to a group file) with a params struct
-//! (`#[derive(Deserialize, JsonSchema)]`, `#[serde(deny_unknown_fields)]`), an output struct
-//! (`#[derive(Serialize, JsonSchema)]`), and a unit struct implementing [`Tool`]; then add one
-//! line `entry::<group::YourTool>(),` to [`registry`]. Argument coercion (numbers/booleans given
-//! as strings, comma-separated lists), range checks (from `#[schemars(range(..))]`) and error
-//! wording happen in `args.rs`, once, for every tool.
+//! Adding a tool: that one file, one `entry::<group::tool::YourTool>(),` line in [`registry`],
+//! and a case in the bad-argument table of `tests.rs` (a test walks the catalogue and fails
+//! without the case or the render snapshot). Text → JSON → typed params, coercion, range checks
+//! and error wording happen in `params/`, once, for every tool; `support` and `format` hold what
+//! every tool needs to gather and to print.
 
 pub mod account;
-pub mod args;
 pub mod briefing;
 pub mod format;
-pub mod geopolitical;
 pub mod intelligence;
 pub mod live_data;
-pub mod margin_math;
 pub mod market_data;
 pub mod monitoring;
 pub mod orders;
+pub mod params;
 pub mod portfolio;
 pub mod risk;
 pub mod risk_data;
 pub mod stress;
 pub mod support;
-pub mod thesis;
 pub mod what_if;
+
+/// The margin drawdown model, shared by `ibkr_margin` and `ibkr_stress_test`.
+pub use account::margin_math;
 
 use crate::config::Config;
 use crate::gateway::Gateways;
-use crate::model::ToolCallRecord;
+use crate::model::{ToolCallRecord, ToolGroup};
 use crate::store::Store;
 use futures::future::BoxFuture;
 use schemars::JsonSchema;
@@ -126,9 +132,7 @@ impl ToolError {
 #[derive(Debug, Clone)]
 pub struct ToolSpec {
     pub name: &'static str,
-    /// Group: account, briefing, portfolio, market_data, live_data, risk, intelligence,
-    /// monitoring, orders.
-    pub group: &'static str,
+    pub group: ToolGroup,
     /// One line.
     pub description: &'static str,
     /// JSON Schema (object) of the parameters, with enums and defaults.
@@ -148,8 +152,8 @@ pub struct Answer<T> {
 /// One tool. Implemented by a unit struct per tool; registered with one line in [`registry`].
 pub trait Tool: Send + Sync + 'static {
     const NAME: &'static str;
-    /// See [`ToolSpec::group`].
-    const GROUP: &'static str;
+    /// Where the tool sits in the catalogue (and which `src/tools/<group>/` holds it).
+    const GROUP: ToolGroup;
     /// One line, shown in `tools/list` and `tool --list`.
     const DESCRIPTION: &'static str;
     /// Parameters. Doc comments become descriptions; use `#[serde(deny_unknown_fields)]`.
@@ -181,8 +185,8 @@ pub fn entry<T: Tool>() -> Entry {
             name: T::NAME,
             group: T::GROUP,
             description: T::DESCRIPTION,
-            input_schema: args::input_schema::<T::Params>(),
-            output_schema: args::output_schema::<T::Output>(),
+            input_schema: params::input_schema::<T::Params>(),
+            output_schema: params::output_schema::<T::Output>(),
         },
         run: run_erased::<T>,
     }
@@ -194,7 +198,7 @@ fn run_erased<'a, T: Tool>(
     spec: &'static ToolSpec,
 ) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
     Box::pin(async move {
-        let params: T::Params = args::parse(spec, raw)?;
+        let params: T::Params = params::parse(spec, raw)?;
         let answer = T::run(ctx, params).await?;
         let json = serde_json::to_value(&answer.data).map_err(|e| {
             ToolError::new(format!(
@@ -213,13 +217,13 @@ fn run_erased<'a, T: Tool>(
 fn registry() -> Vec<Entry> {
     vec![
         // Account
-        entry::<account::AccountSummary>(),
-        entry::<account::Margin>(),
-        entry::<account::ListAccounts>(),
-        entry::<account::AccountPnl>(),
-        entry::<account::ConsolidatedView>(),
+        entry::<account::get_account_summary::AccountSummary>(),
+        entry::<account::margin::Margin>(),
+        entry::<account::list_accounts::ListAccounts>(),
+        entry::<account::get_account_pnl::AccountPnl>(),
+        entry::<account::consolidated_view::ConsolidatedView>(),
         // Portfolio
-        entry::<portfolio::Positions>(),
+        entry::<portfolio::get_positions::Positions>(),
         // Market data
         entry::<market_data::QuoteTool>(),
         entry::<market_data::HistoricalBars>(),
@@ -228,15 +232,15 @@ fn registry() -> Vec<Entry> {
         entry::<market_data::Dividends>(),
         entry::<market_data::SearchContracts>(),
         // Briefing
-        entry::<briefing::Briefing>(),
-        entry::<geopolitical::GeopoliticalRisk>(),
-        entry::<thesis::ThesisCheck>(),
+        entry::<briefing::briefing::Briefing>(),
+        entry::<briefing::geopolitical_risk::GeopoliticalRisk>(),
+        entry::<briefing::thesis_check::ThesisCheck>(),
         // Monitoring
-        entry::<monitoring::DrawdownTracker>(),
-        entry::<monitoring::ConnectionStatus>(),
+        entry::<monitoring::drawdown_tracker::DrawdownTracker>(),
+        entry::<monitoring::connection_status::ConnectionStatus>(),
         // Orders
-        entry::<orders::Trades>(),
-        entry::<orders::GetOrders>(),
+        entry::<orders::trades::Trades>(),
+        entry::<orders::get_orders::GetOrders>(),
         // Live data
         entry::<live_data::FxRate>(),
         entry::<live_data::Intraday>(),

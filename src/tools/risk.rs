@@ -114,7 +114,7 @@ pub struct CorrelationMatrix;
 
 impl Tool for CorrelationMatrix {
     const NAME: &'static str = "ibkr_correlation_matrix";
-    const GROUP: &'static str = "risk";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Risk;
     const DESCRIPTION: &'static str = "Pearson correlation of daily returns between holdings (or given symbols): matrix, highest, lowest and average pairwise, data points used.";
     type Params = CorrelationParams;
     type Output = CorrelationOut;
@@ -402,7 +402,7 @@ pub struct PortfolioBeta;
 
 impl Tool for PortfolioBeta {
     const NAME: &'static str = "ibkr_portfolio_beta";
-    const GROUP: &'static str = "risk";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Risk;
     const DESCRIPTION: &'static str = "Per-position beta against a benchmark (default SPY), the weighted portfolio beta and the beta-adjusted exposure in base currency.";
     type Params = BetaParams;
     type Output = BetaOut;
@@ -681,7 +681,7 @@ pub struct VarEstimate;
 
 impl Tool for VarEstimate {
     const NAME: &'static str = "ibkr_var_estimate";
-    const GROUP: &'static str = "risk";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Risk;
     const DESCRIPTION: &'static str = "Parametric (covariance) Value at Risk at 95%/99% in base currency, with component VaR per position.";
     type Params = VarParams;
     type Output = VarOut;

@@ -237,7 +237,7 @@ fn margin_inputs(tool: &str, book: &Book) -> Result<MarginInputs, ToolError> {
 
 impl Tool for StressTest {
     const NAME: &'static str = "ibkr_stress_test";
-    const GROUP: &'static str = "risk";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Risk;
     const DESCRIPTION: &'static str = "Margin stress test: preflight 1% step search for the drawdowns that restrict buying power and force liquidation, a uniform drawdown, per-position gaps, plus rate/FX/vol shocks.";
     type Params = StressParams;
     type Output = StressOut;

@@ -28,6 +28,30 @@ pub struct Meta {
     pub stale: Option<StaleInfo>,
 }
 
+impl Meta {
+    /// Title, the answer's timestamp and (when stale) the banner, from the answer itself: what
+    /// renderers print, so a hand-built output renders exactly like a live one.
+    pub fn header(&self, title: &str) -> String {
+        let mut s = format!("# {title}\n_{}_\n", self.as_of);
+        if let Some(st) = &self.stale {
+            s.push('\n');
+            s.push_str(&format::staleness_banner(&Staleness {
+                age_ms: (st.age_s * 1000.0).round() as i64,
+                reason: st.reason.clone(),
+            }));
+        }
+        s
+    }
+
+    /// A fresh answer built at `as_of` (`YYYY-MM-DD HH:MM:SS UTC`), for hand-built outputs.
+    pub fn fresh(as_of: &str) -> Meta {
+        Meta {
+            as_of: as_of.to_string(),
+            stale: None,
+        }
+    }
+}
+
 /// A snapshot of the live state plus how stale it is.
 pub struct LiveView {
     pub snap: LiveState,
@@ -242,6 +266,18 @@ pub fn gateway_error(tool: &str, what: &str, e: &GatewayError) -> ToolError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn meta_header_matches_the_live_header() {
+        let stale = Staleness {
+            age_ms: 125_000,
+            reason: "gateway disconnected".into(),
+        };
+        let now = 1_777_828_664_000;
+        for st in [None, Some(&stale)] {
+            assert_eq!(meta(now, st).header("T"), header("T", now, st));
+        }
+    }
 
     #[test]
     fn symbols_are_normalised_and_checked() {

@@ -1,6 +1,6 @@
 //! Tool-surface tests that need no gateway: the catalogue, argument errors of every tool, and the
 //! snapshot tools answering from a store filled by hand (a process with no gateway = cache only).
-//! Integration tests against the simulator live in `tests/tools_*.rs`.
+//! Integration tests against the simulator live in `tests/it/tools_*.rs`.
 
 use super::*;
 use crate::config::{Config, DEFAULT_CONFIG_TOML};
@@ -190,7 +190,7 @@ fn catalogue_lists_the_tools_with_object_schemas() {
         .iter()
         .find(|s| s.name == "ibkr_margin")
         .expect("margin");
-    let info = args::prop_info(
+    let info = params::prop_info(
         &margin.input_schema,
         &margin.input_schema["properties"]["detail"],
     );
@@ -206,178 +206,452 @@ fn unknown_tool_lists_the_available_ones() {
     );
 }
 
-#[test]
-fn every_tool_rejects_bad_arguments_with_a_reason() {
-    let ctx = filled_context();
-    let cases: &[(&str, Value, &str)] = &[
-        (
+/// One bad-argument case: a call that must fail, a piece of its error saying what was wrong, and
+/// a piece saying what is accepted.
+struct BadArgs {
+    tool: &'static str,
+    args: Value,
+    wrong: &'static str,
+    accepted: &'static str,
+}
+
+fn bad(tool: &'static str, args: Value, wrong: &'static str, accepted: &'static str) -> BadArgs {
+    BadArgs {
+        tool,
+        args,
+        wrong,
+        accepted,
+    }
+}
+
+/// At least one case per catalogue tool (`every_tool_is_covered` holds the table to that).
+/// Every case fails on its arguments alone, so the cache-only context answers them all.
+fn bad_argument_cases() -> Vec<BadArgs> {
+    vec![
+        // account
+        bad(
             "ibkr_get_account_summary",
             json!({"acount": "x"}),
             "unknown field `acount`",
+            "Accepted parameters: `account`",
         ),
-        (
+        bad(
             "ibkr_get_account_summary",
             json!({"account": "U9999999"}),
+            "Unknown account `U****9999`",
             "Known accounts: U****4321",
         ),
-        (
+        bad(
             "ibkr_margin",
             json!({"detail": "everything"}),
+            "got \"everything\"",
             "`summary`, `efficiency`, `headroom`",
         ),
-        (
+        bad(
             "ibkr_margin",
             json!({"detail": "efficiency", "symbol": "ZZZZ"}),
             "not held",
+            "KRYX",
         ),
-        (
+        bad(
             "ibkr_list_accounts",
             json!({"verbose": true}),
             "unknown field `verbose`",
+            "Accepted parameters: none",
         ),
-        ("ibkr_list_accounts", json!("all"), "must be an object"),
-        (
+        bad(
+            "ibkr_list_accounts",
+            json!("all"),
+            "must be an object",
+            "accepted: none",
+        ),
+        bad(
             "ibkr_get_account_pnl",
             json!({"by_position": "perhaps"}),
+            "got \"perhaps\"",
             "true or false",
         ),
-        (
+        bad(
             "ibkr_get_account_pnl",
             json!({"account": "U0000001"}),
             "Unknown account",
+            "Known accounts: U****4321",
         ),
-        (
+        bad(
             "ibkr_consolidated_view",
             json!({"base_currency": "dollars"}),
-            "three-letter",
+            "got \"dollars\"",
+            "three-letter currency code",
         ),
-        (
+        bad(
             "ibkr_consolidated_view",
             json!({"currency": "CAD"}),
             "unknown field `currency`",
+            "`base_currency`",
         ),
-        (
+        // portfolio
+        bad(
             "ibkr_get_positions",
             json!({"sort": "size"}),
+            "got \"size\"",
             "`weight`, `pnl`, `daily`, `symbol`",
         ),
-        ("ibkr_get_positions", json!({"limit": 0}), "out of range"),
-        (
+        bad(
+            "ibkr_get_positions",
+            json!({"limit": 0}),
+            "out of range: 0",
+            "a value from 1",
+        ),
+        // market data
+        bad(
             "ibkr_quote",
             json!({"symbols": "A,B,C,D,E,F,G,H,I"}),
-            "too many",
+            "too many values in `symbols`: 9 given",
+            "at most 8 accepted",
         ),
-        (
+        bad(
             "ibkr_quote",
             json!({"symbols": "KRYX,,VLTX"}),
             "malformed list",
+            "comma-separated values",
         ),
-        (
+        bad(
             "ibkr_quote",
             json!({"symbols": ["KR;YX"]}),
-            "not a valid symbol",
+            "`KR;YX` is not a valid symbol",
+            "letters, digits",
         ),
-        (
+        bad(
             "ibkr_get_historical_bars",
             json!({"symbol": "KRYX", "duration": "10 Q"}),
+            "\"10 Q\" is not valid",
             "`1 D` to `5 Y`",
         ),
-        (
+        bad(
             "ibkr_get_historical_bars",
             json!({"symbol": "KRYX", "bar_size": "7 mins"}),
+            "got \"7 mins\"",
             "`1 min`",
         ),
-        (
+        bad(
             "ibkr_get_historical_bars",
             json!({"duration": "30 D"}),
             "missing field `symbol`",
+            "Accepted parameters: ",
         ),
-        (
+        bad(
             "ibkr_get_historical_bars",
             json!({"symbol": "KRYX", "bar_size": "1 min", "duration": "5 Y"}),
             "bars",
+            "bar",
         ),
-        (
+        bad(
             "ibkr_get_contract_details",
             json!({}),
             "missing field `symbol`",
+            "Accepted parameters: ",
         ),
-        (
+        bad(
             "ibkr_get_contract_details",
             json!({"symbol": ""}),
             "not a valid symbol",
+            "1–16 characters",
         ),
-        (
+        bad(
             "ibkr_get_option_chain",
             json!({"symbol": "KRYX", "strikes_around_atm": 11}),
-            "1 to 10",
+            "out of range: 11",
+            "from 1 to 10",
         ),
-        (
+        bad(
             "ibkr_get_option_chain",
             json!({"symbol": "KRYX", "expiration": "June"}),
+            "\"June\" is not a date",
             "YYYYMMDD",
         ),
-        (
+        bad(
             "ibkr_dividends",
             json!({"scope": "yearly"}),
+            "got \"yearly\"",
             "`single`, `calendar`, `income`",
         ),
-        (
+        bad(
             "ibkr_dividends",
             json!({"scope": "single"}),
             "needs `symbol`",
+            "symbol",
         ),
-        ("ibkr_search_contracts", json!({}), "missing field `query`"),
-        (
+        bad(
+            "ibkr_search_contracts",
+            json!({}),
+            "missing field `query`",
+            "Accepted parameters: ",
+        ),
+        bad(
             "ibkr_search_contracts",
             json!({"query": "  "}),
+            "query",
             "1–64 characters",
         ),
-        ("ibkr_get_fx_rate", json!({"pair": "USDCA"}), "six letters"),
-        ("ibkr_get_fx_rate", json!({}), "missing field `pair`"),
-        (
+        // live data
+        bad(
+            "ibkr_get_fx_rate",
+            json!({"pair": "USDCA"}),
+            "\"USDCA\" is not a currency pair",
+            "six letters",
+        ),
+        bad(
+            "ibkr_get_fx_rate",
+            json!({}),
+            "missing field `pair`",
+            "Accepted parameters: `pair`",
+        ),
+        bad(
             "ibkr_get_intraday",
             json!({"symbol": "KRYX", "minutes": 500}),
+            "out of range: 500",
             "1 to 120",
         ),
-        (
+        bad(
             "ibkr_get_intraday",
             json!({"symbol": "KRYX", "minutes": "lots"}),
+            "got \"lots\"",
             "whole number",
         ),
-        (
+        bad(
             "ibkr_compare_performance",
             json!({"symbols": "KRYX"}),
+            "1 given",
             "at least 2",
         ),
-        (
+        bad(
             "ibkr_compare_performance",
             json!({"symbols": "KRYX,VLTX", "duration": "2 Y"}),
+            "got \"2 Y\"",
             "`YTD`",
         ),
-        (
+        bad(
             "ibkr_technicals",
             json!({"symbol": "KRYX", "sections": "trend,astrology"}),
+            "got \"astrology\"",
             "`momentum`",
         ),
-        (
+        bad(
             "ibkr_technicals",
             json!({"sections": "all"}),
             "missing field `symbol`",
+            "Accepted parameters: ",
         ),
-    ];
-    let mut covered = std::collections::BTreeSet::new();
-    for (tool, args, want) in cases {
-        let e =
-            run(call(&ctx, tool, args.clone())).expect_err(&format!("{tool} {args} should fail"));
-        assert!(
-            e.message.contains(want),
-            "{tool} {args}: `{}` lacks `{want}`",
-            e.message
-        );
-        covered.insert(*tool);
+        // briefing
+        bad(
+            "ibkr_briefing",
+            json!({"format": "pdf"}),
+            "got \"pdf\"",
+            "`full`, `terse`",
+        ),
+        bad(
+            "ibkr_briefing",
+            json!({"since_last": "sometimes"}),
+            "got \"sometimes\"",
+            "true or false",
+        ),
+        bad(
+            "ibkr_geopolitical_risk",
+            json!({"days": 45}),
+            "out of range: 45",
+            "from 1 to 30",
+        ),
+        bad(
+            "ibkr_geopolitical_risk",
+            json!({"min_severity": 0}),
+            "out of range: 0",
+            "from 1 to 10",
+        ),
+        bad(
+            "ibkr_thesis_check",
+            json!({}),
+            "missing field `news_item`",
+            "Accepted parameters: `news_item`",
+        ),
+        bad(
+            "ibkr_thesis_check",
+            json!({"news_item": "   "}),
+            "news_item",
+            "news",
+        ),
+        // monitoring
+        bad(
+            "ibkr_drawdown_tracker",
+            json!({"peak_nlv": -5}),
+            "got -5",
+            "positive amount",
+        ),
+        bad(
+            "ibkr_drawdown_tracker",
+            json!({"days": 0}),
+            "out of range: 0",
+            "from 1 to 3650",
+        ),
+        bad(
+            "ibkr_connection_status",
+            json!({"gateway": "primary"}),
+            "unknown field `gateway`",
+            "Accepted parameters: none",
+        ),
+        // orders
+        bad(
+            "ibkr_trades",
+            json!({"view": "everything"}),
+            "got \"everything\"",
+            "`fills`, `journal`, `realized`, `completed`",
+        ),
+        bad(
+            "ibkr_trades",
+            json!({"days": 4000}),
+            "out of range: 4000",
+            "from 1 to 3650",
+        ),
+        bad(
+            "ibkr_get_orders",
+            json!({"account": "U0000001"}),
+            "Unknown account",
+            "Known accounts: U****4321",
+        ),
+        // risk
+        bad(
+            "ibkr_correlation_matrix",
+            json!({"lookback_days": 5}),
+            "out of range: 5",
+            "from 20 to 756",
+        ),
+        bad(
+            "ibkr_portfolio_beta",
+            json!({"lookback_days": "long"}),
+            "got \"long\"",
+            "whole number from 20 to 756",
+        ),
+        bad(
+            "ibkr_var_estimate",
+            json!({"confidence": "50%"}),
+            "got \"50%\"",
+            "`95`",
+        ),
+        bad(
+            "ibkr_var_estimate",
+            json!({"horizon_days": 300}),
+            "out of range: 300",
+            "from 1 to 250",
+        ),
+        bad(
+            "ibkr_stress_test",
+            json!({"sigma_multiplier": 20}),
+            "out of range: 20",
+            "from 0.1 to 10",
+        ),
+        bad(
+            "ibkr_stress_test",
+            json!({"scenario": "meteor"}),
+            "got \"meteor\"",
+            "`preflight`, `drawdown`, `gap`",
+        ),
+        bad(
+            "ibkr_what_if",
+            json!({"symbol": "KRYX", "action": "HOLD", "quantity": 100}),
+            "got \"HOLD\"",
+            "`BUY`, `SELL`",
+        ),
+        bad(
+            "ibkr_what_if",
+            json!({"symbol": "KRYX", "action": "BUY"}),
+            "missing field `quantity`",
+            "Accepted parameters: ",
+        ),
+        // intelligence
+        bad(
+            "ibkr_sector_exposure",
+            json!({"account": "U0000001"}),
+            "Unknown account",
+            "Known accounts: U****4321",
+        ),
+        bad(
+            "ibkr_currency",
+            json!({"acount": "U1234321"}),
+            "unknown field `acount`",
+            "Accepted parameters: `account`",
+        ),
+        bad(
+            "ibkr_position_detail",
+            json!({"symbol": "KR;YX"}),
+            "`KR;YX` is not a valid symbol",
+            "1–16 characters",
+        ),
+        bad(
+            "ibkr_rebalance_planner",
+            json!({"targets": "KRYX=abc"}),
+            "abc",
+            "KRYX",
+        ),
+    ]
+}
+
+#[test]
+fn every_tool_rejects_bad_arguments_with_a_reason() {
+    let ctx = filled_context();
+    let mut failures = Vec::new();
+    for case in bad_argument_cases() {
+        let BadArgs {
+            tool,
+            args,
+            wrong,
+            accepted,
+        } = &case;
+        match run(call(&ctx, tool, args.clone())) {
+            Ok(_) => failures.push(format!("{tool} {args}: answered instead of failing")),
+            Err(e) if !(e.message.contains(wrong) && e.message.contains(accepted)) => failures
+                .push(format!(
+                    "{tool} {args}: `{}` lacks what was wrong (`{wrong}`) or what is accepted (`{accepted}`)",
+                    e.message
+                )),
+            Err(_) => {}
+        }
     }
-    assert_eq!(covered.len(), 16, "every tool has bad-argument cases");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every catalogue tool has a bad-argument case and a `render_<name>` snapshot of its pure
+/// renderer under `src/tools/<group>/snapshots/`: adding a tool without them fails here.
+#[test]
+fn every_tool_is_covered() {
+    let cases = bad_argument_cases();
+    let tools_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tools");
+    let mut missing = Vec::new();
+    for spec in catalog() {
+        if !cases.iter().any(|c| c.tool == spec.name) {
+            missing.push(format!("{}: no case in bad_argument_cases()", spec.name));
+        }
+        let short = spec.name.trim_start_matches("ibkr_");
+        let suffix = format!("__render_{short}.snap");
+        let snapshots = tools_dir.join(spec.group.as_str()).join("snapshots");
+        let found = std::fs::read_dir(&snapshots).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(&suffix))
+        });
+        if !found {
+            missing.push(format!(
+                "{}: no render_{short} snapshot in {}",
+                spec.name,
+                snapshots.display()
+            ));
+        }
+    }
+    let unknown: Vec<&str> = cases
+        .iter()
+        .map(|c| c.tool)
+        .filter(|t| !catalog().iter().any(|s| s.name == *t))
+        .collect();
+    assert!(unknown.is_empty(), "cases name unknown tools: {unknown:?}");
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
 
 #[test]

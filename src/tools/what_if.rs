@@ -106,7 +106,7 @@ pub struct WhatIf;
 
 impl Tool for WhatIf {
     const NAME: &'static str = "ibkr_what_if";
-    const GROUP: &'static str = "risk";
+    const GROUP: crate::model::ToolGroup = crate::model::ToolGroup::Risk;
     const DESCRIPTION: &'static str = "Margin impact of a hypothetical order (current state, post-trade estimate, change) from IB's what-if engine; never places an order.";
     type Params = WhatIfParams;
     type Output = WhatIfOut;

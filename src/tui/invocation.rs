@@ -3,6 +3,7 @@
 //! prompt needs to know about each tool for completion.
 
 use crate::tools::ToolSpec;
+use crate::tools::params;
 use serde_json::{Map, Value};
 
 /// What the prompt knows about one tool: its name, one-line description, parameters and their
@@ -19,17 +20,10 @@ pub struct ToolInfo {
 
 impl ToolInfo {
     pub fn from_spec(spec: &ToolSpec) -> ToolInfo {
-        let params = spec
-            .input_schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .map(|props| {
-                props
-                    .iter()
-                    .map(|(k, v)| (k.clone(), schema_type(v)))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let params = params::properties(&spec.input_schema)
+            .into_iter()
+            .map(|(k, info)| (k, info.main_type().to_string()))
+            .collect();
         ToolInfo {
             name: spec.name.to_string(),
             description: spec.description.to_string(),
@@ -66,36 +60,8 @@ impl ToolInfo {
     }
 }
 
-/// The JSON type of a property schema (`"type": "integer"` or `["integer", "null"]`, `anyOf`).
-fn schema_type(schema: &Value) -> String {
-    match schema.get("type") {
-        Some(Value::String(s)) => return s.clone(),
-        Some(Value::Array(types)) => {
-            if let Some(s) = types
-                .iter()
-                .filter_map(Value::as_str)
-                .find(|t| *t != "null")
-            {
-                return s.to_string();
-            }
-        }
-        _ => {}
-    }
-    for key in ["anyOf", "oneOf"] {
-        if let Some(Value::Array(options)) = schema.get(key) {
-            for o in options {
-                let t = schema_type(o);
-                if t != "null" && !t.is_empty() {
-                    return t;
-                }
-            }
-        }
-    }
-    String::from("string")
-}
-
 /// Parses `name key=value ...` into the tool name and its JSON arguments, with the same syntax
-/// as the `tool` subcommand (`crate::mcp::parse_invocation_with_schema`: values typed by the
+/// as the `tool` subcommand (`tools::params::parse_invocation_with_schema`: values typed by the
 /// tool's schema, quotes group words). Unknown tools and parameters are refused here, with the
 /// accepted names, so a typo is caught before anything runs.
 pub fn parse(line: &str, tools: &[ToolInfo]) -> Result<(String, Value), String> {
@@ -108,7 +74,7 @@ pub fn parse(line: &str, tools: &[ToolInfo]) -> Result<(String, Value), String> 
         return Err(format!("unknown tool '{name}' (Tab completes tool names)"));
     }
     let (name, args) =
-        crate::mcp::parse_invocation_with_schema(line, tool.and_then(|t| t.schema.as_ref()))?;
+        params::parse_invocation_with_schema(line, tool.and_then(|t| t.schema.as_ref()))?;
     if let (Some(t), Value::Object(map)) = (tool, &args)
         && let Some(key) = map.keys().find(|k| t.param_type(k).is_none())
     {

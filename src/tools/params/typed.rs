@@ -1,121 +1,11 @@
-//! Argument handling for every tool, in one place: schema generation, coercion of string-typed
-//! input (the CLI and the cockpit prompt pass `key=value` strings), range checks taken from the
-//! schema itself, and error messages that say what was wrong and what is accepted.
-//!
-//! The schema drives everything, so the documented contract and the enforced one cannot drift.
+//! JSON → typed parameters: coercion of string-typed input (the CLI, the cockpit prompt and REST
+//! pass `key=value` strings), range and list-length checks taken from the schema itself, then
+//! deserialization, with errors that say what was wrong and what is accepted.
 
-use super::{ToolError, ToolSpec};
-use schemars::JsonSchema;
-use schemars::generate::SchemaSettings;
+use super::schema::{PropInfo, prop_info};
+use crate::tools::{ToolError, ToolSpec};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-
-/// Input schema (draft 2020-12, root `type: object`) of a params type.
-pub fn input_schema<T: JsonSchema>() -> Map<String, Value> {
-    let schema = SchemaSettings::draft2020_12()
-        .into_generator()
-        .into_root_schema_for::<T>();
-    strip_root(schema.to_value())
-}
-
-/// Output schema describing what `Serialize` writes for `T`.
-pub fn output_schema<T: JsonSchema>() -> Map<String, Value> {
-    let schema = SchemaSettings::draft2020_12()
-        .for_serialize()
-        .into_generator()
-        .into_root_schema_for::<T>();
-    strip_root(schema.to_value())
-}
-
-fn strip_root(v: Value) -> Map<String, Value> {
-    let mut m = match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    };
-    // The tool's own description is the one-liner; the struct's title/doc would only repeat it.
-    m.remove("title");
-    m.remove("description");
-    m.entry("type").or_insert(Value::String("object".into()));
-    m
-}
-
-/// What the schema says about one property, with `$ref`/`anyOf`/`oneOf` flattened.
-#[derive(Debug, Default, Clone)]
-pub struct PropInfo {
-    pub types: Vec<String>,
-    pub enum_values: Vec<String>,
-    pub minimum: Option<f64>,
-    pub maximum: Option<f64>,
-    pub min_items: Option<u64>,
-    pub max_items: Option<u64>,
-    /// For arrays: what each item must be.
-    pub items: Option<Box<PropInfo>>,
-}
-
-impl PropInfo {
-    fn wants(&self, t: &str) -> bool {
-        self.types.iter().any(|x| x == t)
-    }
-}
-
-/// Flattens a property schema, following local `$ref`s into `$defs`.
-pub fn prop_info(root: &Map<String, Value>, schema: &Value) -> PropInfo {
-    let mut info = PropInfo::default();
-    collect(root, schema, &mut info, 0);
-    info
-}
-
-fn collect(root: &Map<String, Value>, schema: &Value, info: &mut PropInfo, depth: u32) {
-    let Value::Object(s) = schema else { return };
-    if depth > 8 {
-        return;
-    }
-    if let Some(Value::String(r)) = s.get("$ref")
-        && let Some(name) = r.strip_prefix("#/$defs/")
-        && let Some(def) = root.get("$defs").and_then(|d| d.get(name))
-    {
-        collect(root, def, info, depth + 1);
-    }
-    match s.get("type") {
-        Some(Value::String(t)) => info.types.push(t.clone()),
-        Some(Value::Array(ts)) => info
-            .types
-            .extend(ts.iter().filter_map(|t| t.as_str().map(str::to_string))),
-        _ => {}
-    }
-    if let Some(Value::Array(vals)) = s.get("enum") {
-        info.enum_values
-            .extend(vals.iter().filter_map(|v| v.as_str().map(str::to_string)));
-    }
-    if let Some(Value::String(c)) = s.get("const") {
-        info.enum_values.push(c.clone());
-        info.types.push("string".into());
-    }
-    if let Some(n) = s.get("minimum").and_then(Value::as_f64) {
-        info.minimum = Some(n);
-    }
-    if let Some(n) = s.get("maximum").and_then(Value::as_f64) {
-        info.maximum = Some(n);
-    }
-    if let Some(item) = s.get("items") {
-        let mut inner = PropInfo::default();
-        collect(root, item, &mut inner, depth + 1);
-        info.items = Some(Box::new(inner));
-    }
-    if let Some(n) = s.get("minItems").and_then(Value::as_u64) {
-        info.min_items = Some(n);
-    }
-    if let Some(n) = s.get("maxItems").and_then(Value::as_u64) {
-        info.max_items = Some(n);
-    }
-    for key in ["anyOf", "oneOf", "allOf"] {
-        if let Some(Value::Array(alts)) = s.get(key) {
-            for alt in alts {
-                collect(root, alt, info, depth + 1);
-            }
-        }
-    }
-}
 
 /// Parses raw arguments into `T` for `spec`: coerce, check ranges, deserialize.
 pub fn parse<T: DeserializeOwned>(spec: &ToolSpec, raw: Value) -> Result<T, ToolError> {
@@ -332,6 +222,9 @@ fn check(tool: &str, key: &str, value: &Value, info: &PropInfo) -> Result<(), To
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ToolGroup;
+    use crate::tools::params::input_schema;
+    use schemars::JsonSchema;
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize, JsonSchema, PartialEq)]
@@ -358,7 +251,7 @@ mod tests {
     fn spec() -> ToolSpec {
         ToolSpec {
             name: "t",
-            group: "g",
+            group: ToolGroup::Account,
             description: "d",
             input_schema: input_schema::<P>(),
             output_schema: Map::new(),

@@ -1,11 +1,12 @@
-//! `name key=value …` → (tool name, JSON arguments): the syntax shared by the `tool` subcommand
-//! and the cockpit's prompt line.
+//! Text → JSON: `name key=value …` → (tool name, JSON arguments), the syntax shared by the `tool`
+//! subcommand, the cockpit's prompt line and the REST API's query string.
 //!
 //! Values are read the way a person means them: `quantity=100` is a number, `use_rth=false` a
 //! bool, `symbols=["KRYX","VLTX"]` an array, anything else a string. When the tool's input schema
 //! says a parameter is a string, the text is kept as typed (`symbol=1234` stays "1234"); when it
 //! says array, `a,b,c` becomes a list. Quotes group words: `news_item="chip export ban"`.
 
+use super::schema::{PropInfo, property};
 use serde_json::{Map, Value};
 
 /// One word of a prompt line, and whether any part of it was quoted (quoted text is never
@@ -57,9 +58,6 @@ pub fn parse_args(args: &[String], schema: Option<&Map<String, Value>>) -> Resul
 }
 
 fn pairs_to_args(words: &[Word], schema: Option<&Map<String, Value>>) -> Result<Value, String> {
-    let properties = schema
-        .and_then(|s| s.get("properties"))
-        .and_then(Value::as_object);
     let mut out = Map::new();
     for word in words {
         let Some((key, raw)) = word.text.split_once('=') else {
@@ -78,9 +76,8 @@ fn pairs_to_args(words: &[Word], schema: Option<&Map<String, Value>>) -> Result<
         if out.contains_key(key) {
             return Err(format!("parameter '{key}' given twice"));
         }
-        let property = properties.and_then(|p| p.get(key));
-        let value = match property {
-            Some(prop) => value_for_schema(raw, word.quoted, prop),
+        let value = match schema.and_then(|s| property(s, key)) {
+            Some(info) => value_for_schema(raw, word.quoted, &info),
             None if word.quoted => quoted_value(raw),
             None => parse_value(raw),
         };
@@ -142,18 +139,9 @@ fn looks_numeric(s: &str) -> bool {
         && s.chars().any(|c| c.is_ascii_digit())
 }
 
-/// The JSON Schema `type` names of a property (`"type": "x"` or `"type": ["x", "y"]`).
-fn schema_types(prop: &Value) -> Vec<&str> {
-    match prop.get("type") {
-        Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn value_for_schema(raw: &str, quoted: bool, prop: &Value) -> Value {
-    let types = schema_types(prop);
-    let has = |t: &str| types.contains(&t);
+fn value_for_schema(raw: &str, quoted: bool, info: &PropInfo) -> Value {
+    let types = &info.declared_types;
+    let has = |t: &str| types.iter().any(|x| x == t);
     let generic = if quoted {
         quoted_value(raw)
     } else {
@@ -178,15 +166,11 @@ fn value_for_schema(raw: &str, quoted: bool, prop: &Value) -> Value {
         return Value::String(raw.to_string());
     }
     if has("array") {
-        let item_schema = prop.get("items").cloned().unwrap_or(Value::Null);
         let items = split_list(raw)
             .into_iter()
-            .map(|s| {
-                if item_schema.is_null() {
-                    parse_value(&s)
-                } else {
-                    value_for_schema(&s, false, &item_schema)
-                }
+            .map(|s| match &info.items {
+                Some(item) => value_for_schema(&s, false, item),
+                None => parse_value(&s),
             })
             .collect();
         return Value::Array(items);

@@ -1,6 +1,5 @@
-//! Drawdown arithmetic shared by `ibkr_margin` (summary) and, later, `ibkr_stress_test`
+//! Drawdown arithmetic shared by `ibkr_margin` (summary) and `ibkr_stress_test`
 //! (preflight/drawdown): both must give the same answer, so the model lives here, pure.
-//! (Candidate to move into `analytics/stress.rs` once that module exists.)
 //!
 //! Model (stated in the tools' output as an approximation): a drawdown `d` (fraction) of the
 //! whole book loses `gross position value × d`; equity falls by that loss; margin requirements

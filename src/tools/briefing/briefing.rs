@@ -3,15 +3,15 @@
 //! alone, so it costs the gateway nothing when the live subscriptions are up. Each briefing is
 //! saved in SQLite; `since_last` compares with the previous one.
 
-use super::format::{self as f, Align};
-use super::monitoring::{GatewayRow, age_words, gateway_row};
-use super::orders::{OrderRow, open_orders_of, open_orders_table};
-use super::support::{Meta, resolve_account};
-use super::{Answer, Tool, ToolContext, ToolError};
 use crate::analytics::concentration;
 use crate::config::Thresholds;
-use crate::model::{AccountSnapshot, Millis, Position, Quote, tags};
+use crate::model::{AccountPnl, AccountSnapshot, Millis, Position, Quote, ToolGroup, tags};
 use crate::store::LiveState;
+use crate::tools::format::{self as f, Align};
+use crate::tools::monitoring::connection_status::{GatewayRow, age_words, gateway_row};
+use crate::tools::orders::order_rows::{OrderRow, open_orders_of, open_orders_table};
+use crate::tools::support::{Meta, resolve_account};
+use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -220,6 +220,9 @@ pub struct BriefingOut {
     pub connection: Vec<GatewayRow>,
     /// Present when `since_last` was asked for.
     pub since_last: Option<SinceLast>,
+    /// The configured thresholds the health status was judged against, stated under the table.
+    #[serde(skip)]
+    pub thresholds: Thresholds,
 }
 
 /// What is persisted per briefing for the next `since_last` (compact: weights, not rows).
@@ -238,7 +241,7 @@ pub struct Briefing;
 
 impl Tool for Briefing {
     const NAME: &'static str = "ibkr_briefing";
-    const GROUP: &'static str = "briefing";
+    const GROUP: ToolGroup = ToolGroup::Briefing;
     const DESCRIPTION: &'static str = "Morning briefing in one call: account health, daily P&L, positions, top movers, risk metrics (HHI), alerts, open orders, FX, connection; since_last shows what changed.";
     type Params = BriefingParams;
     type Output = BriefingOut;
@@ -252,18 +255,7 @@ impl Tool for Briefing {
         let base = acct.base_currency.clone();
 
         let health = health(acct, t);
-        let nlv = health.net_liquidation;
-        let pnl = acct.pnl.unwrap_or_default();
-        let pnl = PnlSection {
-            daily: f::json_num(pnl.daily),
-            daily_pct_of_nlv: match (pnl.daily, nlv) {
-                (Some(d), Some(n)) if n != 0.0 => f::json_num(Some(f::round(d / n * 100.0, 4))),
-                _ => None,
-            },
-            unrealized: f::json_num(pnl.unrealized),
-            realized: f::json_num(pnl.realized),
-        };
-
+        let pnl = pnl_of(acct.pnl.unwrap_or_default(), health.net_liquidation);
         let book = book(snap, acct);
         let weights: Vec<f64> = book.rows.iter().filter_map(|r| r.weight_pct).collect();
         let risk = risk_metrics(&book.rows, &weights);
@@ -277,20 +269,7 @@ impl Tool for Briefing {
             .collect();
         let alerts = alerts(&health, &book, view.stale.as_ref(), t);
 
-        let saved = Saved {
-            nlv,
-            daily_pnl: pnl.daily,
-            unrealized: pnl.unrealized,
-            weights: book
-                .rows
-                .iter()
-                .filter_map(|r| Some((r.symbol.clone(), r.weight_pct?)))
-                .collect(),
-            alerts: alerts
-                .iter()
-                .map(|a| (a.key.clone(), a.message.clone()))
-                .collect(),
-        };
+        let saved = Saved::of(&health, &pnl, &book.rows, &alerts);
         let since_last = if p.since_last {
             Some(since_last(ctx, &acct.account, view.now, &saved))
         } else {
@@ -323,16 +302,52 @@ impl Tool for Briefing {
             unconverted: book.unconverted,
             connection,
             since_last,
-        };
-        let header = view.header(&format!("Briefing: {}", out.account));
-        let markdown = match p.format {
-            BriefingFormat::Full => render_full(header, &out, t),
-            BriefingFormat::Terse => render_terse(header, &out),
+            thresholds: t.clone(),
         };
         Ok(Answer {
-            markdown,
+            markdown: render(&out),
             data: out,
         })
+    }
+}
+
+/// The answer's markdown: all sections (`full`) or a few lines (`terse`).
+pub fn render(out: &BriefingOut) -> String {
+    let header = out.meta.header(&format!("Briefing: {}", out.account));
+    if out.format == "terse" {
+        render_terse(header, out)
+    } else {
+        render_full(header, out)
+    }
+}
+
+fn pnl_of(pnl: AccountPnl, nlv: Option<f64>) -> PnlSection {
+    PnlSection {
+        daily: f::json_num(pnl.daily),
+        daily_pct_of_nlv: match (pnl.daily, nlv) {
+            (Some(d), Some(n)) if n != 0.0 => f::json_num(Some(f::round(d / n * 100.0, 4))),
+            _ => None,
+        },
+        unrealized: f::json_num(pnl.unrealized),
+        realized: f::json_num(pnl.realized),
+    }
+}
+
+impl Saved {
+    fn of(health: &Health, pnl: &PnlSection, rows: &[BriefPosition], alerts: &[Alert]) -> Saved {
+        Saved {
+            nlv: health.net_liquidation,
+            daily_pnl: pnl.daily,
+            unrealized: pnl.unrealized,
+            weights: rows
+                .iter()
+                .filter_map(|r| Some((r.symbol.clone(), r.weight_pct?)))
+                .collect(),
+            alerts: alerts
+                .iter()
+                .map(|a| (a.key.clone(), a.message.clone()))
+                .collect(),
+        }
     }
 }
 
@@ -567,6 +582,13 @@ fn alerts(
     stale: Option<&crate::store::Staleness>,
     t: &Thresholds,
 ) -> Vec<Alert> {
+    let mut out = health_alerts(h, t);
+    out.extend(book_alerts(book, stale, t));
+    out
+}
+
+/// Cushion, margin utilization and leverage past their watch or danger levels.
+fn health_alerts(h: &Health, t: &Thresholds) -> Vec<Alert> {
     let mut out = Vec::new();
     let mut push = |key: String, level: Level, message: String| {
         out.push(Alert {
@@ -631,6 +653,19 @@ fn alerts(
             ),
         );
     }
+    out
+}
+
+/// Concentration past the limit, stale or delayed data, and currencies with no FX rate.
+fn book_alerts(book: &Book, stale: Option<&crate::store::Staleness>, t: &Thresholds) -> Vec<Alert> {
+    let mut out = Vec::new();
+    let mut push = |key: String, level: Level, message: String| {
+        out.push(Alert {
+            key,
+            level,
+            message,
+        })
+    };
     let limit_pct = t.concentration_pct * 100.0;
     for r in &book.rows {
         match r.weight_pct {
@@ -829,7 +864,27 @@ fn daily_cell(r: &BriefPosition) -> String {
     )
 }
 
-fn render_full(mut md: String, out: &BriefingOut, t: &Thresholds) -> String {
+/// All nine sections, then the comparison with the previous briefing when asked for.
+fn render_full(mut md: String, out: &BriefingOut) -> String {
+    health_section(&mut md, out, &out.thresholds);
+    pnl_section(&mut md, out);
+    positions_section(&mut md, out);
+    movers_section(&mut md, out);
+    risk_section(&mut md, out);
+    alerts_section(&mut md, out);
+    orders_section(&mut md, out);
+    fx_section(&mut md, out);
+    md.push_str("\n## Connection\n");
+    render_connection(&mut md, &out.connection);
+
+    if let Some(s) = &out.since_last {
+        render_since_last(&mut md, s, &out.base_currency);
+    }
+    md
+}
+
+/// Leverage, cushion and margin utilization with their status against the thresholds.
+fn health_section(md: &mut String, out: &BriefingOut, t: &Thresholds) {
     let ccy = out.base_currency.as_str();
     let h = &out.health;
     md.push_str("\n## Account Health\n");
@@ -863,7 +918,11 @@ fn render_full(mut md: String, out: &BriefingOut, t: &Thresholds) -> String {
         f::times(Some(t.leverage_watch)),
         f::times(Some(t.leverage_danger)),
     );
+}
 
+/// The account's daily, unrealized and realized P&L.
+fn pnl_section(md: &mut String, out: &BriefingOut) {
+    let ccy = out.base_currency.as_str();
     let p = &out.pnl;
     md.push_str("\n## Daily P&L\n");
     let _ = writeln!(
@@ -878,7 +937,10 @@ fn render_full(mut md: String, out: &BriefingOut, t: &Thresholds) -> String {
         f::signed_money(p.unrealized, ccy)
     );
     let _ = writeln!(md, "**Realized**: {}", f::signed_money(p.realized, ccy));
+}
 
+/// The largest positions by weight.
+fn positions_section(md: &mut String, out: &BriefingOut) {
     md.push_str("\n## Positions\n");
     if out.positions.is_empty() {
         md.push_str("No open positions.\n");
@@ -923,7 +985,10 @@ fn render_full(mut md: String, out: &BriefingOut, t: &Thresholds) -> String {
         }
         md.push_str("\n_Weight: share of gross position value in the base currency; daily move: price vs previous close._\n");
     }
+}
 
+/// Today's leaders and laggards.
+fn movers_section(md: &mut String, out: &BriefingOut) {
     md.push_str("\n## Top Movers\n");
     if out.movers.leaders.is_empty() && out.movers.laggards.is_empty() {
         md.push_str("No price moves known yet today.\n");
@@ -949,7 +1014,10 @@ fn render_full(mut md: String, out: &BriefingOut, t: &Thresholds) -> String {
             &rows,
         ));
     }
+}
 
+/// Concentration: top position, top 3, HHI, effective positions.
+fn risk_section(md: &mut String, out: &BriefingOut) {
     let r = &out.risk;
     md.push_str("\n## Risk Metrics\n");
     md.push_str(&f::kv_table(&[
@@ -966,7 +1034,10 @@ fn render_full(mut md: String, out: &BriefingOut, t: &Thresholds) -> String {
         ("Position Count", r.position_count.to_string()),
     ]));
     md.push_str("\n_HHI = Σ(weight in %)², 10,000 = a single position; effective positions = 10,000 / HHI._\n");
+}
 
+/// Alerts, worst first.
+fn alerts_section(md: &mut String, out: &BriefingOut) {
     md.push_str("\n## Alerts\n");
     if out.alerts.is_empty() {
         md.push_str("🟢 None.\n");
@@ -981,7 +1052,10 @@ fn render_full(mut md: String, out: &BriefingOut, t: &Thresholds) -> String {
             );
         }
     }
+}
 
+/// Open orders, oldest first.
+fn orders_section(md: &mut String, out: &BriefingOut) {
     md.push_str("\n## Open Orders\n");
     if out.open_orders.is_empty() {
         md.push_str("None.\n");
@@ -996,7 +1070,11 @@ fn render_full(mut md: String, out: &BriefingOut, t: &Thresholds) -> String {
             );
         }
     }
+}
 
+/// The FX rates converting position currencies into the base currency.
+fn fx_section(md: &mut String, out: &BriefingOut) {
+    let ccy = out.base_currency.as_str();
     md.push_str("\n## FX\n");
     if out.fx.is_empty() {
         let _ = writeln!(md, "Everything is in {ccy}; no conversion needed.");
@@ -1018,14 +1096,6 @@ fn render_full(mut md: String, out: &BriefingOut, t: &Thresholds) -> String {
             &rows,
         ));
     }
-
-    md.push_str("\n## Connection\n");
-    render_connection(&mut md, &out.connection);
-
-    if let Some(s) = &out.since_last {
-        render_since_last(&mut md, s, ccy);
-    }
-    md
 }
 
 fn render_connection(md: &mut String, rows: &[GatewayRow]) {
@@ -1166,30 +1236,38 @@ fn render_terse(mut md: String, out: &BriefingOut) -> String {
         );
     }
     if let Some(s) = &out.since_last {
-        match &s.previous_time {
-            Some(_) => {
-                let _ = writeln!(
-                    md,
-                    "**Since last** ({}): NLV {} ({}), {} new / {} closed positions, {} new alerts  ",
-                    age_words(s.elapsed_s),
-                    f::signed_money(s.nlv_change, ccy),
-                    f::pct(s.nlv_change_pct),
-                    s.new_positions.len(),
-                    s.closed_positions.len(),
-                    s.new_alerts.len()
-                );
-            }
-            None => {
-                let _ = writeln!(
-                    md,
-                    "**Since last**: {}  ",
-                    s.note.as_deref().unwrap_or("none")
-                );
-            }
+        terse_since_last(&mut md, s, ccy);
+    }
+    terse_connection(&mut md, &out.connection);
+    md
+}
+
+fn terse_since_last(md: &mut String, s: &SinceLast, ccy: &str) {
+    match &s.previous_time {
+        Some(_) => {
+            let _ = writeln!(
+                md,
+                "**Since last** ({}): NLV {} ({}), {} new / {} closed positions, {} new alerts  ",
+                age_words(s.elapsed_s),
+                f::signed_money(s.nlv_change, ccy),
+                f::pct(s.nlv_change_pct),
+                s.new_positions.len(),
+                s.closed_positions.len(),
+                s.new_alerts.len()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                md,
+                "**Since last**: {}  ",
+                s.note.as_deref().unwrap_or("none")
+            );
         }
     }
-    let conn: Vec<String> = out
-        .connection
+}
+
+fn terse_connection(md: &mut String, rows: &[GatewayRow]) {
+    let conn: Vec<String> = rows
         .iter()
         .map(|g| {
             format!(
@@ -1209,5 +1287,121 @@ fn render_terse(mut md: String, out: &BriefingOut) -> String {
             conn.join("; ")
         }
     );
-    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::tools::support::StaleInfo;
+
+    fn position(symbol: &str, price: f64, qty: f64, move_pct: f64, weight: f64) -> BriefPosition {
+        BriefPosition {
+            symbol: symbol.into(),
+            currency: "USD".into(),
+            quantity: qty,
+            price: Some(price),
+            market_value: Some(price * qty),
+            daily_pnl: Some(f::round(price * qty * move_pct / 100.0, 2)),
+            day_move_pct: Some(move_pct),
+            weight_pct: Some(weight),
+            delayed: symbol == "VLTX",
+        }
+    }
+
+    fn briefing(format: &str) -> BriefingOut {
+        let kryx = position("KRYX", 54.18, 340.0, -4.9, 69.4);
+        let vltx = position("VLTX", 94.32, 86.0, 1.2, 30.6);
+        BriefingOut {
+            meta: Meta {
+                as_of: "2026-05-03 17:17:44 UTC".into(),
+                stale: Some(StaleInfo {
+                    age_s: 42.0,
+                    reason: "gateway reconnecting".into(),
+                }),
+            },
+            account: "U****4321".into(),
+            base_currency: "CAD".into(),
+            format: format.into(),
+            health: Health {
+                net_liquidation: Some(24_618.0),
+                gross_position_value: Some(64_124.0),
+                leverage: Some(2.6048),
+                leverage_status: Some(Level::Watch),
+                cushion_pct: Some(10.58),
+                cushion_status: Some(Level::Watch),
+                margin_utilization_pct: Some(89.4175),
+                margin_status: Some(Level::Watch),
+                excess_liquidity: Some(2_605.19),
+                available_funds: Some(416.66),
+            },
+            pnl: PnlSection {
+                daily: Some(-1_304.24),
+                daily_pct_of_nlv: Some(-5.2979),
+                unrealized: Some(1_234.5),
+                realized: None,
+            },
+            positions: vec![kryx.clone(), vltx.clone()],
+            position_count: 2,
+            movers: Movers {
+                leaders: vec![vltx],
+                laggards: vec![kryx],
+            },
+            risk: RiskMetrics {
+                top_position: Some("KRYX".into()),
+                top_position_weight_pct: Some(69.4),
+                top3_weight_pct: Some(100.0),
+                hhi: Some(5_752.72),
+                effective_positions: Some(1.74),
+                position_count: 2,
+            },
+            alerts: vec![Alert {
+                key: "cushion".into(),
+                level: Level::Watch,
+                message: "Cushion 10.58% is below the watch level of 15%".into(),
+            }],
+            open_orders: Vec::new(),
+            open_order_count: 0,
+            fx: vec![FxRow {
+                pair: "USD.CAD".into(),
+                rate: Some(1.37),
+                mode: Some("live".into()),
+            }],
+            unconverted: Vec::new(),
+            connection: Vec::new(),
+            since_last: Some(SinceLast {
+                previous_time: None,
+                elapsed_s: None,
+                nlv_change: None,
+                nlv_change_pct: None,
+                daily_pnl_change: None,
+                unrealized_change: None,
+                weight_changes: Vec::new(),
+                new_positions: Vec::new(),
+                closed_positions: Vec::new(),
+                new_alerts: Vec::new(),
+                cleared_alerts: Vec::new(),
+                note: Some("No previous briefing of this account yet.".into()),
+            }),
+            thresholds: Config::defaults()
+                .map(|c| c.thresholds)
+                .expect("embedded defaults parse"),
+        }
+    }
+
+    #[test]
+    fn renders_every_section() {
+        insta::assert_snapshot!("render_briefing", render(&briefing("full")));
+    }
+
+    #[test]
+    fn terse_is_a_few_lines() {
+        let md = render(&briefing("terse"));
+        assert!(md.contains("**Alerts** (1): 🟡 Cushion 10.58%"), "{md}");
+        assert!(
+            md.ends_with("**Connection** no gateway (cache only)\n"),
+            "{md}"
+        );
+        assert!(!md.contains("## Positions"), "{md}");
+    }
 }

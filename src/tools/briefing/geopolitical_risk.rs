@@ -3,13 +3,14 @@
 //! the factor's base severity raised by matching headlines in the window; each factor shows the
 //! held exposure at risk. Example file: `examples/risk_factors.json`.
 
-use super::format::{self as f, Align};
-use super::support::{self, Meta, resolve_account};
-use super::thesis::{
+use super::keywords::{
     FileProblem, IdValue, Keyword, TextOrList, line_of, load_json, prose_keywords, tokens,
 };
-use super::{Answer, Tool, ToolContext, ToolError};
-use crate::model::NewsHeadline;
+use crate::model::{NewsHeadline, ToolGroup};
+use crate::store::LiveState;
+use crate::tools::format::{self as f, Align};
+use crate::tools::support::{self, Meta, resolve_account};
+use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -210,7 +211,7 @@ pub struct GeopoliticalRisk;
 
 impl Tool for GeopoliticalRisk {
     const NAME: &'static str = "ibkr_geopolitical_risk";
-    const GROUP: &'static str = "briefing";
+    const GROUP: ToolGroup = ToolGroup::Briefing;
     const DESCRIPTION: &'static str = "Risk factors from risk_factors.json scored against IB news for the held symbols they affect: severity raised by matching headlines, held exposure at risk, grouped by factor.";
     type Params = GeoParams;
     type Output = GeoOut;
@@ -235,139 +236,20 @@ impl Tool for GeopoliticalRisk {
         let snap = &view.snap;
         let acct = resolve_account(ctx, snap, p.account.as_deref())?;
         let base = acct.base_currency.clone();
-
-        // Held exposure per symbol in base currency (gross).
-        let mut held: BTreeMap<String, Option<f64>> = BTreeMap::new();
-        let mut gross = 0.0;
-        let mut rates: BTreeMap<String, Option<f64>> = BTreeMap::new();
-        for pos in snap
-            .positions_of(&acct.account)
-            .filter(|p| p.quantity != 0.0)
-        {
-            let ccy = &pos.instrument.currency;
-            let rate = match rates.get(ccy) {
-                Some(r) => *r,
-                None => {
-                    let r = support::fx_rate(ctx, snap, ccy, &base).await;
-                    rates.insert(ccy.clone(), r);
-                    r
-                }
-            };
-            let v = match (pos.market_value, rate) {
-                (Some(mv), Some(r)) => Some((mv * r).abs()),
-                _ => None,
-            };
-            gross += v.unwrap_or(0.0);
-            let e = held
-                .entry(pos.instrument.symbol.clone())
-                .or_insert(Some(0.0));
-            *e = match (*e, v) {
-                (Some(a), Some(b)) => Some(a + b),
-                _ => None,
-            };
-        }
-        let nlv = acct.net_liquidation();
-
+        let exposure = Exposure::of(ctx, snap, &acct.account, &base).await;
         // News once per held symbol that any factor affects.
         let wanted: BTreeSet<String> = factors
             .iter()
             .flat_map(|fa| fa.symbols.iter())
-            .filter(|s| held.contains_key(*s))
+            .filter(|s| exposure.held.contains_key(*s))
             .cloned()
             .collect();
-        let mut news: BTreeMap<String, Vec<NewsHeadline>> = BTreeMap::new();
-        let mut news_errors = Vec::new();
-        if !wanted.is_empty() {
-            match ctx.requests() {
-                Ok(req) => {
-                    let days = p.days;
-                    let results: Vec<(String, Result<Vec<NewsHeadline>, _>)> =
-                        futures::stream::iter(wanted.iter().cloned())
-                            .map(|sym| async move {
-                                let r = req.news(&sym, days).await;
-                                (sym, r)
-                            })
-                            .buffer_unordered(NEWS_CONCURRENCY)
-                            .collect()
-                            .await;
-                    for (sym, r) in results {
-                        match r {
-                            Ok(h) => {
-                                news.insert(sym, h);
-                            }
-                            Err(e) => news_errors.push(format!("{sym}: {e}")),
-                        }
-                    }
-                    news_errors.sort();
-                }
-                Err(e) => news_errors.push(format!("all symbols: {}", e.message)),
-            }
-        }
+        let (news, news_errors) = fetch_news(ctx, &wanted, p.days).await;
         let headlines_scanned = news.values().map(Vec::len).sum();
-
+        let nlv = acct.net_liquidation();
         let mut scored: Vec<FactorOut> = factors
             .iter()
-            .map(|fa| {
-                let held_symbols: Vec<String> = fa
-                    .symbols
-                    .iter()
-                    .filter(|s| held.contains_key(*s))
-                    .cloned()
-                    .collect();
-                let mut hits: Vec<HeadlineHit> = Vec::new();
-                let mut seen = BTreeSet::new();
-                for sym in &held_symbols {
-                    for h in news.get(sym).into_iter().flatten() {
-                        let stems = tokens(&h.headline);
-                        let matched: Vec<String> = fa
-                            .keywords
-                            .iter()
-                            .filter(|k| k.found_in(&stems))
-                            .map(|k| k.text.clone())
-                            .collect();
-                        // The same story filed under two symbols counts once.
-                        if !matched.is_empty() && seen.insert(h.headline.clone()) {
-                            hits.push(HeadlineHit {
-                                time: f::utc(h.time),
-                                symbol: sym.clone(),
-                                provider: h.provider.clone(),
-                                headline: h.headline.clone(),
-                                matched,
-                            });
-                        }
-                    }
-                }
-                hits.sort_by(|a, b| b.time.cmp(&a.time));
-                let raise = (hits.len() as u32).min(MAX_RAISE);
-                let severity = (fa.base + raise).min(10);
-                let exposure: Option<f64> = held_symbols
-                    .iter()
-                    .map(|s| held.get(s).copied().flatten())
-                    .sum::<Option<f64>>()
-                    .map(|v| f::round(v, 2));
-                FactorOut {
-                    id: fa.id.clone(),
-                    name: fa.name.clone(),
-                    impact_channel: fa.impact_channel.clone(),
-                    base_severity: fa.base,
-                    severity,
-                    level: level(severity).to_string(),
-                    affected_symbols: fa.symbols.clone(),
-                    held_symbols,
-                    exposure,
-                    exposure_pct_of_nlv: match (exposure, nlv) {
-                        (Some(e), Some(n)) if n > 0.0 => Some(f::round(e / n * 100.0, 4)),
-                        _ => None,
-                    },
-                    exposure_pct_of_gross: match exposure {
-                        Some(e) if gross > 0.0 => Some(f::round(e / gross * 100.0, 4)),
-                        _ => None,
-                    },
-                    matching_headlines: hits.len(),
-                    headlines: hits.into_iter().take(HEADLINES_SHOWN).collect(),
-                    keywords: fa.keywords.iter().map(|k| k.text.clone()).collect(),
-                }
-            })
+            .map(|fa| score(fa, &exposure, &news, nlv))
             .collect();
         let before = scored.len();
         if let Some(min) = p.min_severity {
@@ -388,7 +270,7 @@ impl Tool for GeopoliticalRisk {
         let out = GeoOut {
             meta: view.meta(),
             account: ctx.mask(&acct.account),
-            base_currency: base.clone(),
+            base_currency: base,
             file: file_name,
             days: p.days,
             min_severity: p.min_severity,
@@ -398,18 +280,164 @@ impl Tool for GeopoliticalRisk {
             news_errors,
             method: METHOD.to_string(),
         };
-        let md = render(
-            view.header(&format!("Geopolitical Risk: {}", out.account)),
-            &out,
-        );
         Ok(Answer {
-            markdown: md,
+            markdown: render(&out),
             data: out,
         })
     }
 }
 
-fn render(mut md: String, out: &GeoOut) -> String {
+/// Held exposure per symbol in the base currency (gross), and the book's gross value.
+struct Exposure {
+    /// `None` for a symbol some of whose value could not be converted.
+    held: BTreeMap<String, Option<f64>>,
+    gross: f64,
+}
+
+impl Exposure {
+    async fn of(ctx: &ToolContext, snap: &LiveState, account: &str, base: &str) -> Exposure {
+        let mut held: BTreeMap<String, Option<f64>> = BTreeMap::new();
+        let mut gross = 0.0;
+        let mut rates: BTreeMap<String, Option<f64>> = BTreeMap::new();
+        for pos in snap.positions_of(account).filter(|p| p.quantity != 0.0) {
+            let ccy = &pos.instrument.currency;
+            let rate = match rates.get(ccy) {
+                Some(r) => *r,
+                None => {
+                    let r = support::fx_rate(ctx, snap, ccy, base).await;
+                    rates.insert(ccy.clone(), r);
+                    r
+                }
+            };
+            let v = match (pos.market_value, rate) {
+                (Some(mv), Some(r)) => Some((mv * r).abs()),
+                _ => None,
+            };
+            gross += v.unwrap_or(0.0);
+            let e = held
+                .entry(pos.instrument.symbol.clone())
+                .or_insert(Some(0.0));
+            *e = match (*e, v) {
+                (Some(a), Some(b)) => Some(a + b),
+                _ => None,
+            };
+        }
+        Exposure { held, gross }
+    }
+}
+
+/// IB news of the last `days` days for each symbol, a few requests at a time; failures are
+/// reported per symbol, in words, sorted.
+async fn fetch_news(
+    ctx: &ToolContext,
+    wanted: &BTreeSet<String>,
+    days: u32,
+) -> (BTreeMap<String, Vec<NewsHeadline>>, Vec<String>) {
+    let mut news: BTreeMap<String, Vec<NewsHeadline>> = BTreeMap::new();
+    let mut news_errors = Vec::new();
+    if wanted.is_empty() {
+        return (news, news_errors);
+    }
+    match ctx.requests() {
+        Ok(req) => {
+            let results: Vec<(String, Result<Vec<NewsHeadline>, _>)> =
+                futures::stream::iter(wanted.iter().cloned())
+                    .map(|sym| async move {
+                        let r = req.news(&sym, days).await;
+                        (sym, r)
+                    })
+                    .buffer_unordered(NEWS_CONCURRENCY)
+                    .collect()
+                    .await;
+            for (sym, r) in results {
+                match r {
+                    Ok(h) => {
+                        news.insert(sym, h);
+                    }
+                    Err(e) => news_errors.push(format!("{sym}: {e}")),
+                }
+            }
+            news_errors.sort();
+        }
+        Err(e) => news_errors.push(format!("all symbols: {}", e.message)),
+    }
+    (news, news_errors)
+}
+
+/// One factor scored: severity raised by the distinct matching headlines of its held symbols,
+/// and the exposure at risk.
+fn score(
+    fa: &Factor,
+    exposure: &Exposure,
+    news: &BTreeMap<String, Vec<NewsHeadline>>,
+    nlv: Option<f64>,
+) -> FactorOut {
+    let held_symbols: Vec<String> = fa
+        .symbols
+        .iter()
+        .filter(|s| exposure.held.contains_key(*s))
+        .cloned()
+        .collect();
+    let mut hits: Vec<HeadlineHit> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for sym in &held_symbols {
+        for h in news.get(sym).into_iter().flatten() {
+            let stems = tokens(&h.headline);
+            let matched: Vec<String> = fa
+                .keywords
+                .iter()
+                .filter(|k| k.found_in(&stems))
+                .map(|k| k.text.clone())
+                .collect();
+            // The same story filed under two symbols counts once.
+            if !matched.is_empty() && seen.insert(h.headline.clone()) {
+                hits.push(HeadlineHit {
+                    time: f::utc(h.time),
+                    symbol: sym.clone(),
+                    provider: h.provider.clone(),
+                    headline: h.headline.clone(),
+                    matched,
+                });
+            }
+        }
+    }
+    hits.sort_by(|a, b| b.time.cmp(&a.time));
+    let raise = (hits.len() as u32).min(MAX_RAISE);
+    let severity = (fa.base + raise).min(10);
+    let held_exposure: Option<f64> = held_symbols
+        .iter()
+        .map(|s| exposure.held.get(s).copied().flatten())
+        .sum::<Option<f64>>()
+        .map(|v| f::round(v, 2));
+    FactorOut {
+        id: fa.id.clone(),
+        name: fa.name.clone(),
+        impact_channel: fa.impact_channel.clone(),
+        base_severity: fa.base,
+        severity,
+        level: level(severity).to_string(),
+        affected_symbols: fa.symbols.clone(),
+        held_symbols,
+        exposure: held_exposure,
+        exposure_pct_of_nlv: match (held_exposure, nlv) {
+            (Some(e), Some(n)) if n > 0.0 => Some(f::round(e / n * 100.0, 4)),
+            _ => None,
+        },
+        exposure_pct_of_gross: match held_exposure {
+            Some(e) if exposure.gross > 0.0 => Some(f::round(e / exposure.gross * 100.0, 4)),
+            _ => None,
+        },
+        matching_headlines: hits.len(),
+        headlines: hits.into_iter().take(HEADLINES_SHOWN).collect(),
+        keywords: fa.keywords.iter().map(|k| k.text.clone()).collect(),
+    }
+}
+
+/// The answer's markdown: the window, then each factor with its severity, exposure and headlines.
+pub fn render(out: &GeoOut) -> String {
+    let mut md = out
+        .meta
+        .header(&format!("Geopolitical Risk: {}", out.account));
     let ccy = out.base_currency.as_str();
     let _ = writeln!(
         md,
@@ -482,54 +510,113 @@ fn render(mut md: String, out: &GeoOut) -> String {
             &rows,
         ));
         for fa in &out.factors {
-            let _ = writeln!(md, "\n### {} — {}/10 {}", fa.name, fa.severity, fa.level);
-            let _ = writeln!(
-                md,
-                "**Channel**: {} · **Affects**: {} · **Keywords**: {}",
-                if fa.impact_channel.is_empty() {
-                    f::NA
-                } else {
-                    fa.impact_channel.as_str()
-                },
-                fa.affected_symbols.join(", "),
-                fa.keywords.join(", ")
-            );
-            if fa.held_symbols.is_empty() {
-                md.push_str("\nNo affected symbol is held: no exposure, no news fetched.\n");
-                continue;
-            }
-            let _ = writeln!(
-                md,
-                "**Exposure**: {} ({} of NLV, {} of gross)",
-                f::money(fa.exposure, ccy),
-                f::pct_plain(fa.exposure_pct_of_nlv, 1),
-                f::pct_plain(fa.exposure_pct_of_gross, 1)
-            );
-            if fa.headlines.is_empty() {
-                md.push_str("\nNo matching headline in the window.\n");
-            } else {
-                md.push('\n');
-                for h in &fa.headlines {
-                    let _ = writeln!(
-                        md,
-                        "- {} [{}] {} — _{}_ (matched: {})",
-                        h.time,
-                        h.symbol,
-                        h.headline,
-                        h.provider,
-                        h.matched.join(", ")
-                    );
-                }
-                if fa.matching_headlines > fa.headlines.len() {
-                    let _ = writeln!(
-                        md,
-                        "- … and {} more",
-                        fa.matching_headlines - fa.headlines.len()
-                    );
-                }
-            }
+            factor_detail(&mut md, fa, ccy);
         }
     }
-    let _ = writeln!(md, "\n_Method: {METHOD}_");
+    let _ = writeln!(md, "\n_Method: {}_", out.method);
     md
+}
+
+/// One factor: its channel and keywords, the exposure and the matching headlines.
+fn factor_detail(md: &mut String, fa: &FactorOut, ccy: &str) {
+    let _ = writeln!(md, "\n### {} — {}/10 {}", fa.name, fa.severity, fa.level);
+    let _ = writeln!(
+        md,
+        "**Channel**: {} · **Affects**: {} · **Keywords**: {}",
+        if fa.impact_channel.is_empty() {
+            f::NA
+        } else {
+            fa.impact_channel.as_str()
+        },
+        fa.affected_symbols.join(", "),
+        fa.keywords.join(", ")
+    );
+    if fa.held_symbols.is_empty() {
+        md.push_str("\nNo affected symbol is held: no exposure, no news fetched.\n");
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "**Exposure**: {} ({} of NLV, {} of gross)",
+        f::money(fa.exposure, ccy),
+        f::pct_plain(fa.exposure_pct_of_nlv, 1),
+        f::pct_plain(fa.exposure_pct_of_gross, 1)
+    );
+    if fa.headlines.is_empty() {
+        md.push_str("\nNo matching headline in the window.\n");
+    } else {
+        md.push('\n');
+        for h in &fa.headlines {
+            let _ = writeln!(
+                md,
+                "- {} [{}] {} — _{}_ (matched: {})",
+                h.time,
+                h.symbol,
+                h.headline,
+                h.provider,
+                h.matched.join(", ")
+            );
+        }
+        if fa.matching_headlines > fa.headlines.len() {
+            let _ = writeln!(
+                md,
+                "- … and {} more",
+                fa.matching_headlines - fa.headlines.len()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn factor(id: &str, name: &str, held: &[&str], headlines: Vec<HeadlineHit>) -> FactorOut {
+        let matching = headlines.len();
+        let severity = 6 + matching as u32;
+        FactorOut {
+            id: id.into(),
+            name: name.into(),
+            impact_channel: "supply chain".into(),
+            base_severity: 6,
+            severity,
+            level: level(severity).to_string(),
+            affected_symbols: vec!["KRYX".into(), "VLTX".into()],
+            held_symbols: held.iter().map(|s| s.to_string()).collect(),
+            exposure: (!held.is_empty()).then_some(25_236.04),
+            exposure_pct_of_nlv: (!held.is_empty()).then_some(102.5105),
+            exposure_pct_of_gross: (!held.is_empty()).then_some(69.4),
+            matching_headlines: matching,
+            headlines,
+            keywords: vec!["export".into(), "chip ban".into()],
+        }
+    }
+
+    #[test]
+    fn renders_factors_with_headlines_and_news_errors() {
+        let hit = HeadlineHit {
+            time: "2026-05-03 12:00:00 UTC".into(),
+            symbol: "KRYX".into(),
+            provider: "BRFG".into(),
+            headline: "Chip ban widens to new export categories".into(),
+            matched: vec!["export".into(), "chip ban".into()],
+        };
+        let out = GeoOut {
+            meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
+            account: "U****4321".into(),
+            base_currency: "CAD".into(),
+            file: "/home/user/.config/ibkr-cockpit/risk_factors.json".into(),
+            days: 3,
+            min_severity: Some(5),
+            factors: vec![
+                factor("chips", "Chip export controls", &["KRYX"], vec![hit]),
+                factor("strait", "Strait closure", &[], Vec::new()),
+            ],
+            filtered_out: 1,
+            headlines_scanned: 14,
+            news_errors: vec!["VLTX: no news subscription".into()],
+            method: METHOD.to_string(),
+        };
+        insta::assert_snapshot!("render_geopolitical_risk", render(&out));
+    }
 }
