@@ -2,20 +2,21 @@
 //! reconnects with backoff and resubscribes everything, writing cleaned data into the store;
 //! plus `Requests`, the on-demand handle that caches, coalesces and paces.
 //!
-//! OWNER: gateway helper. The public signatures in this file are the contract that `tools/`,
-//! the CLI and tests code against; keep them (add, don't rename).
-//! This module never imports `crate::sim`.
+//! The public signatures in this file are the contract that `tools/`, the CLI and tests code
+//! against; keep them (add, don't rename). This module never imports `crate::sim`.
 //!
 //! Layout: `connect` opens one API session (port detection, client-id rotation), `supervisor`
-//! keeps one alive (backoff, stall detection), `session` subscribes everything on a live
-//! session and writes the store, `quotes`/`cleaning`/`convert` turn IB's data into ours,
-//! `events` writes the event log in words, `requests`/`pacing`/`coalesce` serve on-demand data,
-//! `probe` answers `doctor`.
+//! keeps one alive (backoff, probing a closed port to reconnect as soon as it opens),
+//! `session` subscribes everything on a live session, writes the store and detects stalls,
+//! `quotes`/`cleaning`/`convert` turn IB's data into ours, `events` writes the event log in
+//! words, `requests`/`pacing`/`coalesce` serve on-demand data within a `deadline`, `unknown`
+//! remembers contracts IB does not know, `probe` answers `doctor`.
 
 pub mod cleaning;
 mod coalesce;
 mod connect;
 mod convert;
+mod deadline;
 mod events;
 pub mod intraday;
 mod lag;
@@ -27,6 +28,7 @@ mod requests;
 mod session;
 mod shared;
 mod supervisor;
+mod unknown;
 
 pub use pacing::PacingLimits;
 
@@ -96,7 +98,7 @@ pub enum GatewayError {
     /// Not connected (and why), so the caller can fall back to cache.
     #[error("gateway not connected: {0}")]
     NotConnected(String),
-    #[error("gateway did not answer within {0:?}")]
+    #[error("the gateway is connected but did not answer within {0:?}")]
     Timeout(Duration),
     /// IB answered with an error code for this request (e.g. 200 no security definition).
     #[error("IB error {code}: {message}")]
@@ -285,8 +287,15 @@ pub struct Requests {
 impl Requests {
     /// Bars for `spec`: from memory or SQLite when fresh (daily bars: fetched today; intraday:
     /// within a minute), otherwise one paced request shared by every concurrent caller.
+    /// A contract IB said it does not know is answered from memory for a few minutes
+    /// (`unknown::UNKNOWN_TTL`).
     pub async fn historical_bars(&self, spec: &BarSpec) -> Result<Arc<Vec<Bar>>, GatewayError> {
-        self.inner.historical_bars(spec).await
+        let key = unknown::UnknownContracts::key(&spec.symbol, &spec.sec_type, &spec.currency);
+        if let Some(e) = self.inner.unknown.get(&key) {
+            return Err(e);
+        }
+        let bars = self.inner.historical_bars(spec).await;
+        self.inner.unknown.note(&key, bars)
     }
     /// Whatever bars are cached for `spec`, however old, with when they were fetched — for
     /// answering from cache while the gateway is down.

@@ -7,8 +7,10 @@
 //! is a `GatewayError` whose words a user can act on.
 
 use super::coalesce::Coalescer;
+use super::deadline::{self, CALL_DEADLINE};
 use super::pacing::{HistoricalPacer, PacingLimits};
 use super::shared::Shared;
+use super::unknown::UnknownContracts;
 use super::{
     BarSpec, ContractQuery, GatewayError, WhatIfOrder, cleaning, convert, quotes, session,
 };
@@ -25,12 +27,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Default bound on one request (IB answers most in well under a second).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// Historical requests can legitimately take longer (years of bars).
 const HISTORICAL_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a snapshot may take to fill in.
-const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(8);
+/// How long a snapshot may take to fill in (within the call's deadline).
+const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(6);
 /// Intraday bars are served from cache for this long.
 const INTRADAY_FRESH_MS: i64 = 60_000;
 /// Option chains change at most daily.
@@ -51,6 +51,8 @@ pub struct RequestsInner {
     details_inflight: Coalescer<ContractQuery, DetailsResult>,
     chains: Mutex<HashMap<String, (Millis, Vec<OptionChainDef>)>>,
     providers: Mutex<Option<Vec<String>>>,
+    /// Contracts IB said it does not know, answered without asking again for a few minutes.
+    pub unknown: UnknownContracts,
 }
 
 impl RequestsInner {
@@ -64,6 +66,7 @@ impl RequestsInner {
             details_inflight: Coalescer::default(),
             chains: Mutex::new(HashMap::new()),
             providers: Mutex::new(None),
+            unknown: UnknownContracts::default(),
         }
     }
 
@@ -73,6 +76,14 @@ impl RequestsInner {
 
     fn now(&self) -> Millis {
         self.shared.store.now()
+    }
+
+    /// `call` within the on-demand deadline, ending early if the gateway stalls or goes down.
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = T>,
+    ) -> Result<T, GatewayError> {
+        deadline::bounded(&self.shared, CALL_DEADLINE, call).await
     }
 
     // -----------------------------------------------------------------------------------------
@@ -170,8 +181,8 @@ impl RequestsInner {
             .what_to_show(what)
             .trading_hours(TradingHours::from_use_rth(spec.use_rth))
             .fetch();
-        let data = match tokio::time::timeout(HISTORICAL_TIMEOUT, fetch).await {
-            Err(_) => return Err(GatewayError::Timeout(HISTORICAL_TIMEOUT)),
+        let data = match deadline::bounded(&self.shared, HISTORICAL_TIMEOUT, fetch).await {
+            Err(e) => return Err(e),
             Ok(Err(e)) => return Err(map_err(e, &format!("historical bars for {}", spec.symbol))),
             Ok(Ok(d)) => d,
         };
@@ -198,14 +209,20 @@ impl RequestsInner {
             super::count_cache_hit();
             return Ok(hit.clone());
         }
-        self.details_inflight
+        let unknown_key = UnknownContracts::key_of(&query);
+        if let Some(e) = self.unknown.get(&unknown_key) {
+            return Err(e);
+        }
+        let found = self
+            .details_inflight
             .run(query.clone(), || async {
                 if let Some(hit) = self.details.lock().get(&query) {
                     return Ok(hit.clone());
                 }
                 let client = self.client()?;
                 let contract = query_contract(&query);
-                let found = with_timeout(REQUEST_TIMEOUT, client.contract_details(&contract))
+                let found = self
+                    .bounded(client.contract_details(&contract))
                     .await?
                     .map_err(|e| map_err(e, &format!("contract details for {}", query.symbol)))?;
                 if found.is_empty() {
@@ -215,7 +232,8 @@ impl RequestsInner {
                 self.details.lock().insert(query.clone(), infos.clone());
                 Ok(infos)
             })
-            .await
+            .await;
+        self.unknown.note(&unknown_key, found)
     }
 
     pub async fn search_contracts(
@@ -223,7 +241,8 @@ impl RequestsInner {
         pattern: &str,
     ) -> Result<Vec<ContractMatch>, GatewayError> {
         let client = self.client()?;
-        let found = with_timeout(REQUEST_TIMEOUT, client.matching_symbols(pattern))
+        let found = self
+            .bounded(client.matching_symbols(pattern))
             .await?
             .map_err(|e| map_err(e, &format!("symbol search for '{pattern}'")))?;
         Ok(found
@@ -307,7 +326,8 @@ impl RequestsInner {
             }
             Ok(defs)
         };
-        let defs = with_timeout(REQUEST_TIMEOUT, read)
+        let defs = self
+            .bounded(read)
             .await?
             .map_err(|e| map_err(e, &format!("option chain for {symbol}")))?;
         if defs.is_empty() {
@@ -337,7 +357,11 @@ impl RequestsInner {
         let client_ref = &client;
         let currency_ref = currency.as_str();
         let symbol_ref = symbol.as_str();
-        let results: Vec<OptionQuote> = futures::stream::iter(wanted)
+        // Up to 8 snapshots at a time, each bounded by `SNAPSHOT_TIMEOUT`: the batch's deadline
+        // grows with the number of rounds; a stall or disconnect still ends it at once.
+        let rounds = wanted.len().div_ceil(8).max(1) as u32;
+        let limit = CALL_DEADLINE.max(SNAPSHOT_TIMEOUT * rounds + Duration::from_secs(2));
+        let snapshots = futures::stream::iter(wanted)
             .map(|(strike, right)| async move {
                 let mut contract = Contract::option(symbol_ref, expiry, strike, right);
                 if !currency_ref.is_empty() {
@@ -347,9 +371,8 @@ impl RequestsInner {
                 option_snapshot(client_ref, &contract, expiry, strike, right).await
             })
             .buffer_unordered(8)
-            .collect()
-            .await;
-        let mut results = results;
+            .collect::<Vec<OptionQuote>>();
+        let mut results = deadline::bounded(&self.shared, limit, snapshots).await?;
         results.sort_by(|a, b| a.strike.total_cmp(&b.strike).then(a.right.cmp(&b.right)));
         if results
             .iter()
@@ -367,12 +390,18 @@ impl RequestsInner {
 
     pub async fn quote_snapshot(&self, query: &ContractQuery) -> Result<Quote, GatewayError> {
         let query = normalize_query(query);
+        if let Some(e) = self.unknown.get(&UnknownContracts::key_of(&query)) {
+            return Err(e);
+        }
         let client = self.client()?;
         let contract = query_contract(&query);
-        let ticks = client
-            .market_data(&contract)
-            .snapshot_once(SNAPSHOT_TIMEOUT)
-            .await
+        let ticks = self
+            .bounded(
+                client
+                    .market_data(&contract)
+                    .snapshot_once(SNAPSHOT_TIMEOUT),
+            )
+            .await?
             .map_err(|e| map_err(e, &format!("quote for {}", query.symbol)))?;
         let inst = convert::instrument(&contract);
         let mut q = Quote {
@@ -397,14 +426,20 @@ impl RequestsInner {
 
     pub async fn dividends(&self, query: &ContractQuery) -> Result<DividendInfo, GatewayError> {
         let query = normalize_query(query);
+        if let Some(e) = self.unknown.get(&UnknownContracts::key_of(&query)) {
+            return Err(e);
+        }
         let client = self.client()?;
         let contract = query_contract(&query);
         // Generic tick 456 arrives as tick string 59 "IBDividends": past12m,next12m,nextDate,nextAmount.
-        let mut sub = client
-            .market_data(&contract)
-            .generic_ticks(&["456"])
-            .subscribe()
-            .await
+        let mut sub = self
+            .bounded(
+                client
+                    .market_data(&contract)
+                    .generic_ticks(&["456"])
+                    .subscribe(),
+            )
+            .await?
             .map_err(|e| map_err(e, &format!("dividends for {}", query.symbol)))?;
         let ticks = sub
             .collect_until(SNAPSHOT_TIMEOUT, |ticks| ticks.iter().any(is_dividend_tick))
@@ -463,19 +498,17 @@ impl RequestsInner {
             builder.account(order.account.clone())
         };
         // `analyze()` forces whatIf = true: IB computes margin and never works the order.
-        let state = with_timeout(REQUEST_TIMEOUT, builder.analyze())
-            .await?
-            .map_err(|e| {
-                map_err(
-                    e,
-                    &format!(
-                        "what-if for {} {} {}",
-                        order.action.ib(),
-                        quantity,
-                        order.symbol
-                    ),
-                )
-            })?;
+        let state = self.bounded(builder.analyze()).await?.map_err(|e| {
+            map_err(
+                e,
+                &format!(
+                    "what-if for {} {} {}",
+                    order.action.ib(),
+                    quantity,
+                    order.symbol
+                ),
+            )
+        })?;
         Ok(WhatIfResult {
             init_margin_before: cleaning::amount_opt(state.initial_margin_before),
             maint_margin_before: cleaning::amount_opt(state.maintenance_margin_before),
@@ -528,7 +561,8 @@ impl RequestsInner {
         if let Some(codes) = self.providers.lock().clone() {
             return Ok(codes);
         }
-        let providers = with_timeout(REQUEST_TIMEOUT, client.news_providers())
+        let providers = self
+            .bounded(client.news_providers())
             .await?
             .map_err(|e| map_err(e, "news providers"))?;
         let codes: Vec<String> = providers.into_iter().map(|p| p.code).collect();
@@ -569,7 +603,8 @@ impl RequestsInner {
             }
             Ok(out)
         };
-        let mut headlines = with_timeout(REQUEST_TIMEOUT, read)
+        let mut headlines = self
+            .bounded(read)
             .await?
             .map_err(|e| map_err(e, &format!("news for {symbol}")))?;
         headlines.sort_by_key(|h| std::cmp::Reverse(h.time));
@@ -581,7 +616,7 @@ impl RequestsInner {
 
     pub async fn executions(&self) -> Result<Vec<Fill>, GatewayError> {
         let client = self.client()?;
-        with_timeout(REQUEST_TIMEOUT, session::read_executions(&client))
+        self.bounded(session::read_executions(&client))
             .await?
             .map_err(|e| map_err(e, "executions"))
     }
@@ -602,7 +637,7 @@ impl RequestsInner {
             }
             Ok(out)
         };
-        with_timeout(REQUEST_TIMEOUT, read)
+        self.bounded(read)
             .await?
             .map_err(|e| map_err(e, "completed orders"))
     }
@@ -610,15 +645,6 @@ impl RequestsInner {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-async fn with_timeout<T>(
-    limit: Duration,
-    fut: impl std::future::Future<Output = T>,
-) -> Result<T, GatewayError> {
-    tokio::time::timeout(limit, fut)
-        .await
-        .map_err(|_| GatewayError::Timeout(limit))
-}
 
 /// Fills in the defaults (STK, SMART, USD; FX `USD.CAD` → CASH on IDEALPRO) and upper-cases.
 fn normalize_query(q: &ContractQuery) -> ContractQuery {
@@ -709,7 +735,7 @@ pub fn map_err(e: ibapi::Error, what: &str) -> GatewayError {
         e if e.is_connection_lost() => {
             GatewayError::NotConnected(format!("the gateway connection dropped during {what}"))
         }
-        ibapi::Error::Timeout => GatewayError::Timeout(REQUEST_TIMEOUT),
+        ibapi::Error::Timeout => GatewayError::Timeout(CALL_DEADLINE),
         e => GatewayError::Other(format!("{what} failed: {e}")),
     }
 }

@@ -17,6 +17,9 @@ pub struct Shared {
     pub store: Store,
     client: RwLock<Option<Arc<Client>>>,
     down_reason: RwLock<String>,
+    /// Why gateway-bound calls cannot be answered right now (down or stalled), in words;
+    /// `None` while the gateway answers. Calls in flight watch it to fail as soon as it is set.
+    unusable: watch::Sender<Option<String>>,
     pub synced: watch::Sender<bool>,
     pub cancel: CancellationToken,
 }
@@ -30,13 +33,18 @@ impl Shared {
             store,
             client: RwLock::new(None),
             down_reason: RwLock::new("not connected yet".into()),
+            unusable: watch::Sender::new(Some("not connected yet".into())),
             synced,
             cancel: CancellationToken::new(),
         })
     }
 
-    /// The live client, or why there is none.
+    /// The live client, or why there is none. A stalled gateway counts as none: a request
+    /// sent to it would only wait for its deadline.
     pub fn client(&self) -> Result<Arc<Client>, GatewayError> {
+        if let Some(stalled) = self.stalled() {
+            return Err(GatewayError::NotConnected(stalled));
+        }
         match self.client.read().as_ref() {
             Some(c) if c.is_connected() => Ok(c.clone()),
             _ => Err(GatewayError::NotConnected(self.down_reason.read().clone())),
@@ -45,11 +53,35 @@ impl Shared {
 
     pub fn set_client(&self, client: Arc<Client>) {
         *self.client.write() = Some(client);
+        self.unusable.send_replace(None);
     }
 
     pub fn clear_client(&self, reason: &str) {
         *self.down_reason.write() = reason.to_string();
         *self.client.write() = None;
+        self.unusable.send_replace(Some(reason.to_string()));
+    }
+
+    /// The session saw the gateway stop answering (`Some(why)`) or answer again (`None`).
+    pub fn set_stalled(&self, why: Option<String>) {
+        let connected = self.client.read().is_some();
+        if connected {
+            self.unusable.send_replace(why);
+        }
+    }
+
+    fn stalled(&self) -> Option<String> {
+        let connected = self.client.read().is_some();
+        if connected {
+            self.unusable.borrow().clone()
+        } else {
+            None
+        }
+    }
+
+    /// Watches why calls cannot be answered (see `unusable`).
+    pub fn unusable(&self) -> watch::Receiver<Option<String>> {
+        self.unusable.subscribe()
     }
 
     pub fn set_down_reason(&self, reason: &str) {

@@ -1,9 +1,10 @@
 //! The supervisor: keeps one gateway connected forever. Connect, run a session (which
 //! subscribes everything), and when the session dies or stalls, mark the gateway
-//! Reconnecting (keeping every cached value in the store), back off 1 s → 30 s and start again.
+//! Reconnecting (keeping every cached value in the store), back off 1 s → 30 s and start again
+//! (at once when a closed gateway port opens again).
 
 use super::shared::Shared;
-use super::{connect, events, session};
+use super::{AUTO_DETECT_PORTS, connect, events, session};
 use crate::model::ConnState;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,38 @@ impl Backoff {
     pub fn reset(&mut self) {
         self.attempt = 0;
     }
+}
+
+/// How often a closed gateway port is probed while waiting to retry.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+
+/// Waits out `delay` before the next attempt — unless every gateway port is closed (the gateway
+/// is not running), in which case the ports are probed with a bare TCP connect and the wait
+/// ends as soon as one accepts: a gateway that comes back is reconnected within a probe,
+/// however long the backoff has grown. A gateway that is up but refuses the API gets the full
+/// backoff.
+async fn wait_to_retry(host: &str, ports: &[u16], delay: Duration) {
+    let deadline = tokio::time::Instant::now() + delay;
+    if any_port_open(host, ports).await {
+        tokio::time::sleep_until(deadline).await;
+        return;
+    }
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(PROBE_EVERY.min(deadline - tokio::time::Instant::now())).await;
+        if any_port_open(host, ports).await {
+            return;
+        }
+    }
+}
+
+async fn any_port_open(host: &str, ports: &[u16]) -> bool {
+    for &port in ports {
+        let connect = tokio::net::TcpStream::connect((host, port));
+        if let Ok(Ok(_)) = tokio::time::timeout(PROBE_EVERY, connect).await {
+            return true;
+        }
+    }
+    false
 }
 
 pub async fn run(shared: Arc<Shared>) {
@@ -147,9 +180,13 @@ pub async fn run(shared: Arc<Shared>) {
                 delay.as_secs()
             ),
         );
+        let ports: Vec<u16> = match cfg.port.or(last_port) {
+            Some(p) => vec![p],
+            None => AUTO_DETECT_PORTS.to_vec(),
+        };
         tokio::select! {
             _ = shared.cancel.cancelled() => break,
-            _ = tokio::time::sleep(delay) => {}
+            _ = wait_to_retry(&cfg.host, &ports, delay) => {}
         }
     }
 

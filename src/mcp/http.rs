@@ -21,6 +21,7 @@ use super::refusal::{client_name, peer_of, record_refusal};
 use super::server::CockpitMcp;
 use super::stdio::{BATCH_PROTOCOL, MAX_BATCH, error_reply};
 use crate::config::McpSection;
+use crate::model::ConnState;
 use crate::tools::params::parse_args;
 use crate::tools::{self, ToolContext};
 use anyhow::Context;
@@ -623,26 +624,49 @@ fn json_rpc_error(status: StatusCode, id: Value, code: i64, message: &str) -> Re
     (status, axum::Json(body)).into_response()
 }
 
-async fn healthz(State(ctx): State<ToolContext>) -> Response {
+/// 200 only while every gateway of this process is connected and answering; 503 with the
+/// reason while one is connecting, disconnected, reconnecting or stalled (`?lenient`: 200 with
+/// the same details, for probes that only want to know the daemon is up). A process without a
+/// gateway (answering from cache) has nothing to be unhealthy about.
+async fn healthz(
+    State(ctx): State<ToolContext>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
     let snap = ctx.store.snapshot();
-    let gateways: BTreeMap<&str, Value> = snap
-        .gateways
-        .iter()
-        .map(|(role, status)| {
-            let last_data_age_ms = status.last_data.map(|t| (ctx.store.now() - t).max(0));
-            (
-                role.as_str(),
-                json!({"state": status.state.label(), "last_data_age_ms": last_data_age_ms}),
-            )
-        })
-        .collect();
-    axum::Json(json!({
-        "status": "ok",
+    let now = ctx.store.now();
+    let mut problems: Vec<String> = Vec::new();
+    let mut gateways: BTreeMap<&str, Value> = BTreeMap::new();
+    for handle in ctx.gateways.iter().flat_map(|g| g.all()) {
+        let role = handle.role();
+        let status = snap.gateways.get(&role);
+        let state = status.map_or(ConnState::Connecting, |s| s.state);
+        let last_error = status.and_then(|s| s.last_error.clone());
+        if state != ConnState::Connected {
+            problems.push(match &last_error {
+                Some(e) => format!("{} gateway {}: {e}", role.as_str(), state.label()),
+                None => format!("{} gateway {}", role.as_str(), state.label()),
+            });
+        }
+        let last_data_age_ms = status.and_then(|s| s.last_data).map(|t| (now - t).max(0));
+        gateways.insert(
+            role.as_str(),
+            json!({"state": state.label(), "last_data_age_ms": last_data_age_ms, "last_error": last_error}),
+        );
+    }
+    let healthy = problems.is_empty();
+    let body = json!({
+        "status": if healthy { "ok" } else { "unhealthy" },
+        "reason": (!healthy).then(|| problems.join("; ")),
         "name": env!("CARGO_PKG_NAME"),
         "version": env!("CARGO_PKG_VERSION"),
         "gateways": gateways,
-    }))
-    .into_response()
+    });
+    let code = if healthy || q.contains_key("lenient") {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, axum::Json(body)).into_response()
 }
 
 /// Runs one tool for the REST API: query parameters become its arguments (read with the same

@@ -60,6 +60,10 @@ pub struct Position {
     pub realized_pnl: Option<f64>,
     /// From the PnL-single subscription; `None` until the first update arrives.
     pub daily_pnl: Option<f64>,
+    /// When `daily_pnl` last arrived (store clock). Holdings beyond the streamed ones get theirs
+    /// in rotation, so it can be minutes old while the rest of the row is current.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_pnl_at: Option<Millis>,
     pub updated: Millis,
     /// Where `market_price` comes from: a streaming quote, or (beyond the account's
     /// market-data lines) IB's portfolio updates, which refresh every few minutes.
@@ -659,6 +663,9 @@ pub enum ConnState {
     Connected,
     Reconnecting,
     Disconnected,
+    /// Connected, but the gateway has stopped answering (no heartbeat answer, no data): values
+    /// are stale until it answers again or the supervisor reconnects.
+    Stalled,
 }
 
 impl ConnState {
@@ -668,6 +675,7 @@ impl ConnState {
             ConnState::Connected => "connected",
             ConnState::Reconnecting => "reconnecting",
             ConnState::Disconnected => "disconnected",
+            ConnState::Stalled => "stalled",
         }
     }
 }

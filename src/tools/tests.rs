@@ -41,6 +41,7 @@ fn position(symbol: &str, con_id: i32, qty: f64, avg: f64, price: f64, daily: f6
         unrealized_pnl: Some(qty * (price - avg)),
         realized_pnl: Some(0.0),
         daily_pnl: Some(daily),
+        daily_pnl_at: Some(NOW - 5_000),
         updated: NOW - 5_000,
         price_source: Default::default(),
     }

@@ -210,6 +210,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
             ConnState::Connecting => ("◌ connecting", t.badge_stale),
             ConnState::Reconnecting => ("◌ reconnecting", t.badge_down),
             ConnState::Disconnected => ("○ disconnected", t.badge_down),
+            ConnState::Stalled => ("◌ stalled", t.badge_down),
         };
         let who = if *role == GatewayRole::Primary {
             ""

@@ -317,7 +317,7 @@ async fn two_thousand_positions_sync_within_the_market_data_lines() {
 
     // Daily P&L streams for the largest holdings only (each stream costs ibapi a preallocated
     // channel); the rest keep their value and unrealized P&L from the portfolio updates, as
-    // checked above, and the event log says which holdings go without daily P&L.
+    // checked above, and get their daily P&L in rotation, which the event log says.
     let snap = wait_for(
         &store,
         Duration::from_secs(30),
@@ -337,11 +337,13 @@ async fn two_thousand_positions_sync_within_the_market_data_lines() {
         .map(|e| e.message.clone())
         .unwrap_or_default();
     assert!(
-        event.contains(&format!("{} smaller holding(s)", 2_000 - budget)),
+        event.contains(&format!(
+            "{} smaller holding(s) get theirs in rotation",
+            2_000 - budget
+        )),
         "{event}"
     );
-    // The budgeted streams trail the sync a few per tick: wait for all of them, then check
-    // that no more follow.
+    // The budgeted streams are all opened (a few per tick) before the rotation starts.
     let pnl_requests = || sim.counters().requests("RequestPnLSingle");
     let all_opened = tokio::time::timeout(Duration::from_secs(30), async {
         while pnl_requests() < budget as u64 {
@@ -349,15 +351,7 @@ async fn two_thousand_positions_sync_within_the_market_data_lines() {
         }
     })
     .await;
-    assert!(all_opened.is_ok(), "{} P&L streams opened", pnl_requests());
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(pnl_requests(), budget as u64);
-    let with_daily = snap
-        .positions
-        .values()
-        .filter(|p| p.daily_pnl.is_some())
-        .count();
-    assert!(with_daily <= budget, "{with_daily} with daily P&L");
+    assert!(all_opened.is_ok(), "{} P&L requests", pnl_requests());
     gw.shutdown();
     assert_eq!(c.real_orders, 0);
 }
