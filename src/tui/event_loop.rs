@@ -33,8 +33,11 @@ const MAX_FPS: u64 = 30;
 pub const DATA_HZ: u64 = 5;
 /// How long a background fetch may take before the view says it failed.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
-/// Daily bars requested for the detail chart and the correlations (252 returns need a year).
+/// Daily bars requested for the detail chart: one year of sessions.
 const BARS_DURATION: &str = "1 Y";
+/// Returns the heatmap's longer window needs; its bars are fetched with the tools' own spec, so
+/// the cockpit and `ibkr_correlation_matrix` share the bar cache and mean the same window.
+const CORRELATION_RETURNS: usize = 252;
 
 /// Runs until the user quits. The caller owns terminal setup and teardown.
 pub async fn run<B: Backend>(
@@ -216,7 +219,8 @@ pub fn start_effects(effects: Vec<Effect>, ctx: &ToolContext, tx: &UnboundedSend
                     async move {
                         let fetches = symbols.iter().map(|(s, c)| {
                             let ctx = ctx.clone();
-                            let spec = daily_spec(s, c);
+                            let spec =
+                                crate::tools::risk_data::daily_spec(s, c, CORRELATION_RETURNS);
                             async move { ctx.historical_bars(&spec).await }
                         });
                         let results = futures::future::join_all(fetches).await;
