@@ -1,8 +1,8 @@
 //! Configuration: embedded defaults, the user's TOML file, then environment overrides
 //! (design.md §1). An invalid file names the key and the line.
 //!
-//! OWNER: config/db helper (loading, env overrides, validation, tests). The struct shape below is
-//! the contract other modules code against: add fields, don't rename.
+//! The struct shape below is what every other module reads: add fields, don't rename (a user's
+//! file names them).
 
 mod env;
 mod file;

@@ -2,8 +2,6 @@
 //! tool-call journal, briefing snapshots. Versioned migrations. A corrupt or unreadable database
 //! is moved aside with a warning and a fresh one created.
 //!
-//! OWNER: store/db helper. The signatures below are the contract other modules code against.
-//!
 //! Schema versioning uses `PRAGMA user_version`: `MIGRATIONS[i]` takes the schema from version
 //! `i` to `i + 1`, each applied in its own transaction, so opening a database twice (or by an
 //! older and a newer build that share a prefix of the list) is harmless.

@@ -1,4 +1,4 @@
-//! Slow clients are cut off without holding up anyone else (issue 7): a client that sends half
+//! Slow clients are cut off without holding up anyone else: a client that sends half
 //! its headers (or trickles them a byte at a time) is disconnected after the header deadline; a
 //! client that declares a body and stalls gets 408 after the body deadline; while they stall,
 //! `/healthz` and an MCP `tools/call` still answer. Connections over the cap get 503, and the
