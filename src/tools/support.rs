@@ -263,6 +263,53 @@ pub fn gateway_error(tool: &str, what: &str, e: &GatewayError) -> ToolError {
     }
 }
 
+/// The rate of each currency into `base`, fetched once each (`None`: no rate found), and what an
+/// answer says about them: the rates it used and the currencies it left unconverted.
+pub struct FxRates(std::collections::BTreeMap<String, Option<f64>>);
+
+impl FxRates {
+    pub async fn fetch(
+        ctx: &ToolContext,
+        snap: &LiveState,
+        currencies: impl IntoIterator<Item = String>,
+        base: &str,
+    ) -> FxRates {
+        let mut rates: std::collections::BTreeMap<String, Option<f64>> =
+            currencies.into_iter().map(|c| (c, None)).collect();
+        for (ccy, rate) in rates.iter_mut() {
+            *rate = fx_rate(ctx, snap, ccy, base).await;
+        }
+        FxRates(rates)
+    }
+
+    /// `v` (in `ccy`) in the base currency; `None` when either is missing.
+    pub fn conv(&self, v: Option<f64>, ccy: &str) -> Option<f64> {
+        Some(v? * self.0.get(ccy).copied().flatten()?)
+    }
+
+    /// The rates used (other than the base itself) and the currencies left unconverted.
+    pub fn used(&self, base: &str) -> (Vec<FxUsed>, Vec<String>) {
+        let fx_rates = self
+            .0
+            .iter()
+            .filter(|(c, _)| *c != base)
+            .filter_map(|(c, r)| {
+                r.map(|rate| FxUsed {
+                    pair: format!("{c}.{base}"),
+                    rate,
+                })
+            })
+            .collect();
+        let unconverted = self
+            .0
+            .iter()
+            .filter(|(_, r)| r.is_none())
+            .map(|(c, _)| c.clone())
+            .collect();
+        (fx_rates, unconverted)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@ use crate::model::{ToolGroup, tags};
 use crate::store::LiveState;
 use crate::tools::format::{self as f, Align};
 use crate::tools::params::values::currency_code;
-use crate::tools::support::{self, FxUsed, Meta};
+use crate::tools::support::{FxRates, FxUsed, Meta};
 use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -79,7 +79,17 @@ impl Tool for ConsolidatedView {
                 .map(|a| a.base_currency.clone())
                 .unwrap_or_else(|| "USD".into()),
         };
-        let rates = Rates::fetch(ctx, snap, &base).await;
+        // Every account base and position currency, each fetched once.
+        let currencies = snap
+            .accounts
+            .values()
+            .map(|a| a.base_currency.clone())
+            .chain(
+                snap.positions
+                    .values()
+                    .map(|p| p.instrument.currency.clone()),
+            );
+        let rates = FxRates::fetch(ctx, snap, currencies, &base).await;
         let (accounts, totals) = account_rows(ctx, snap, &rates);
         let positions = merged_positions(snap, &rates);
         let (fx_rates, unconverted) = rates.used(&base);
@@ -101,52 +111,6 @@ impl Tool for ConsolidatedView {
     }
 }
 
-/// The rate of every currency that appears (account bases and position currencies) into the
-/// consolidation currency, fetched once each (`None`: no rate found).
-struct Rates(BTreeMap<String, Option<f64>>);
-
-impl Rates {
-    async fn fetch(ctx: &ToolContext, snap: &LiveState, base: &str) -> Rates {
-        let mut rates: BTreeMap<String, Option<f64>> = BTreeMap::new();
-        for a in snap.accounts.values() {
-            rates.entry(a.base_currency.clone()).or_insert(None);
-        }
-        for pos in snap.positions.values() {
-            rates.entry(pos.instrument.currency.clone()).or_insert(None);
-        }
-        for (ccy, rate) in rates.iter_mut() {
-            *rate = support::fx_rate(ctx, snap, ccy, base).await;
-        }
-        Rates(rates)
-    }
-
-    fn conv(&self, v: Option<f64>, ccy: &str) -> Option<f64> {
-        Some(v? * self.0.get(ccy).copied().flatten()?)
-    }
-
-    /// The rates used (other than the base itself) and the currencies left unconverted.
-    fn used(&self, base: &str) -> (Vec<FxUsed>, Vec<String>) {
-        let fx_rates = self
-            .0
-            .iter()
-            .filter(|(c, _)| *c != base)
-            .filter_map(|(c, r)| {
-                r.map(|rate| FxUsed {
-                    pair: format!("{c}.{base}"),
-                    rate,
-                })
-            })
-            .collect();
-        let unconverted = self
-            .0
-            .iter()
-            .filter(|(_, r)| r.is_none())
-            .map(|(c, _)| c.clone())
-            .collect();
-        (fx_rates, unconverted)
-    }
-}
-
 /// Converted totals over every account; `None` when any account's figure cannot be converted.
 struct Totals {
     net_liquidation: Option<f64>,
@@ -158,7 +122,7 @@ struct Totals {
 fn account_rows(
     ctx: &ToolContext,
     snap: &LiveState,
-    rates: &Rates,
+    rates: &FxRates,
 ) -> (Vec<ConsolidatedAccount>, Totals) {
     let mut accounts = Vec::new();
     let mut totals = Totals {
@@ -188,7 +152,7 @@ fn account_rows(
 }
 
 /// Every account's positions merged by symbol and currency, largest converted value first.
-fn merged_positions(snap: &LiveState, rates: &Rates) -> Vec<MergedPosition> {
+fn merged_positions(snap: &LiveState, rates: &FxRates) -> Vec<MergedPosition> {
     let mut merged: BTreeMap<(String, String), MergedPosition> = BTreeMap::new();
     for pos in snap.positions.values().filter(|p| p.quantity != 0.0) {
         let key = (

@@ -4,11 +4,10 @@
 use crate::model::{AccountSnapshot, Position, ToolGroup};
 use crate::store::LiveState;
 use crate::tools::format::{self as f, Align};
-use crate::tools::support::{self, FxUsed, Meta, resolve_account};
+use crate::tools::support::{FxRates, FxUsed, Meta, resolve_account};
 use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// Sort order of the position table.
@@ -108,7 +107,8 @@ impl Tool for Positions {
             .positions_of(&acct.account)
             .filter(|p| p.quantity != 0.0)
             .collect();
-        let rates = Rates::fetch(ctx, snap, &all, &base).await;
+        let currencies = all.iter().map(|p| p.instrument.currency.clone());
+        let rates = FxRates::fetch(ctx, snap, currencies, &base).await;
         let filter = p
             .symbol_filter
             .as_deref()
@@ -142,54 +142,12 @@ impl Tool for Positions {
     }
 }
 
-/// The rate of each position currency into the base currency (`None`: no rate found).
-struct Rates(BTreeMap<String, Option<f64>>);
-
-impl Rates {
-    async fn fetch(ctx: &ToolContext, snap: &LiveState, all: &[&Position], base: &str) -> Rates {
-        let mut rates: BTreeMap<String, Option<f64>> = BTreeMap::new();
-        for pos in all {
-            rates.entry(pos.instrument.currency.clone()).or_insert(None);
-        }
-        for (ccy, rate) in rates.iter_mut() {
-            *rate = support::fx_rate(ctx, snap, ccy, base).await;
-        }
-        Rates(rates)
-    }
-
-    fn conv(&self, v: Option<f64>, ccy: &str) -> Option<f64> {
-        Some(v? * self.0.get(ccy).copied().flatten()?)
-    }
-
-    /// The rates used (other than the base itself) and the currencies left unconverted.
-    fn used(&self, base: &str) -> (Vec<FxUsed>, Vec<String>) {
-        let fx_rates = self
-            .0
-            .iter()
-            .filter(|(c, _)| *c != base)
-            .filter_map(|(c, r)| {
-                r.map(|rate| FxUsed {
-                    pair: format!("{c}.{base}"),
-                    rate,
-                })
-            })
-            .collect();
-        let unconverted = self
-            .0
-            .iter()
-            .filter(|(_, r)| r.is_none())
-            .map(|(c, _)| c.clone())
-            .collect();
-        (fx_rates, unconverted)
-    }
-}
-
 /// One row per position matching the filter, weighed against the whole account's gross value
 /// (whatever the filter shows).
 fn position_rows(
     snap: &LiveState,
     all: &[&Position],
-    rates: &Rates,
+    rates: &FxRates,
     filter: Option<&str>,
 ) -> Vec<PositionRow> {
     let gross: Option<f64> = all
@@ -246,7 +204,12 @@ struct Totals {
 }
 
 impl Totals {
-    fn of(rows: &[PositionRow], rates: &Rates, acct: &AccountSnapshot, unfiltered: bool) -> Totals {
+    fn of(
+        rows: &[PositionRow],
+        rates: &FxRates,
+        acct: &AccountSnapshot,
+        unfiltered: bool,
+    ) -> Totals {
         let total = |pick: fn(&PositionRow) -> Option<f64>| -> Option<f64> {
             rows.iter()
                 .map(|r| rates.conv(pick(r), &r.currency))
