@@ -106,13 +106,26 @@ async fn mcp_demo_binary_speaks_only_json_rpc_on_stdout() {
             .all(|t| t["annotations"]["readOnlyHint"] == true)
     );
 
-    let summary = pipe
-        .request(
-            3,
-            "tools/call",
-            json!({"name": "ibkr_get_account_summary", "arguments": {}}),
-        )
-        .await;
+    // The demo's simulated gateway may still be syncing its account values: ask again, as a
+    // client would, until the summary carries the NLV (bounded by STEP).
+    let deadline = tokio::time::Instant::now() + STEP;
+    let mut id = 100;
+    let summary = loop {
+        id += 1;
+        let s = pipe
+            .request(
+                id,
+                "tools/call",
+                json!({"name": "ibkr_get_account_summary", "arguments": {}}),
+            )
+            .await;
+        if s["result"]["structuredContent"]["net_liquidation"].is_f64()
+            || tokio::time::Instant::now() > deadline
+        {
+            break s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
     let result = &summary["result"];
     assert_eq!(result["isError"], false, "{summary}");
     let nlv = result["structuredContent"]["net_liquidation"]
