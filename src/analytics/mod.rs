@@ -16,6 +16,7 @@ pub mod base_currency;
 pub mod beta;
 pub mod book_var;
 pub mod concentration;
+pub mod correlation;
 pub mod drawdown;
 pub mod historical;
 pub mod normal;

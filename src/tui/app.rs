@@ -5,9 +5,9 @@
 
 use super::book::{self, BookView, SortColumn};
 use super::completion;
-use super::correlation::CorrMatrix;
 use super::invocation::{self, ToolInfo};
 use super::theme::Theme;
+use crate::analytics::correlation::DisplayMatrix;
 use crate::config::{Config, Thresholds};
 use crate::model::{Bar, Millis};
 use crate::store::LiveState;
@@ -104,8 +104,8 @@ pub enum Fetch<T> {
 /// Both correlation windows, computed together from one year of daily bars.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CorrPair {
-    pub d60: CorrMatrix,
-    pub d252: CorrMatrix,
+    pub d60: DisplayMatrix,
+    pub d252: DisplayMatrix,
 }
 
 /// The position detail view (Enter on a position).

@@ -8,10 +8,10 @@
 //! back as `Action`s; render code never waits on the network.
 
 use super::app::{Action, App, CorrPair, Effect};
-use super::correlation;
 use super::keymap;
 use super::layout::{self, Screen};
 use super::screen;
+use crate::analytics::correlation;
 use crate::gateway::BarSpec;
 use crate::model::Bar;
 use crate::tools::{self, ToolContext};
@@ -238,8 +238,8 @@ pub fn start_effects(effects: Vec<Effect>, ctx: &ToolContext, tx: &UnboundedSend
                             Err(first_error.unwrap_or_else(|| "no daily bars".into()))
                         } else {
                             Ok(CorrPair {
-                                d60: correlation::matrix(&series, 60),
-                                d252: correlation::matrix(&series, 252),
+                                d60: correlation::display_matrix(&series, 60),
+                                d252: correlation::display_matrix(&series, 252),
                             })
                         };
                         Action::CorrelationLoaded {

@@ -3,8 +3,8 @@
 //! `w` toggles 60D / 252D; big books scroll.
 
 use super::app::{App, CorrWindow, Fetch, Pane};
-use super::correlation::CorrMatrix;
 use super::pane_block;
+use crate::analytics::correlation::DisplayMatrix;
 use crate::store::LiveState;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -15,7 +15,7 @@ use ratatui::widgets::Paragraph;
 const LABEL_WIDTH: usize = 6;
 const CELL_WIDTH: usize = 6;
 
-fn matrix_for(app: &App) -> Result<&CorrMatrix, String> {
+fn matrix_for(app: &App) -> Result<&DisplayMatrix, String> {
     match &app.corr {
         Fetch::Loading => Err("computing correlations from daily bars…".into()),
         Fetch::Failed(e) => Err(format!("correlations unavailable: {e}")),
@@ -26,7 +26,7 @@ fn matrix_for(app: &App) -> Result<&CorrMatrix, String> {
     }
 }
 
-fn legend<'a>(app: &App, m: Option<&CorrMatrix>) -> Line<'a> {
+fn legend<'a>(app: &App, m: Option<&DisplayMatrix>) -> Line<'a> {
     let t = &app.theme;
     let mut spans = vec![Span::styled("-1 ", t.dim)];
     for c in &t.heat {

@@ -8,7 +8,7 @@
 pub mod app;
 pub mod book;
 pub mod completion;
-pub mod correlation;
+
 pub mod detail;
 pub mod event_loop;
 pub mod format;

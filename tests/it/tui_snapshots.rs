@@ -385,3 +385,36 @@ async fn two_accounts_unmasked_when_config_says_so() {
     );
     c.shutdown().await;
 }
+
+#[tokio::test]
+async fn heatmap_and_correlation_tool_agree_on_every_pair() {
+    let c = seed().await;
+    let ibkr_cockpit::tui::app::Fetch::Ready(pair) = &c.app.corr else {
+        panic!("correlations loaded for the seed book");
+    };
+    for (grid, lookback) in [(&pair.d60, 60), (&pair.d252, 252)] {
+        let out =
+            c.h.call(
+                "ibkr_correlation_matrix",
+                serde_json::json!({ "symbols": grid.symbols, "lookback_days": lookback }),
+            )
+            .await
+            .unwrap();
+        let symbols: Vec<String> = serde_json::from_value(out.json["symbols"].clone()).unwrap();
+        assert_eq!(out.json["data_points"], grid.observations, "{lookback}");
+        for (i, a) in symbols.iter().enumerate() {
+            for (j, b) in symbols.iter().enumerate() {
+                let tool = out.json["matrix"][i][j].as_f64().unwrap();
+                let row = grid.symbols.iter().position(|s| s == a).unwrap();
+                let col = grid.symbols.iter().position(|s| s == b).unwrap();
+                let shown = grid.get(row, col);
+                // The tool rounds to 4 dp; the heatmap keeps the full value.
+                assert!(
+                    crate::support::approx(shown, tool, 5e-5, 0.0),
+                    "{a}/{b} over {lookback}: heatmap {shown}, tool {tool}"
+                );
+            }
+        }
+    }
+    c.shutdown().await;
+}

@@ -2,7 +2,7 @@
 //! symbols), with the extreme and average pairs and the data window used.
 
 use super::{date_of_day, delayed_symbols, footer, held_items, window_words};
-use crate::analytics::stats;
+use crate::analytics::{correlation, stats};
 use crate::tools::format::{self as f, Align};
 use crate::tools::risk_data::{self, Book, History, Missing};
 use crate::tools::support::{self, FxUsed, Meta};
@@ -144,16 +144,14 @@ fn correlation(
             risk_data::missing_words(&hist.missing, 10)
         )));
     }
-    let r = risk_data::aligned_returns(tool, hist, lookback as usize)?;
-    let points = r.dates.len();
-    if points < 2 {
-        return Err(ToolError::new(format!(
-            "{tool}: these symbols share only {points} daily return(s); at least two are needed."
-        )));
-    }
-    let m = stats::correlation_matrix(&r.returns)
-        .map_err(|e| ToolError::new(format!("{tool}: {e}")))?;
-    let summary = stats::pair_summary(&m);
+    let r = correlation::of_daily_closes(&hist.series, lookback as usize).map_err(|e| {
+        ToolError::new(format!(
+            "{tool}: could not correlate the symbols' daily returns: {e}"
+        ))
+    })?;
+    let points = r.days.len();
+    let m = &r.matrix;
+    let summary = stats::pair_summary(m);
     let k = r.symbols.len();
     let mut all_pairs: Vec<(usize, usize, f64)> = Vec::with_capacity(k * (k - 1) / 2);
     for (i, row) in m.iter().enumerate() {
@@ -181,8 +179,8 @@ fn correlation(
         method: format!("Pearson correlation of {points} daily simple returns (close to close)"),
         lookback_days: lookback,
         data_points: points,
-        first_date: date_of_day(r.dates.first()),
-        last_date: date_of_day(r.dates.last()),
+        first_date: date_of_day(r.days.first()),
+        last_date: date_of_day(r.days.last()),
         matrix: (k <= MATRIX_JSON_MAX).then(|| {
             m.iter()
                 .map(|row| {
