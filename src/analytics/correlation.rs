@@ -62,21 +62,21 @@ pub fn display_matrix(series: &[(String, Vec<Bar>)], lookback: usize) -> Display
     let symbols: Vec<String> = series.iter().map(|(s, _)| s.clone()).collect();
     let n = symbols.len();
     let mut values = vec![f64::NAN; n * n];
-    let with_data: Vec<(usize, (String, Vec<(i64, f64)>))> = series
+    // Positions in `series` of the symbols that have bars, and their (day, close) series.
+    let (places, closes): (Vec<usize>, Vec<(String, Vec<(i64, f64)>)>) = series
         .iter()
         .enumerate()
         .filter(|(_, (_, bars))| !bars.is_empty())
         .map(|(i, (s, bars))| (i, (s.clone(), returns::daily_closes(bars))))
-        .collect();
-    let closes: Vec<(String, Vec<(i64, f64)>)> = with_data.iter().map(|(_, s)| s.clone()).collect();
+        .unzip();
     let mut observations = 0;
     // Three returns is the least that says anything about co-movement; fewer stays NaN.
     if let Ok(c) = of_daily_closes(&closes, lookback)
         && c.days.len() >= 3
     {
         observations = c.days.len();
-        for (a, (i, _)) in with_data.iter().enumerate() {
-            for (b, (j, _)) in with_data.iter().enumerate() {
+        for (a, i) in places.iter().enumerate() {
+            for (b, j) in places.iter().enumerate() {
                 values[i * n + j] = c.matrix[a][b];
             }
         }
