@@ -10,6 +10,9 @@ use super::returns::{self, ReturnKind};
 use super::stats;
 use crate::model::Bar;
 
+/// One symbol's `(UTC day, close)` series.
+pub type DailyCloses = (String, Vec<(i64, f64)>);
+
 /// Pearson correlations of aligned daily returns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Correlations {
@@ -23,7 +26,7 @@ pub struct Correlations {
 /// Correlations of the last `lookback` daily returns of `(symbol, [(day, close)])` series on
 /// their common days. Fails when fewer than two returns are common to all of them.
 pub fn of_daily_closes(
-    series: &[(String, Vec<(i64, f64)>)],
+    series: &[DailyCloses],
     lookback: usize,
 ) -> Result<Correlations, AnalyticsError> {
     let aligned = returns::align(series).returns(ReturnKind::Simple, Some(lookback))?;
@@ -63,7 +66,7 @@ pub fn display_matrix(series: &[(String, Vec<Bar>)], lookback: usize) -> Display
     let n = symbols.len();
     let mut values = vec![f64::NAN; n * n];
     // Positions in `series` of the symbols that have bars, and their (day, close) series.
-    let (places, closes): (Vec<usize>, Vec<(String, Vec<(i64, f64)>)>) = series
+    let (places, closes): (Vec<usize>, Vec<DailyCloses>) = series
         .iter()
         .enumerate()
         .filter(|(_, (_, bars))| !bars.is_empty())
