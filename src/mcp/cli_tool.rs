@@ -178,6 +178,61 @@ pub fn list_text() -> String {
     out
 }
 
+/// The tool catalogue as markdown (`docs/tools.md`): per group, each tool's parameters as
+/// `tool --help` describes them and its description. Generated from the registry, so the page
+/// cannot drift from what the server offers (a test compares the committed file).
+pub fn catalogue_markdown() -> String {
+    let catalog = tools::catalog();
+    let mut groups: Vec<ToolGroup> = catalog.iter().map(|t| t.group).collect();
+    groups.sort();
+    groups.dedup();
+    let mut out = format!(
+        "# Tool catalogue\n\n{} read-only tools, the same through every front door: MCP (stdio and \
+         HTTP), `ibkr-cockpit tool NAME` and the cockpit's prompt. \
+         Lists take a JSON array or a comma-separated string (`symbols=KRYX,VLTX`); `account` \
+         (where offered) takes an account id or its masked form and defaults to the primary \
+         account. `ibkr-cockpit tool NAME --help` prints the same parameters with their \
+         descriptions. This page is generated from the tool registry \
+         (`UPDATE_DOCS=1 cargo test --test it catalogue` rewrites it).\n",
+        catalog.len()
+    );
+    for group in groups {
+        let _ = write!(
+            out,
+            "\n## {group}\n\n| tool | parameters | answers |\n|---|---|---|\n"
+        );
+        for spec in catalog.iter().filter(|t| t.group == group) {
+            let required = params::required(&spec.input_schema);
+            let mut props = params::properties(&spec.input_schema);
+            props.sort_by(|(a, _), (b, _)| {
+                (!required.contains(&a.as_str()), a).cmp(&(!required.contains(&b.as_str()), b))
+            });
+            let parameters = if props.is_empty() {
+                "—".to_string()
+            } else {
+                props
+                    .iter()
+                    .map(|(name, prop)| {
+                        format!(
+                            "`{name}` ({})",
+                            describe_kind(prop, required.contains(&name.as_str()))
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} |",
+                spec.name,
+                parameters.replace('|', "\\|"),
+                spec.description.trim().replace('|', "\\|")
+            );
+        }
+    }
+    out
+}
+
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("").trim()
 }

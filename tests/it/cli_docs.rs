@@ -236,3 +236,27 @@ fn the_readme_picture_is_the_print_frame_output() {
         "every pane at 140×36: {fresh}"
     );
 }
+
+/// docs/tools.md is the registry's own catalogue: every tool, its parameters as `tool --help`
+/// gives them, its description. `UPDATE_DOCS=1` rewrites the file after a tool changes.
+#[test]
+fn the_tool_catalogue_page_matches_the_registry() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/tools.md");
+    let generated = ibkr_cockpit::mcp::cli_tool::catalogue_markdown();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &generated).expect("write docs/tools.md");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/tools.md is out of date with the tool registry; run \
+         `UPDATE_DOCS=1 cargo test --test it catalogue` and commit the file"
+    );
+    for spec in ibkr_cockpit::tools::catalog() {
+        assert!(
+            committed.contains(&format!("| `{}` |", spec.name)),
+            "{}",
+            spec.name
+        );
+    }
+}
