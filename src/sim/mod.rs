@@ -14,6 +14,7 @@ mod news;
 mod options;
 mod pacing;
 mod proto;
+mod research;
 mod session;
 mod text;
 mod truth;

@@ -237,7 +237,8 @@ impl Session {
                     );
                     self.tick_string(req_id, 48, v);
                 }
-                236 => self.tick_generic(req_id, 46, 3.0),
+                236 => self.send_shortable(req_id, inst),
+                258 => self.send_fundamental_ratios(req_id, inst),
                 _ => {}
             }
         }
