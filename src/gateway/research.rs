@@ -11,8 +11,8 @@ use super::*;
 use ibapi::market_data::historical::{BarSize, WhatToShow};
 use ibapi::scanner::ScannerSubscription;
 
-/// Most headlines IB returns for one historical-news request.
-pub const MAX_HEADLINES: u32 = 300;
+/// Most headlines one historical-news request asks for (IB allows 300; the client's field is a byte).
+pub const MAX_HEADLINES: u32 = 255;
 /// Scanner parameters hardly change; IB's document is megabytes, so it is read once an hour.
 const SCANNER_PARAMS_FRESH_MS: i64 = 3_600_000;
 

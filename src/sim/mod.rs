@@ -27,6 +27,7 @@ pub use book::{PRIMARY_ACCOUNT, SECONDARY_ACCOUNT, SimBookKind};
 pub use faults::{Fault, FaultPlan};
 pub use universe::{BENCHMARKS, FX_PAIRS, SEED_SYMBOLS};
 
+pub use research::ResearchTruth;
 use book::Account;
 use faults::FaultState;
 use market::Market;

@@ -231,6 +231,64 @@ pub fn scanner_element(rank: usize, inst: &Instrument) -> ScannerDataElement {
     }
 }
 
+/// What the simulator serves for one symbol's research requests, for tests and conformance
+/// clients to check answers against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResearchTruth {
+    /// Tick 47's `KEY=VALUE;` string.
+    pub ratios: String,
+    pub market_cap_millions: f64,
+    pub ttm_eps: f64,
+    pub beta: f64,
+    pub low_52w: f64,
+    pub high_52w: f64,
+    /// Tick 46.
+    pub shortable_level: f64,
+    /// Tick 89.
+    pub shortable_shares: f64,
+    /// `FEE_RATE` bars, percent per year.
+    pub fee_rate_pct: f64,
+    /// Last versus previous close, percent.
+    pub change_pct: f64,
+}
+
+impl super::SimHandle {
+    /// The research data served for `symbol` (`None` for a symbol the market does not list).
+    pub fn research(&self, symbol: &str) -> Option<ResearchTruth> {
+        let w = self.shared.world.lock();
+        let inst = w.market.get(w.market.by_key(symbol)?);
+        let (low_52w, high_52w) = history::range_52w(&w.market, inst);
+        let (shortable_level, shortable_shares) = shortable(inst);
+        Some(ResearchTruth {
+            ratios: fundamental_ratios(&w.market, inst),
+            market_cap_millions: market_cap_millions(inst),
+            ttm_eps: ttm_eps(inst),
+            beta: inst.beta,
+            low_52w: inst.round(low_52w),
+            high_52w: inst.round(high_52w),
+            shortable_level,
+            shortable_shares,
+            fee_rate_pct: fee_rate_pct(inst),
+            change_pct: change_pct(inst),
+        })
+    }
+
+    /// The symbols a scan returns, best first.
+    pub fn scan(&self, scan_code: &str, location: &str, rows: i32) -> Result<Vec<String>, String> {
+        let w = self.shared.world.lock();
+        let sub = ScannerSubscription {
+            scan_code: Some(scan_code.into()),
+            location_code: Some(location.into()),
+            number_of_rows: Some(rows),
+            ..Default::default()
+        };
+        Ok(scan(&w.market, &sub)?
+            .into_iter()
+            .map(|i| w.market.get(i).symbol.clone())
+            .collect())
+    }
+}
+
 // Protobuf messages of the scanner subscription (tags from IB's ScannerSubscription.proto,
 // ScannerSubscriptionRequest.proto, ScannerData.proto).
 
