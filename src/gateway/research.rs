@@ -199,7 +199,12 @@ impl RequestsInner {
         let contract = query_contract(&query);
         let what = format!("research ticks for {}", query.symbol);
         let subscribed = self
-            .bounded(client.market_data(&contract).generic_ticks(generic).subscribe())
+            .bounded(
+                client
+                    .market_data(&contract)
+                    .generic_ticks(generic)
+                    .subscribe(),
+            )
             .await?
             .map_err(|e| map_err(e, &what));
         let mut sub = self.unknown.note(&key, subscribed)?;
@@ -306,10 +311,7 @@ impl RequestsInner {
             subscription.cancel().await;
             first
         };
-        let rows = self
-            .bounded(read)
-            .await?
-            .map_err(|e| map_err(e, &what))?;
+        let rows = self.bounded(read).await?.map_err(|e| map_err(e, &what))?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -470,7 +472,10 @@ mod tests {
     fn scanner_xml_values_are_read_once_each_in_order() {
         let xml = "<a><scanCode>TOP_PERC_GAIN</scanCode><x><scanCode> MOST_ACTIVE </scanCode></x>\
                    <scanCode>TOP_PERC_GAIN</scanCode><locationCode>STK.US</locationCode></a>";
-        assert_eq!(xml_values(xml, "scanCode"), ["TOP_PERC_GAIN", "MOST_ACTIVE"]);
+        assert_eq!(
+            xml_values(xml, "scanCode"),
+            ["TOP_PERC_GAIN", "MOST_ACTIVE"]
+        );
         assert_eq!(xml_values(xml, "locationCode"), ["STK.US"]);
         assert!(xml_values("<scanCode>unterminated", "scanCode").is_empty());
     }

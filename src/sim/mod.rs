@@ -27,12 +27,12 @@ pub use book::{PRIMARY_ACCOUNT, SECONDARY_ACCOUNT, SimBookKind};
 pub use faults::{Fault, FaultPlan};
 pub use universe::{BENCHMARKS, FX_PAIRS, SEED_SYMBOLS};
 
-pub use research::ResearchTruth;
 use book::Account;
 use faults::FaultState;
 use market::Market;
 use pacing::Pacing;
 use parking_lot::Mutex;
+pub use research::ResearchTruth;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

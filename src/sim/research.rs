@@ -49,10 +49,7 @@ pub fn fundamental_ratios(m: &Market, inst: &Instrument) -> String {
         ("BETA", format!("{:.2}", inst.beta)),
         ("VOL10DAVG", format!("{:.4}", inst.avg_volume / 1e6)),
     ];
-    fields
-        .iter()
-        .map(|(k, v)| format!("{k}={v};"))
-        .collect()
+    fields.iter().map(|(k, v)| format!("{k}={v};")).collect()
 }
 
 /// Shortability: (tick 46 level, tick 89 shares). Levels are IB's: above 2.5 easy to borrow (at
@@ -85,7 +82,7 @@ pub fn fee_rate_pct(inst: &Instrument) -> f64 {
     } else {
         60.0 + 90.0 * f
     };
-    (rate * 10_000.0).round() / 10_000.0
+    (rate * 100.0).round() / 100.0
 }
 
 /// `FEE_RATE` daily bars: the fee rate each session (constant over the window, as a rate that
@@ -120,7 +117,12 @@ pub const SCAN_CODES: [(&str, &str); 5] = [
 
 /// Location codes served: (code, display name, currency, primary exchanges; empty = any).
 pub const LOCATIONS: [(&str, &str, &str, &[&str]); 3] = [
-    ("STK.US.MAJOR", "US Stocks: Listed/NASDAQ", "USD", &["NYSE", "NASDAQ", "ARCA"]),
+    (
+        "STK.US.MAJOR",
+        "US Stocks: Listed/NASDAQ",
+        "USD",
+        &["NYSE", "NASDAQ", "ARCA"],
+    ),
     ("STK.US", "US Stocks", "USD", &[]),
     ("STK.NA.CANADA", "Canadian Stocks", "CAD", &[]),
 ];
@@ -187,8 +189,14 @@ pub fn scan(m: &Market, s: &ScannerSubscription) -> Result<Vec<usize>, String> {
         .filter(|(_, i)| s.above_price.is_none_or(|p| i.mark() > p))
         .filter(|(_, i)| s.below_price.is_none_or(|p| i.mark() < p))
         .filter(|(_, i)| s.above_volume.is_none_or(|v| i.volume > v as f64))
-        .filter(|(_, i)| s.market_cap_above.is_none_or(|c| market_cap_millions(i) > c))
-        .filter(|(_, i)| s.market_cap_below.is_none_or(|c| market_cap_millions(i) < c))
+        .filter(|(_, i)| {
+            s.market_cap_above
+                .is_none_or(|c| market_cap_millions(i) > c)
+        })
+        .filter(|(_, i)| {
+            s.market_cap_below
+                .is_none_or(|c| market_cap_millions(i) < c)
+        })
         .filter_map(|(idx, i)| {
             let score = match code.as_str() {
                 "TOP_PERC_GAIN" => Some(change_pct(i)).filter(|c| *c > 0.0),
@@ -368,8 +376,16 @@ mod tests {
         let changes: Vec<f64> = rows.iter().map(|i| change_pct(m.get(*i))).collect();
         assert!(changes.windows(2).all(|w| w[0] >= w[1]), "{changes:?}");
         assert!(changes.iter().all(|c| *c > 0.0));
-        assert!(scan(m, &sub("NOPE", "STK.US.MAJOR")).unwrap_err().contains("NOPE"));
-        assert!(scan(m, &sub("MOST_ACTIVE", "STK.XX")).unwrap_err().contains("STK.XX"));
+        assert!(
+            scan(m, &sub("NOPE", "STK.US.MAJOR"))
+                .unwrap_err()
+                .contains("NOPE")
+        );
+        assert!(
+            scan(m, &sub("MOST_ACTIVE", "STK.XX"))
+                .unwrap_err()
+                .contains("STK.XX")
+        );
     }
 
     #[test]

@@ -219,7 +219,8 @@ impl Session {
         let (code, msg) = match kind {
             Out::RequestMarketDepth => (
                 10092,
-                "Deep market data is not supported for this combination of security type/exchange".to_string(),
+                "Deep market data is not supported for this combination of security type/exchange"
+                    .to_string(),
             ),
             Out::RequestTickByTickData => (
                 10189,
@@ -227,15 +228,15 @@ impl Session {
             ),
             Out::RequestHistoricalTicks | Out::RequestHistogramData => (
                 162,
-                "Historical Market Data Service error message:No market data permissions".to_string(),
+                "Historical Market Data Service error message:No market data permissions"
+                    .to_string(),
             ),
-            Out::RequestFundamentalData => (
-                10358,
-                "Fundamentals data is not allowed.".to_string(),
-            ),
+            Out::RequestFundamentalData => (10358, "Fundamentals data is not allowed.".to_string()),
             other => (
                 321,
-                format!("Error validating request.-'cB' : cause - {other:?} is not supported by this gateway"),
+                format!(
+                    "Error validating request.-'cB' : cause - {other:?} is not supported by this gateway"
+                ),
             ),
         };
         match req_id {

@@ -109,7 +109,13 @@ fn ticks_done(t: &ResearchTicks) -> bool {
 }
 
 /// The row from the daily closes, the two IB series and the ticks.
-pub fn build_row(symbol: &str, daily: &[Bar], hv: &[Bar], iv: &[Bar], ticks: &ResearchTicks) -> VolRow {
+pub fn build_row(
+    symbol: &str,
+    daily: &[Bar],
+    hv: &[Bar],
+    iv: &[Bar],
+    ticks: &ResearchTicks,
+) -> VolRow {
     let closes: Vec<f64> = daily.iter().map(|b| b.close).collect();
     let iv_values: Vec<f64> = iv.iter().map(|b| b.close).filter(|v| *v > 0.0).collect();
     let (rank, percentile) = iv_rank_percentile(&iv_values);
@@ -123,8 +129,8 @@ pub fn build_row(symbol: &str, daily: &[Bar], hv: &[Bar], iv: &[Bar], ticks: &Re
         ib_iv_pct: pct_of(iv_values.last().copied()),
         iv_low_1y_pct: pct_of(iv_values.iter().copied().reduce(f64::min)),
         iv_high_1y_pct: pct_of(iv_values.iter().copied().reduce(f64::max)),
-        iv_rank: rank.map(|r| f::round(r, 2)),
-        iv_percentile: percentile.map(|p| f::round(p, 2)),
+        iv_rank: rank.map(|r| f::round(r, 1)),
+        iv_percentile: percentile.map(|p| f::round(p, 1)),
         hv_tick_pct: pct_of(ticks.hv),
         iv_tick_pct: pct_of(ticks.iv),
         iv_bars: iv_values.len(),
@@ -132,7 +138,10 @@ pub fn build_row(symbol: &str, daily: &[Bar], hv: &[Bar], iv: &[Bar], ticks: &Re
     }
 }
 
-async fn read_one(ctx: &ToolContext, symbol: String) -> (String, Result<VolRow, GatewayError>, Vec<String>) {
+async fn read_one(
+    ctx: &ToolContext,
+    symbol: String,
+) -> (String, Result<VolRow, GatewayError>, Vec<String>) {
     let Ok(req) = ctx.requests() else {
         let e = GatewayError::NotConnected("no gateway in this process".into());
         return (symbol, Err(e), Vec::new());
@@ -163,7 +172,10 @@ async fn read_one(ctx: &ToolContext, symbol: String) -> (String, Result<VolRow, 
         symbol: symbol.clone(),
         ..Default::default()
     };
-    let ticks = match req.research_ticks(&query, &["104", "106"], ticks_done).await {
+    let ticks = match req
+        .research_ticks(&query, &["104", "106"], ticks_done)
+        .await
+    {
         Ok(t) => t,
         Err(e) => {
             notes.push(format!("{symbol}: ticks 104/106: {e}"));
@@ -181,9 +193,13 @@ impl Tool for Volatility {
     type Params = VolatilityParams;
     type Output = VolatilityOut;
 
-    async fn run(ctx: &ToolContext, p: VolatilityParams) -> Result<Answer<VolatilityOut>, ToolError> {
+    async fn run(
+        ctx: &ToolContext,
+        p: VolatilityParams,
+    ) -> Result<Answer<VolatilityOut>, ToolError> {
         let now = ctx.now();
-        let targets: Vec<Target> = held::targets(ctx, Self::NAME, p.symbols.as_deref(), MAX_SYMBOLS)?;
+        let targets: Vec<Target> =
+            held::targets(ctx, Self::NAME, p.symbols.as_deref(), MAX_SYMBOLS)?;
         ctx.requests()?;
         let named_one = p.symbols.as_ref().is_some_and(|s| s.len() == 1);
         let symbols: Vec<String> = targets.iter().map(|t| t.symbol.clone()).collect();
@@ -231,8 +247,10 @@ impl Tool for Volatility {
             out.errors.extend(notes);
         }
         if !out.errors.is_empty() {
-            out.warnings
-                .push(format!("{} request(s) failed; see errors.", out.errors.len()));
+            out.warnings.push(format!(
+                "{} request(s) failed; see errors.",
+                out.errors.len()
+            ));
         }
         if targets.is_empty() {
             out.warnings
@@ -302,8 +320,16 @@ pub fn render(out: &VolatilityOut) -> String {
             .collect();
         md.push_str(&f::table(
             &[
-                "Symbol", "RV 10d", "RV 20d", "RV 60d", "IB HV", "IB IV", "IV 1y Range", "IV Rank",
-                "IV Pctl", "Ticks HV / IV",
+                "Symbol",
+                "RV 10d",
+                "RV 20d",
+                "RV 60d",
+                "IB HV",
+                "IB IV",
+                "IV 1y Range",
+                "IV Rank",
+                "IV Pctl",
+                "Ticks HV / IV",
             ],
             &[
                 Align::Left,
@@ -372,7 +398,7 @@ mod tests {
                 ib_iv_pct: Some(52.46),
                 iv_low_1y_pct: Some(38.1),
                 iv_high_1y_pct: Some(66.9),
-                iv_rank: Some(49.86),
+                iv_rank: Some(49.9),
                 iv_percentile: Some(55.2),
                 hv_tick_pct: Some(43.73),
                 iv_tick_pct: Some(46.03),

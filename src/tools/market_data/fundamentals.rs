@@ -97,7 +97,11 @@ fn first_of(dp: i32, candidates: &[(Option<f64>, &str)]) -> Figure {
 }
 
 /// The row from what IB sent: ratios first, the other ticks where the ratios are silent.
-pub fn build_row(symbol: &str, details: Option<&crate::model::ContractInfo>, t: &ResearchTicks) -> FundamentalsRow {
+pub fn build_row(
+    symbol: &str,
+    details: Option<&crate::model::ContractInfo>,
+    t: &ResearchTicks,
+) -> FundamentalsRow {
     let ratios = t.ratios.as_deref().map(parse_ratios).unwrap_or_default();
     let num = |k: &str| {
         ratios
@@ -106,7 +110,12 @@ pub fn build_row(symbol: &str, details: Option<&crate::model::ContractInfo>, t: 
             .and_then(|(_, v)| v.parse::<f64>().ok())
             .filter(|v| v.is_finite())
     };
-    let text = |k: &str| ratios.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let text = |k: &str| {
+        ratios
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
     let next_12m = t.dividends.as_deref().and_then(|d| {
         d.split(',')
             .nth(1)
@@ -141,23 +150,35 @@ pub fn build_row(symbol: &str, details: Option<&crate::model::ContractInfo>, t: 
             2,
             &[
                 (num("YIELD"), "tick 258 YIELD"),
-                (computed_yield, "computed: tick 456 next-12-month dividends ÷ last"),
+                (
+                    computed_yield,
+                    "computed: tick 456 next-12-month dividends ÷ last",
+                ),
             ],
         ),
         low_52w: first_of(
             2,
-            &[(t.low_52w, "tick 165 (tick 19)"), (num("NLOW"), "tick 258 NLOW")],
+            &[
+                (t.low_52w, "tick 165 (tick 19)"),
+                (num("NLOW"), "tick 258 NLOW"),
+            ],
         ),
         high_52w: first_of(
             2,
-            &[(t.high_52w, "tick 165 (tick 20)"), (num("NHIG"), "tick 258 NHIG")],
+            &[
+                (t.high_52w, "tick 165 (tick 20)"),
+                (num("NHIG"), "tick 258 NHIG"),
+            ],
         ),
         beta: first_of(2, &[(num("BETA"), "tick 258 BETA")]),
         avg_volume: first_of(
             0,
             &[
                 (t.avg_volume, "tick 165 (tick 21)"),
-                (num("VOL10DAVG").map(|m| m * 1e6), "tick 258 VOL10DAVG × 1e6"),
+                (
+                    num("VOL10DAVG").map(|m| m * 1e6),
+                    "tick 258 VOL10DAVG × 1e6",
+                ),
             ],
         ),
     }
@@ -174,7 +195,9 @@ async fn read_one(
     let Ok(req) = ctx.requests() else {
         return (
             symbol,
-            Err(GatewayError::NotConnected("no gateway in this process".into())),
+            Err(GatewayError::NotConnected(
+                "no gateway in this process".into(),
+            )),
         );
     };
     let query = ContractQuery {
@@ -202,7 +225,8 @@ impl Tool for Fundamentals {
         p: FundamentalsParams,
     ) -> Result<Answer<FundamentalsOut>, ToolError> {
         let now = ctx.now();
-        let targets: Vec<Target> = held::targets(ctx, Self::NAME, p.symbols.as_deref(), MAX_SYMBOLS)?;
+        let targets: Vec<Target> =
+            held::targets(ctx, Self::NAME, p.symbols.as_deref(), MAX_SYMBOLS)?;
         ctx.requests()?;
         let named_one = p.symbols.as_ref().is_some_and(|s| s.len() == 1);
         let symbols: Vec<String> = targets.iter().map(|t| t.symbol.clone()).collect();
@@ -243,7 +267,11 @@ impl Tool for Fundamentals {
                 Err(e) => out.errors.push(format!("{sym}: {e}")),
             }
         }
-        if out.rows.iter().any(|r| r.market_cap_millions.value.is_none()) {
+        if out
+            .rows
+            .iter()
+            .any(|r| r.market_cap_millions.value.is_none())
+        {
             let missing: Vec<&str> = out
                 .rows
                 .iter()
@@ -294,10 +322,11 @@ pub fn headline(out: &FundamentalsOut) -> String {
             f::number(r.beta.value, 2)
         ),
         rows => {
-            let top = rows
-                .iter()
-                .filter(|r| r.pe.value.is_some())
-                .max_by(|a, b| a.pe.value.unwrap_or(0.0).total_cmp(&b.pe.value.unwrap_or(0.0)));
+            let top = rows.iter().filter(|r| r.pe.value.is_some()).max_by(|a, b| {
+                a.pe.value
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.pe.value.unwrap_or(0.0))
+            });
             match top {
                 Some(r) => format!(
                     "{} stocks · highest P/E {} {}",
@@ -340,7 +369,14 @@ pub fn render(out: &FundamentalsOut) -> String {
             .collect();
         md.push_str(&f::table(
             &[
-                "Symbol", "Ccy", "Last", "Market Cap", "P/E", "EPS (TTM)", "Yield", "52-Week Range",
+                "Symbol",
+                "Ccy",
+                "Last",
+                "Market Cap",
+                "P/E",
+                "EPS (TTM)",
+                "Yield",
+                "52-Week Range",
                 "Beta",
             ],
             &[

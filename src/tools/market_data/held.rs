@@ -69,12 +69,15 @@ pub fn targets(
             Ok(symbols
                 .into_iter()
                 .map(|s| {
-                    held.iter().find(|h| h.symbol == s).cloned().unwrap_or(Target {
-                        symbol: s,
-                        quantity: 0.0,
-                        market_value: 0.0,
-                        currency: String::new(),
-                    })
+                    held.iter()
+                        .find(|h| h.symbol == s)
+                        .cloned()
+                        .unwrap_or(Target {
+                            symbol: s,
+                            quantity: 0.0,
+                            market_value: 0.0,
+                            currency: String::new(),
+                        })
                 })
                 .collect())
         }

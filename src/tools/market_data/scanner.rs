@@ -93,7 +93,11 @@ fn check_choice(tool: &str, what: &str, given: &str, choices: &[String]) -> Resu
     if choices.iter().any(|c| c == given) {
         return Ok(());
     }
-    let shown: Vec<&str> = choices.iter().take(CHOICES_SHOWN).map(String::as_str).collect();
+    let shown: Vec<&str> = choices
+        .iter()
+        .take(CHOICES_SHOWN)
+        .map(String::as_str)
+        .collect();
     let more = choices.len().saturating_sub(CHOICES_SHOWN);
     Err(ToolError::new(format!(
         "{tool}: unknown {what} `{given}`; this gateway offers: {}{}",

@@ -132,7 +132,7 @@ async fn read_one(
         {
             Ok(bars) => {
                 if let Some(b) = bars.last() {
-                    row.fee_rate_pct = Some(f::round(b.close, 4));
+                    row.fee_rate_pct = Some(f::round(b.close, 2));
                     row.fee_rate_date = Some(f::date(b.time));
                 }
             }
@@ -211,8 +211,10 @@ impl Tool for Shortable {
             ));
         }
         if !out.errors.is_empty() {
-            out.warnings
-                .push(format!("{} request(s) failed; see errors.", out.errors.len()));
+            out.warnings.push(format!(
+                "{} request(s) failed; see errors.",
+                out.errors.len()
+            ));
         }
         if targets.is_empty() {
             out.warnings
@@ -274,7 +276,14 @@ pub fn render(out: &ShortableOut) -> String {
             })
             .collect();
         md.push_str(&f::table(
-            &["Symbol", "Held", "Availability", "Level", "Shares", "Fee Rate / yr"],
+            &[
+                "Symbol",
+                "Held",
+                "Availability",
+                "Level",
+                "Shares",
+                "Fee Rate / yr",
+            ],
             &[
                 Align::Left,
                 Align::Right,
@@ -323,14 +332,17 @@ mod tests {
             meta: Meta::fresh("2026-12-01 14:30:00 UTC"),
             rows: vec![
                 row("OMRA", -76.0, 2.0, 400.0, 23.5),
-                row("KRYX", 340.0, 3.0, 13_600_000.0, 0.3125),
+                row("KRYX", 340.0, 3.0, 13_600_000.0, 0.31),
                 row("FELN", 51.0, 1.0, 0.0, 96.2),
             ],
             errors: vec![],
             warnings: vec!["Short position(s) in OMRA are no longer easy to borrow: the borrow may be recalled or repriced.".into()],
             method: "Generic tick 236.".into(),
         };
-        assert_eq!(headline(&out), "1 easy · 1 hard to borrow · 1 not available");
+        assert_eq!(
+            headline(&out),
+            "1 easy · 1 hard to borrow · 1 not available"
+        );
         insta::assert_snapshot!("render_shortable", render(&out));
     }
 }
