@@ -243,3 +243,37 @@ async fn volatility_realized_matches_ibs_historical_volatility() {
     assert!(out.markdown.contains("√252"));
     h.shutdown().await;
 }
+
+/// A classic text-protocol client (what ib_async speaks) asking for generic ticks 236 and 258
+/// gets the same shortable level and fundamental ratios as the protobuf path.
+#[tokio::test]
+async fn a_text_client_gets_the_research_ticks() {
+    use crate::sim_handshake::{handshake_version, open, send_text, until_text};
+    let sim = crate::support::sim::frozen_sim().await;
+    let mut s = open(&sim, "v157..178").await;
+    handshake_version(&mut s).await;
+    send_text(&mut s, &["71", "2", "6", ""]).await;
+    until_text(&mut s, "9").await;
+    let mut req = vec!["1", "11", "7"];
+    req.extend([
+        "0", "HDRX", "STK", "", "0.0", "", "", "SMART", "", "USD", "", "",
+    ]);
+    req.extend(["0", "236,258", "0", "0", ""]);
+    send_text(&mut s, &req).await;
+    let truth = sim.research("HDRX").expect("HDRX");
+    // Tick 236's answer is sent before 258's, in the order asked.
+    let level = loop {
+        let m = until_text(&mut s, "45").await;
+        if m.get(3).map(String::as_str) == Some("46") {
+            break m[4].parse::<f64>().expect("level");
+        }
+    };
+    assert_eq!(level, truth.shortable_level);
+    let ratios = loop {
+        let m = until_text(&mut s, "46").await;
+        if m.get(3).map(String::as_str) == Some("47") {
+            break m[4].clone();
+        }
+    };
+    assert_eq!(ratios, truth.ratios);
+}
