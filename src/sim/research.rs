@@ -104,6 +104,28 @@ pub fn fee_rate_bars(inst: &Instrument, days: &[DailyBar], start: i64) -> Vec<Ou
         .collect()
 }
 
+/// Today's historical and implied volatility (annualized fractions), as the last
+/// `HISTORICAL_VOLATILITY` / `OPTION_IMPLIED_VOLATILITY` bars give them: the sample σ of the last
+/// 20 daily log returns × √252, and that × 1.1 + 0.02. Ticks 104/106 send these, so the ticks and
+/// the bars agree.
+pub fn current_volatility(m: &Market, inst: &Instrument) -> (f64, f64) {
+    let series = history::daily_series(m, inst, clock::now_secs());
+    let tail = &series[series.len().saturating_sub(21)..];
+    let rets: Vec<f64> = tail
+        .windows(2)
+        .filter(|p| p[0].close > 0.0 && p[1].close > 0.0)
+        .map(|p| (p[1].close / p[0].close).ln())
+        .collect();
+    if rets.len() < 2 {
+        let v = inst.annual_vol();
+        return (v, v * 1.1 + 0.02);
+    }
+    let mean = rets.iter().sum::<f64>() / rets.len() as f64;
+    let var = rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (rets.len() as f64 - 1.0);
+    let hv = (var * 252.0).sqrt();
+    (hv, hv * 1.1 + 0.02)
+}
+
 // ---------------------------------------------------------------------------------- scanners
 
 /// Scan codes served, with TWS's display names.

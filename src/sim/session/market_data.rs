@@ -215,8 +215,8 @@ impl Session {
                     let s = options::dividend_string(inst, clock::now_secs());
                     self.tick_string(req_id, 59, s);
                 }
-                104 => self.tick_generic(req_id, 23, inst.annual_vol() * 0.95),
-                106 => self.tick_generic(req_id, 24, inst.annual_vol()),
+                104 => self.send_volatility_tick(req_id, inst, 23),
+                106 => self.send_volatility_tick(req_id, inst, 24),
                 165 => {
                     let (lo, hi) = {
                         let w = self.shared.world.lock();

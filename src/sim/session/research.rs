@@ -47,6 +47,15 @@ impl Session {
         }
     }
 
+    /// Generic ticks 104 (tick 23, historical volatility) and 106 (tick 24, implied).
+    pub(super) fn send_volatility_tick(&self, req_id: i32, inst: &Instrument, tick_type: i32) {
+        let (hv, iv) = {
+            let w = self.shared.world.lock();
+            research::current_volatility(&w.market, inst)
+        };
+        self.tick_generic(req_id, tick_type, if tick_type == 23 { hv } else { iv });
+    }
+
     /// Generic tick 236: shortable level on tick 46 and shortable shares on tick 89 (a size).
     pub(super) fn send_shortable(&self, req_id: i32, inst: &Instrument) {
         let (level, shares) = research::shortable(inst);
