@@ -45,6 +45,9 @@ pub use connect::{
     too_old,
 };
 pub use probe::{ProbeReport, probe};
+pub use requests::research::{
+    ResearchSeries, ResearchTicks, ScanHit, ScanRequest, ScannerChoices, parse_ratios,
+};
 /// Position P&L streams kept for the portfolio account's largest holdings.
 pub use session::PNL_SINGLE_STREAMS;
 

@@ -51,6 +51,7 @@ pub struct RequestsInner {
     details_inflight: Coalescer<ContractQuery, DetailsResult>,
     chains: Mutex<HashMap<String, (Millis, Vec<OptionChainDef>)>>,
     providers: Mutex<Option<Vec<String>>>,
+    scanner_params: Mutex<Option<(Millis, research::ScannerChoices)>>,
     /// Contracts IB said it does not know, answered without asking again for a few minutes.
     pub unknown: UnknownContracts,
 }
@@ -66,6 +67,7 @@ impl RequestsInner {
             details_inflight: Coalescer::default(),
             chains: Mutex::new(HashMap::new()),
             providers: Mutex::new(None),
+            scanner_params: Mutex::new(None),
             unknown: UnknownContracts::default(),
         }
     }
@@ -817,6 +819,9 @@ async fn option_snapshot(
     q.mode = quote.mode;
     q
 }
+
+#[path = "research.rs"]
+pub(super) mod research;
 
 #[cfg(test)]
 mod tests {

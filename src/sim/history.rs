@@ -37,6 +37,8 @@ pub enum What {
     AdjustedLast,
     HistoricalVolatility,
     ImpliedVolatility,
+    /// Stock borrow fee rate (`FEE_RATE`), percent per year.
+    FeeRate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -150,6 +152,7 @@ impl BarRequest {
             "ADJUSTED_LAST" => What::AdjustedLast,
             "HISTORICAL_VOLATILITY" => What::HistoricalVolatility,
             "OPTION_IMPLIED_VOLATILITY" => What::ImpliedVolatility,
+            "FEE_RATE" => What::FeeRate,
             other => {
                 return Err(format!(
                     "Error validating request.-'bP' : cause - Invalid what to show: {other}"
@@ -494,6 +497,10 @@ pub fn bars(m: &Market, req: &BarRequest, now: i64) -> Result<BarsOut, String> {
             clock::midnight(upto[k].date)
         }
     };
+    if req.what == What::FeeRate {
+        let bars = super::research::fee_rate_bars(inst, &upto, start);
+        return Ok(BarsOut { bars, start, end });
+    }
     if matches!(
         req.what,
         What::HistoricalVolatility | What::ImpliedVolatility

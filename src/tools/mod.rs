@@ -226,6 +226,10 @@ fn registry() -> Vec<Entry> {
         entry::<market_data::get_option_chain::OptionChain>(),
         entry::<market_data::dividends::Dividends>(),
         entry::<market_data::search_contracts::SearchContracts>(),
+        entry::<market_data::news::News>(),
+        entry::<market_data::fundamentals::Fundamentals>(),
+        entry::<market_data::scanner::Scanner>(),
+        entry::<market_data::shortable::Shortable>(),
         // Briefing
         entry::<briefing::briefing::Briefing>(),
         entry::<briefing::geopolitical_risk::GeopoliticalRisk>(),
@@ -241,6 +245,7 @@ fn registry() -> Vec<Entry> {
         entry::<live_data::get_intraday::Intraday>(),
         entry::<live_data::compare_performance::ComparePerformance>(),
         entry::<live_data::technicals::Technicals>(),
+        entry::<live_data::volatility::Volatility>(),
         // Risk
         entry::<risk::correlation_matrix::CorrelationMatrix>(),
         entry::<risk::portfolio_beta::PortfolioBeta>(),

@@ -151,6 +151,11 @@ fn catalogue_lists_the_tools_with_object_schemas() {
         "ibkr_get_intraday",
         "ibkr_compare_performance",
         "ibkr_technicals",
+        "ibkr_news",
+        "ibkr_fundamentals",
+        "ibkr_scanner",
+        "ibkr_shortable",
+        "ibkr_volatility",
     ] {
         assert!(names.contains(&name), "{name} registered");
     }
@@ -454,6 +459,55 @@ fn bad_argument_cases() -> Vec<BadArgs> {
             json!({"since_last": "sometimes"}),
             "got \"sometimes\"",
             "true or false",
+        ),
+        // research
+        bad(
+            "ibkr_news",
+            json!({"days": 90}),
+            "out of range: 90",
+            "from 1 to 30",
+        ),
+        bad(
+            "ibkr_news",
+            json!({"article_id": "BRFG$ has spaces"}),
+            "`article_id` must be",
+            "printable characters without spaces",
+        ),
+        bad(
+            "ibkr_news",
+            json!({"provider": "BRFG"}),
+            "only used with `article_id`",
+            "article_id",
+        ),
+        bad(
+            "ibkr_fundamentals",
+            json!({"symbols": ["KR;YX"]}),
+            "`KR;YX` is not a valid symbol",
+            "letters, digits",
+        ),
+        bad(
+            "ibkr_scanner",
+            json!({"rows": 100}),
+            "out of range: 100",
+            "from 1 to 25",
+        ),
+        bad(
+            "ibkr_scanner",
+            json!({"price_above": 50, "price_below": 10}),
+            "must be below `price_below`",
+            "price_below",
+        ),
+        bad(
+            "ibkr_shortable",
+            json!({"fee_rate": "maybe"}),
+            "got \"maybe\"",
+            "true or false",
+        ),
+        bad(
+            "ibkr_volatility",
+            json!({"window": 20}),
+            "unknown field `window`",
+            "Accepted parameters: ",
         ),
         bad(
             "ibkr_geopolitical_risk",

@@ -38,6 +38,7 @@ mod reliability_journal;
 mod reliability_private;
 mod reliability_slowloris;
 mod reliability_worlds;
+mod research;
 mod security_http;
 mod security_slow;
 mod security_socket;

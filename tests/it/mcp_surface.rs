@@ -65,6 +65,7 @@ pub fn every_tool_call() -> Vec<(&'static str, Value)> {
         ("ibkr_currency", json!({})),
         ("ibkr_dividends", json!({})),
         ("ibkr_drawdown_tracker", json!({})),
+        ("ibkr_fundamentals", json!({"symbols": "KRYX"})),
         ("ibkr_geopolitical_risk", json!({})),
         ("ibkr_get_account_pnl", json!({})),
         ("ibkr_get_account_summary", json!({})),
@@ -77,6 +78,7 @@ pub fn every_tool_call() -> Vec<(&'static str, Value)> {
         ("ibkr_get_positions", json!({})),
         ("ibkr_list_accounts", json!({})),
         ("ibkr_margin", json!({})),
+        ("ibkr_news", json!({"symbols": "KRYX"})),
         ("ibkr_portfolio_beta", json!({})),
         ("ibkr_position_detail", json!({"symbol": "KRYX"})),
         ("ibkr_quote", json!({"symbols": "KRYX,VLTX"})),
@@ -84,8 +86,10 @@ pub fn every_tool_call() -> Vec<(&'static str, Value)> {
             "ibkr_rebalance_planner",
             json!({"targets": "KRYX:40,VLTX:30,CASH:30"}),
         ),
+        ("ibkr_scanner", json!({})),
         ("ibkr_search_contracts", json!({"query": "KRYX"})),
         ("ibkr_sector_exposure", json!({})),
+        ("ibkr_shortable", json!({"symbols": "KRYX"})),
         ("ibkr_stress_test", json!({})),
         ("ibkr_technicals", json!({"symbol": "KRYX"})),
         (
@@ -94,6 +98,7 @@ pub fn every_tool_call() -> Vec<(&'static str, Value)> {
         ),
         ("ibkr_trades", json!({})),
         ("ibkr_var_estimate", json!({})),
+        ("ibkr_volatility", json!({"symbols": "KRYX"})),
         (
             "ibkr_what_if",
             json!({"symbol": "KRYX", "action": "BUY", "quantity": 10}),
@@ -342,6 +347,6 @@ async fn model_visible_characters_per_tool() {
         markdown_total += md;
         json_total += js;
     }
-    println!("| all 32 | {markdown_total} | {json_total} |");
+    println!("| all | {markdown_total} | {json_total} |");
     world.shutdown().await;
 }

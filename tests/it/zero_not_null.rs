@@ -100,6 +100,10 @@ const MAY_BE_NULL: &[(&str, &str)] = &[
     ("levels[].z", "historical VaR has no normal quantile"),
     ("ibkr_what_if.limit_price", "a market order has no limit"),
     ("ibkr_what_if.warning", "nothing to warn about"),
+    (
+        "ibkr_news.article",
+        "headlines were asked for, not an article",
+    ),
 ];
 
 fn allowed(tool: &str, path: &str) -> bool {

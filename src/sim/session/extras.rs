@@ -23,8 +23,6 @@ fn market_rule(id: i32) -> Option<Vec<(f64, f64)>> {
     }
 }
 
-const SCANNER_PARAMETERS_XML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ScanParameterResponse><InstrumentList varName=\"instrumentList\"><Instrument><name>US Stocks</name><type>STK</type><filters>PRICE,VOLUME</filters></Instrument></InstrumentList><LocationTree varName=\"locationTree\"><Location><displayName>US Stocks</displayName><locationCode>STK.US</locationCode><instruments>STK</instruments></Location></LocationTree><ScanTypeList varName=\"scanTypeList\"><ScanType><displayName>Top % Gainers</displayName><scanCode>TOP_PERC_GAIN</scanCode><instruments>STK</instruments></ScanType><ScanType><displayName>Most Active</displayName><scanCode>MOST_ACTIVE</scanCode><instruments>STK</instruments></ScanType></ScanTypeList></ScanParameterResponse>";
-
 impl Session {
     fn lookup(&self, c: &pb::Contract) -> Option<usize> {
         self.shared.world.lock().market.lookup(
@@ -126,7 +124,7 @@ impl Session {
         self.send(
             In::ScannerParameters,
             &pb::ScannerParameters {
-                xml: Some(SCANNER_PARAMETERS_XML.into()),
+                xml: Some(crate::sim::research::scanner_parameters_xml()),
             },
         );
     }
@@ -221,7 +219,8 @@ impl Session {
         let (code, msg) = match kind {
             Out::RequestMarketDepth => (
                 10092,
-                "Deep market data is not supported for this combination of security type/exchange".to_string(),
+                "Deep market data is not supported for this combination of security type/exchange"
+                    .to_string(),
             ),
             Out::RequestTickByTickData => (
                 10189,
@@ -229,19 +228,15 @@ impl Session {
             ),
             Out::RequestHistoricalTicks | Out::RequestHistogramData => (
                 162,
-                "Historical Market Data Service error message:No market data permissions".to_string(),
+                "Historical Market Data Service error message:No market data permissions"
+                    .to_string(),
             ),
-            Out::RequestScannerSubscription => (
-                162,
-                "Historical Market Data Service error message:Scanner subscription is not available".to_string(),
-            ),
-            Out::RequestFundamentalData => (
-                10358,
-                "Fundamentals data is not allowed.".to_string(),
-            ),
+            Out::RequestFundamentalData => (10358, "Fundamentals data is not allowed.".to_string()),
             other => (
                 321,
-                format!("Error validating request.-'cB' : cause - {other:?} is not supported by this gateway"),
+                format!(
+                    "Error validating request.-'cB' : cause - {other:?} is not supported by this gateway"
+                ),
             ),
         };
         match req_id {

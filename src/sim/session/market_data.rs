@@ -215,8 +215,8 @@ impl Session {
                     let s = options::dividend_string(inst, clock::now_secs());
                     self.tick_string(req_id, 59, s);
                 }
-                104 => self.tick_generic(req_id, 23, inst.annual_vol() * 0.95),
-                106 => self.tick_generic(req_id, 24, inst.annual_vol()),
+                104 => self.send_volatility_tick(req_id, inst, 23),
+                106 => self.send_volatility_tick(req_id, inst, 24),
                 165 => {
                     let (lo, hi) = {
                         let w = self.shared.world.lock();
@@ -237,7 +237,8 @@ impl Session {
                     );
                     self.tick_string(req_id, 48, v);
                 }
-                236 => self.tick_generic(req_id, 46, 3.0),
+                236 => self.send_shortable(req_id, inst),
+                258 => self.send_fundamental_ratios(req_id, inst),
                 _ => {}
             }
         }

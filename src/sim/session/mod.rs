@@ -28,6 +28,7 @@ mod market_data;
 mod multi;
 mod orders;
 mod reference;
+mod research;
 
 use reference::full_contract;
 pub(crate) use reference::session_hours;
@@ -486,6 +487,8 @@ impl Session {
             Out::RequestMarketRule => self.req_market_rule(wire::decode(b)),
             Out::RequestFamilyCodes => self.req_family_codes(),
             Out::RequestScannerParameters => self.req_scanner_parameters(),
+            Out::RequestScannerSubscription => self.req_scanner_subscription(b),
+            Out::CancelScannerSubscription => {}
             Out::RequestMktDepthExchanges => self.req_mkt_depth_exchanges(),
             Out::RequestRealTimeBars => self.req_real_time_bars(wire::decode(b)),
             Out::CancelRealTimeBars => {
@@ -496,7 +499,6 @@ impl Session {
             | Out::RequestTickByTickData
             | Out::RequestHistoricalTicks
             | Out::RequestHistogramData
-            | Out::RequestScannerSubscription
             | Out::RequestFundamentalData
             | Out::RequestSmartComponents
             | Out::RequestSoftDollarTiers
