@@ -366,9 +366,20 @@ pub fn dp2<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Er
     v.serialize_rounded(2, s)
 }
 
-/// Four decimals: ratios, betas, correlations, FX rates, fractional share counts.
+/// Three decimals (option delta, theta, vega as the chain shows them).
+pub fn dp3<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    v.serialize_rounded(3, s)
+}
+
+/// Four decimals: ratios, betas, correlations, FX rates used in conversions, fractional share
+/// counts.
 pub fn dp4<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
     v.serialize_rounded(4, s)
+}
+
+/// Five decimals: FX quotes as the FX-rate answer shows them (`1.36995`).
+pub fn dp5<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    v.serialize_rounded(5, s)
 }
 
 /// The sentences a markdown answer warns with, in the order it shows them, without markdown

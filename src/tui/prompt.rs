@@ -1,6 +1,7 @@
 //! Prompt pane: the live journal of tool calls from every front door (newest first: time,
-//! client, tool, arguments, duration, and the answer's headline or the error), and the input line where the trader runs a tool
-//! the same way (`ibkr_what_if symbol=KRYX action=BUY quantity=100`, Tab completes).
+//! client, tool, arguments, duration, and the answer's headline or the error), and the input
+//! line where the trader runs a tool the same way (`ibkr_what_if symbol=KRYX action=BUY
+//! quantity=100`, Tab completes).
 
 use super::app::{App, CompletionPopup, INPUT_PLACEHOLDER, Pane};
 use super::format;

