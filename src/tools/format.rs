@@ -109,6 +109,32 @@ pub fn pct_plain(v: Option<f64>, dp: usize) -> String {
     finite(v).map_or_else(|| NA.to_string(), |x| format!("{x:.dp$}%"))
 }
 
+/// A signed amount without currency, for headlines: `+1,234.56`, `-952.00`, `0.00`, `N/A`.
+pub fn signed(v: Option<f64>, dp: usize) -> String {
+    match finite(v) {
+        Some(x) => {
+            let body = group(x, dp);
+            if x > 0.0 && body.chars().any(|c| c.is_ascii_digit() && c != '0') {
+                format!("+{body}")
+            } else {
+                body
+            }
+        }
+        None => NA.to_string(),
+    }
+}
+
+/// A headline from its parts: one line, parts joined by ` · `, empty parts left out.
+pub fn headline(parts: &[String]) -> String {
+    parts
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ")
+        .replace('\n', " ")
+}
+
 /// Volumes and share counts: `99,909,074`; fractional shares keep up to 4 decimals.
 pub fn volume(v: Option<f64>) -> String {
     match finite(v) {

@@ -722,7 +722,11 @@ fn positions_convert_to_base_currency_and_weigh_by_gross_value() {
     let kryx = 340.0 * 54.18 * rate;
     let vltx = 86.0 * 94.32 * rate;
     let w = rows[0]["weight_pct"].as_f64().expect("weight");
-    assert!((w - kryx / (kryx + vltx) * 100.0).abs() < 1e-3, "{w}");
+    assert_eq!(
+        w,
+        format::round(kryx / (kryx + vltx) * 100.0, 2),
+        "to the 2 dp shown"
+    );
     let total = out.json["total_market_value"].as_f64().expect("total");
     assert!((total - (kryx + vltx)).abs() < 0.01, "{total}");
     assert_eq!(out.json["fx_rates"][0]["pair"], json!("USD.CAD"));

@@ -272,8 +272,16 @@ pub fn render(out: &ConsolidatedOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &ConsolidatedOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    f::headline(&[
+        format!("{} account(s)", out.accounts.len()),
+        format!(
+            "NLV {} {}",
+            f::number(out.total_net_liquidation, 2),
+            out.currency
+        ),
+        format!("{} positions", out.positions.len()),
+    ])
 }
 
 #[cfg(test)]

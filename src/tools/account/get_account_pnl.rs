@@ -155,8 +155,17 @@ pub fn render(out: &PnlOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &PnlOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    f::headline(&[
+        format!(
+            "day {} {ccy} ({})",
+            f::signed(out.daily, 2),
+            f::pct(out.daily_pct_of_nlv)
+        ),
+        format!("unrealized {} {ccy}", f::signed(out.unrealized, 2)),
+        format!("realized {} {ccy}", f::signed(out.realized, 2)),
+    ])
 }
 
 #[cfg(test)]

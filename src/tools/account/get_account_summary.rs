@@ -117,8 +117,17 @@ pub fn render(out: &AccountSummaryOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &AccountSummaryOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    f::headline(&[
+        format!("NLV {} {ccy}", f::number(out.net_liquidation, 2)),
+        format!(
+            "excess liquidity {} {ccy}",
+            f::number(out.excess_liquidity, 2)
+        ),
+        format!("cushion {}", f::pct_plain(out.cushion_pct, 2)),
+        format!("leverage {}", f::times(out.leverage)),
+    ])
 }
 
 #[cfg(test)]

@@ -101,8 +101,23 @@ pub fn render(out: &ListAccountsOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &ListAccountsOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let list: Vec<String> = out
+        .accounts
+        .iter()
+        .map(|a| {
+            format!(
+                "{} NLV {} {}",
+                a.account,
+                f::number(a.net_liquidation, 2),
+                a.base_currency
+            )
+        })
+        .collect();
+    f::headline(&[
+        format!("{} account(s)", out.accounts.len()),
+        list.join(", "),
+    ])
 }
 
 #[cfg(test)]

@@ -481,8 +481,32 @@ async fn headroom(
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &MarginOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    let funds = format!(
+        "available funds {} {ccy}",
+        f::number(out.available_funds, 2)
+    );
+    match (&out.summary, &out.efficiency, &out.headroom) {
+        (Some(s), _, _) => f::headline(&[
+            format!(
+                "excess liquidity {} {ccy}",
+                f::number(s.excess_liquidity, 2)
+            ),
+            format!("cushion {}", f::pct_plain(s.cushion_pct, 2)),
+            s.drawdown_to_liquidation_pct.map_or(String::new(), |d| {
+                format!("forced liquidation at ~{d}% drawdown")
+            }),
+        ]),
+        (_, Some(rows), _) => f::headline(&[
+            format!("margin efficiency of {} position(s)", rows.len()),
+            funds,
+        ]),
+        (_, _, Some(rows)) => {
+            f::headline(&[format!("headroom for {} position(s)", rows.len()), funds])
+        }
+        _ => funds,
+    }
 }
 
 #[cfg(test)]

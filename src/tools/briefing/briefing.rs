@@ -1330,8 +1330,18 @@ fn terse_connection(md: &mut String, rows: &[GatewayRow]) {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &BriefingOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    f::headline(&[
+        format!("NLV {} {ccy}", f::number(out.health.net_liquidation, 2)),
+        format!(
+            "day {} {ccy} ({})",
+            f::signed(out.pnl.daily, 2),
+            f::pct(out.pnl.daily_pct_of_nlv)
+        ),
+        format!("{} positions", out.position_count),
+        format!("{} alert(s)", out.alerts.len()),
+    ])
 }
 
 #[cfg(test)]

@@ -581,8 +581,18 @@ fn factor_detail(md: &mut String, fa: &FactorOut, ccy: &str) {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &GeoOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let top = out
+        .factors
+        .iter()
+        .max_by_key(|x| x.severity)
+        .map(|x| format!("top: {} (severity {}/10)", x.name, x.severity))
+        .unwrap_or_default();
+    f::headline(&[
+        format!("{} risk factor(s)", out.factors.len()),
+        top,
+        format!("{} headlines scanned", out.headlines_scanned),
+    ])
 }
 
 #[cfg(test)]

@@ -389,8 +389,11 @@ fn overall_label(v: Verdict) -> &'static str {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &ThesisOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    f::headline(&[
+        format!("{}: {}", out.thesis_name, out.overall.label()),
+        format!("{} pillar(s)", out.pillars.len()),
+    ])
 }
 
 #[cfg(test)]

@@ -217,8 +217,22 @@ pub fn render(out: &CurrencyOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &CurrencyOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let foreign: Vec<String> = out
+        .currencies
+        .iter()
+        .filter(|c| c.currency != out.base_currency)
+        .map(|c| format!("{} {}", c.currency, f::pct_plain(c.share_pct, 1)))
+        .collect();
+    f::headline(&[
+        format!("{} currencies", out.currencies.len()),
+        foreign.join(", "),
+        format!(
+            "1% move of all foreign {} {}",
+            f::number(out.all_foreign_one_pct, 2),
+            out.base_currency
+        ),
+    ])
 }
 
 #[cfg(test)]

@@ -372,8 +372,28 @@ pub fn render(out: &PositionDetailOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &PositionDetailOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    f::headline(&[
+        format!(
+            "{} {} @ {} {}",
+            out.symbol,
+            f::volume(Some(out.quantity)),
+            f::number(out.price, 2),
+            out.currency
+        ),
+        format!(
+            "value {} {} ({} of gross)",
+            f::number(out.market_value_base, 2),
+            out.base_currency,
+            f::pct_plain(out.weight_pct, 1)
+        ),
+        format!(
+            "unrealized {} {} ({})",
+            f::signed(out.unrealized_pnl, 2),
+            out.currency,
+            f::pct(out.unrealized_pnl_pct)
+        ),
+    ])
 }
 
 #[cfg(test)]

@@ -313,8 +313,15 @@ pub fn render(out: &RebalanceOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &RebalanceOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    let trades = out.rows.iter().filter(|r| r.shares != 0.0).count();
+    f::headline(&[
+        format!("{trades} trade(s)"),
+        format!("buys {} {ccy}", f::number(Some(out.total_buys), 2)),
+        format!("sells {} {ccy}", f::number(Some(out.total_sells), 2)),
+        format!("cash after {}", f::pct_plain(Some(out.cash_after_pct), 1)),
+    ])
 }
 
 #[cfg(test)]

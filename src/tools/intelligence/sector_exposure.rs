@@ -290,8 +290,18 @@ pub fn render(out: &SectorOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &SectorOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let top = out
+        .sectors
+        .iter()
+        .max_by(|a, b| a.weight_pct.total_cmp(&b.weight_pct))
+        .map(|s| format!("top {} {}", s.sector, f::pct_plain(Some(s.weight_pct), 1)))
+        .unwrap_or_default();
+    f::headline(&[
+        format!("{} sector(s)", out.sectors.len()),
+        top,
+        format!("HHI {}", f::number(out.hhi, 4)),
+    ])
 }
 
 #[cfg(test)]

@@ -298,8 +298,24 @@ pub fn render(out: &CompareOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &CompareOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let best = out
+        .ranking
+        .first()
+        .map(|r| format!("best {} {}", r.symbol, f::pct(r.return_pct)))
+        .unwrap_or_default();
+    let worst = out
+        .ranking
+        .last()
+        .filter(|_| out.ranking.len() > 1)
+        .map(|r| format!("worst {} {}", r.symbol, f::pct(r.return_pct)))
+        .unwrap_or_default();
+    f::headline(&[
+        out.duration.label().to_string(),
+        best,
+        worst,
+        format!("spread {}", f::pct_plain(out.spread_pct, 2)),
+    ])
 }
 
 #[cfg(test)]

@@ -185,8 +185,17 @@ pub fn render(out: &FxOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &FxOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    f::headline(&[
+        format!(
+            "{} {}{}",
+            out.pair,
+            f::number(out.rate, 5),
+            f::mode_marker(out.data_mode)
+        ),
+        format!("day {}", f::pct(out.change_pct)),
+        format!("spread {} pips", f::number(out.spread_pips, 1)),
+    ])
 }
 
 #[cfg(test)]

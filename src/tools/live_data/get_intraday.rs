@@ -211,8 +211,23 @@ pub fn render(out: &IntradayOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &IntradayOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    f::headline(&[
+        format!(
+            "{} {} {}{}",
+            out.symbol,
+            f::number(out.current, 2),
+            out.currency,
+            if out.delayed { " (delayed)" } else { "" }
+        ),
+        format!("last {} min {}", out.minutes, f::pct(out.window_move_pct)),
+        format!("day {}", f::pct(out.day_change_pct)),
+        format!(
+            "session {}–{}",
+            f::number(out.session_low, 2),
+            f::number(out.session_high, 2)
+        ),
+    ])
 }
 
 #[cfg(test)]

@@ -410,8 +410,29 @@ pub fn render(out: &TechnicalsOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &TechnicalsOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let rsi = out
+        .momentum
+        .as_ref()
+        .map(|m| format!("RSI {}", f::number(m.rsi14, 1)))
+        .unwrap_or_default();
+    let sma = out
+        .trend
+        .as_ref()
+        .map(|t| {
+            format!(
+                "SMA50 {} · SMA200 {}",
+                f::number(t.sma50, 2),
+                f::number(t.sma200, 2)
+            )
+        })
+        .unwrap_or_default();
+    f::headline(&[
+        format!("{} {}", out.symbol, f::number(out.price, 2)),
+        rsi,
+        sma,
+        format!("{} signal(s)", out.signals.len()),
+    ])
 }
 
 #[cfg(test)]

@@ -374,8 +374,33 @@ fn render_calendar(md: &mut String, rows: &[DividendRow]) {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &DividendsOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    if out.scope == DividendScope::Single {
+        let row = out.rows.first();
+        return f::headline(&[
+            out.symbol.clone(),
+            row.map(|r| format!("past 12m {} {}", f::number(r.past_12m, 2), r.currency))
+                .unwrap_or_default(),
+            row.map(|r| format!("yield {}", f::pct_plain(r.yield_pct, 2)))
+                .unwrap_or_default(),
+            row.and_then(|r| r.next_date.as_ref())
+                .map(|d| format!("next ex-date {d}"))
+                .unwrap_or_default(),
+        ]);
+    }
+    let paying = out
+        .rows
+        .iter()
+        .filter(|r| r.annual_income.is_some_and(|v| v > 0.0))
+        .count();
+    f::headline(&[
+        format!("{} holding(s), {paying} paying", out.rows.len()),
+        format!(
+            "annual income {} {}",
+            f::number(out.total_annual_income, 2),
+            out.base_currency.as_deref().unwrap_or("")
+        ),
+    ])
 }
 
 #[cfg(test)]

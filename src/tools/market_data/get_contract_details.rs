@@ -220,8 +220,20 @@ pub fn render(out: &ContractDetailsOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &ContractDetailsOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    match out.contracts.as_slice() {
+        [c] => f::headline(&[
+            format!("{} {} {}", c.symbol, c.sec_type, c.long_name),
+            format!("{} {}", c.primary_exchange, c.currency),
+            format!("conId {}", c.con_id),
+        ]),
+        all => format!(
+            "{}: {} contracts{}",
+            out.symbol,
+            all.len(),
+            if out.ambiguous { " (ambiguous)" } else { "" }
+        ),
+    }
 }
 
 #[cfg(test)]

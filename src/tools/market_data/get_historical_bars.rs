@@ -279,8 +279,17 @@ pub fn render(out: &BarsOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &BarsOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    f::headline(&[
+        format!("{} {}: {} bars", out.symbol, out.duration, out.bar_count),
+        format!("return {} ({})", f::pct(out.return_pct), out.return_basis),
+        format!(
+            "range {}–{} {}",
+            f::number(out.period_low, 2),
+            f::number(out.period_high, 2),
+            out.currency
+        ),
+    ])
 }
 
 #[cfg(test)]

@@ -310,8 +310,24 @@ fn option_table(rows: &[OptionRow]) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &OptionChainOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let underlying = format!("{} @ {}", out.symbol, f::number(out.underlying_price, 2));
+    match &out.expiration {
+        Some(e) => f::headline(&[
+            underlying,
+            format!("expiry {}", f::ib_date(e)),
+            format!("ATM {}", f::number(out.atm_strike, 2)),
+            format!("{} calls, {} puts", out.calls.len(), out.puts.len()),
+        ]),
+        None => f::headline(&[
+            underlying,
+            format!("{} expirations", out.expirations.len()),
+            out.expirations
+                .first()
+                .map(|e| format!("next {}", f::ib_date(e)))
+                .unwrap_or_default(),
+        ]),
+    }
 }
 
 #[cfg(test)]

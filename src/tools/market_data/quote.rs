@@ -332,8 +332,25 @@ fn render_footnotes(md: &mut String, rows: &[QuoteRow]) {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &QuoteOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let mut parts: Vec<String> = out
+        .quotes
+        .iter()
+        .take(3)
+        .map(|q| {
+            format!(
+                "{} {} ({}){}",
+                q.symbol,
+                f::number(q.last.or(q.close), 2),
+                f::pct(q.change_pct),
+                if q.delayed { " delayed" } else { "" }
+            )
+        })
+        .collect();
+    if out.quotes.len() > 3 {
+        parts.push(format!("+{} more", out.quotes.len() - 3));
+    }
+    f::headline(&parts)
 }
 
 #[cfg(test)]

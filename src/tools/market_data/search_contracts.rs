@@ -124,8 +124,17 @@ pub fn render(out: &SearchOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &SearchOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let first: Vec<String> = out
+        .matches
+        .iter()
+        .take(3)
+        .map(|m| format!("{} {} {}", m.symbol, m.sec_type, m.primary_exchange))
+        .collect();
+    f::headline(&[
+        format!("{} match(es) for \"{}\"", out.matches.len(), out.query),
+        first.join(", "),
+    ])
 }
 
 #[cfg(test)]

@@ -250,8 +250,20 @@ fn capitalise(s: &str) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &ConnectionOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let gateways: Vec<String> = out
+        .gateways
+        .iter()
+        .map(|g| format!("{} {}, {} reconnect(s)", g.role, g.state, g.reconnects))
+        .collect();
+    f::headline(&[
+        gateways.join("; "),
+        if out.cache_only {
+            "cache only".to_string()
+        } else {
+            String::new()
+        },
+    ])
 }
 
 #[cfg(test)]

@@ -302,8 +302,17 @@ fn max_drawdown_table(m: &MaxDrawdownOut, ccy: &str) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &DrawdownOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    f::headline(&[
+        format!("NLV {} {ccy}", f::number(out.current_nlv, 2)),
+        format!(
+            "drawdown {} from high {} {ccy}",
+            f::pct_plain(out.current_drawdown_pct, 2),
+            f::number(out.high_water_mark, 2)
+        ),
+        format!("max {}", f::pct_plain(out.max_drawdown_pct, 2)),
+    ])
 }
 
 #[cfg(test)]

@@ -82,8 +82,22 @@ pub fn render(out: &GetOrdersOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &GetOrdersOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let first: Vec<String> = out
+        .orders
+        .iter()
+        .take(3)
+        .map(|o| {
+            format!(
+                "{} {} {} {}",
+                o.side,
+                f::volume(Some(o.quantity)),
+                o.symbol,
+                o.order_type
+            )
+        })
+        .collect();
+    f::headline(&[format!("{} open order(s)", out.count), first.join(", ")])
 }
 
 #[cfg(test)]

@@ -675,8 +675,26 @@ fn fills_section(md: &mut String, out: &TradesOut) {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &TradesOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let sums = |v: &[CurrencyAmount]| {
+        v.iter()
+            .map(|c| format!("{} {}", f::signed(Some(c.amount), 2), c.currency))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    f::headline(&[
+        format!("{} {}", out.count, out.view),
+        if out.realized_total.is_empty() {
+            String::new()
+        } else {
+            format!("realized {}", sums(&out.realized_total))
+        },
+        if out.commissions.is_empty() {
+            String::new()
+        } else {
+            format!("commissions {}", sums(&out.commissions))
+        },
+    ])
 }
 
 #[cfg(test)]

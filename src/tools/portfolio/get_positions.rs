@@ -402,8 +402,17 @@ fn desc(b: Option<f64>, a: Option<f64>) -> std::cmp::Ordering {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &PositionsOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    f::headline(&[
+        format!("{} positions", out.count),
+        format!("value {} {ccy}", f::number(out.total_market_value, 2)),
+        format!(
+            "unrealized {} {ccy}",
+            f::signed(out.total_unrealized_pnl, 2)
+        ),
+        format!("day {} {ccy}", f::signed(out.total_daily_pnl, 2)),
+    ])
 }
 
 #[cfg(test)]

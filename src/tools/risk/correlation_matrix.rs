@@ -337,8 +337,29 @@ fn render_extreme_pairs(md: &mut String, out: &CorrelationOut) {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &CorrelationOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let pair = |p: &Option<CorrelationPair>, word: &str| {
+        p.as_ref()
+            .map(|p| {
+                format!(
+                    "{word} {}/{} {}",
+                    p.a,
+                    p.b,
+                    f::number(Some(p.correlation), 2)
+                )
+            })
+            .unwrap_or_default()
+    };
+    f::headline(&[
+        format!(
+            "{} symbols, {} daily returns",
+            out.symbols.len(),
+            out.data_points
+        ),
+        format!("average {}", f::number(out.average_pairwise, 2)),
+        pair(&out.highest, "highest"),
+        pair(&out.lowest, "lowest"),
+    ])
 }
 
 #[cfg(test)]

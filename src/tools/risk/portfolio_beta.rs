@@ -302,8 +302,20 @@ pub fn render(out: &BetaOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &BetaOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    f::headline(&[
+        format!(
+            "beta {} vs {}",
+            f::number(out.portfolio_beta, 2),
+            out.benchmark
+        ),
+        format!(
+            "beta-adjusted exposure {} {} ({} of NLV)",
+            f::number(out.beta_adjusted_exposure, 2),
+            out.base_currency,
+            f::pct_plain(out.beta_adjusted_pct_of_nlv, 1)
+        ),
+    ])
 }
 
 #[cfg(test)]

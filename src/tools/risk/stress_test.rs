@@ -842,8 +842,35 @@ fn render_shocks(md: &mut String, out: &StressOut) {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &StressOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    let state = out
+        .stressed
+        .as_ref()
+        .map(|s| {
+            let verdict = if s.forced_liquidation {
+                "FORCED LIQUIDATION"
+            } else if s.buying_power_restricted {
+                "buying power restricted"
+            } else {
+                "no margin breach"
+            };
+            f::headline(&[
+                format!("loss {} {ccy}", f::number(Some(s.loss), 2)),
+                format!(
+                    "excess maintenance {} {ccy}",
+                    f::number(Some(s.excess_maint), 2)
+                ),
+                verdict.to_string(),
+            ])
+        })
+        .unwrap_or_default();
+    f::headline(&[
+        out.title.clone(),
+        state,
+        out.drawdown_to_liquidation_pct
+            .map_or(String::new(), |d| format!("liquidation at ~{d}% drawdown")),
+    ])
 }
 
 #[cfg(test)]

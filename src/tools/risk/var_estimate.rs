@@ -711,8 +711,39 @@ pub fn render(out: &VarOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &VarOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    let Some(first) = out.levels.first() else {
+        return format!("VaR not computed ({} daily returns)", out.data_points);
+    };
+    let levels: Vec<String> = out
+        .levels
+        .iter()
+        .filter(|l| l.method == first.method)
+        .map(|l| {
+            format!(
+                "{}% {} {ccy}",
+                f::number(Some(l.confidence_pct), 0),
+                f::number(Some(l.var), 0)
+            )
+        })
+        .collect();
+    let es = out
+        .expected_shortfall
+        .iter()
+        .find(|e| e.method == first.method)
+        .map(|e| {
+            format!(
+                "ES 97.5% {} {ccy}",
+                f::number(Some(e.expected_shortfall), 0)
+            )
+        })
+        .unwrap_or_default();
+    f::headline(&[
+        format!("VaR {}", levels.join(" · ")),
+        es,
+        format!("{}, {} d horizon", first.method, out.horizon_days),
+    ])
 }
 
 #[cfg(test)]

@@ -334,8 +334,33 @@ pub fn render(out: &WhatIfOut) -> String {
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &WhatIfOut) -> String {
-    let _ = out;
-    String::new()
+    use crate::tools::format as f;
+    let verdict = if out.would_breach_maintenance {
+        "would breach maintenance"
+    } else if out.would_restrict_buying_power {
+        "would restrict buying power"
+    } else {
+        ""
+    };
+    f::headline(&[
+        format!(
+            "{} {} {}",
+            out.action.ib(),
+            f::volume(Some(out.quantity)),
+            out.symbol
+        ),
+        format!(
+            "initial margin {} {}",
+            f::signed(out.init_margin_change, 2),
+            out.currency
+        ),
+        format!(
+            "excess liquidity after {} {}",
+            f::number(out.post_trade.excess_liquidity, 2),
+            out.currency
+        ),
+        verdict.to_string(),
+    ])
 }
 
 #[cfg(test)]
