@@ -408,6 +408,12 @@ pub fn dp5<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Er
     v.serialize_rounded(5, s)
 }
 
+/// The method note every computing tool ends its markdown with: `_Method: …._`, from the same
+/// `method` string its JSON carries.
+pub fn method_line(method: &str) -> String {
+    format!("\n_Method: {}._\n", method.trim().trim_end_matches('.'))
+}
+
 /// The sentences a markdown answer warns with, in the order it shows them, without markdown
 /// decoration: every line (outside tables) marked ⚠️ or 🚨, and the delayed-data notes. Tools
 /// put these in their JSON `warnings`, so the JSON says exactly what the markdown warns about.

@@ -525,7 +525,7 @@ pub fn render(out: &GeoOut) -> String {
             factor_detail(&mut md, fa, ccy);
         }
     }
-    let _ = writeln!(md, "\n_Method: {}_", out.method);
+    md.push_str(&f::method_line(&out.method));
     md
 }
 

@@ -7,6 +7,7 @@ use super::keywords::{
     FileProblem, IdValue, Keyword, TextOrList, line_of, load_json, matched, prose_keywords, tokens,
 };
 use crate::model::ToolGroup;
+use crate::tools::format as f;
 use crate::tools::support::Meta;
 use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
@@ -374,7 +375,7 @@ pub fn render(out: &ThesisOut) -> String {
     md.push_str(
         "\n_Keyword check against invalidation/confirmation signals defined in thesis_config.json. For nuance, use this as context in chat._\n",
     );
-    let _ = writeln!(md, "\n_Method: {}_", out.method);
+    md.push_str(&f::method_line(&out.method));
     md
 }
 

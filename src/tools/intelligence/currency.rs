@@ -54,6 +54,8 @@ pub struct CurrencyOut {
     pub all_foreign_one_pct: Option<f64>,
     pub fx_rates: Vec<FxUsed>,
     pub unconverted: Vec<String>,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
     /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
     /// partial coverage, ...); empty when it warns about nothing.
     pub warnings: Vec<String>,
@@ -125,6 +127,7 @@ impl Tool for Currency {
             .filter_map(|r| r.one_pct_move)
             .sum();
         let mut out = CurrencyOut {
+            method: method_words(&base),
             warnings: Vec::new(),
             meta: view.meta(),
             account: book.account_label.clone(),
@@ -207,12 +210,16 @@ pub fn render(out: &CurrencyOut) -> String {
         "**All foreign currencies +1% vs {base}**: {}",
         f::signed_money(out.all_foreign_one_pct, base)
     );
-    let _ = writeln!(
-        md,
-        "\n_Method: positions at market value plus cash balances per currency, converted at the live rates below; a 1% move of a currency against {base} changes its net exposure's {base} value by 1% (a −1% move is the mirror image)._"
-    );
+    md.push_str(&f::method_line(&out.method));
     md.push_str(&fx_lines(&out.fx_rates, &out.unconverted));
     md
+}
+
+/// How the exposure is measured, in the base currency `base`.
+fn method_words(base: &str) -> String {
+    format!(
+        "positions at market value plus cash balances per currency, converted at the live rates below; a 1% move of a currency against {base} changes its net exposure's {base} value by 1% (a −1% move is the mirror image)"
+    )
 }
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
@@ -261,6 +268,7 @@ mod tests {
             }
         };
         let out = CurrencyOut {
+            method: method_words("USD"),
             warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),

@@ -75,6 +75,8 @@ pub struct RebalanceOut {
     #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_sells: f64,
     pub fx_rates: Vec<FxUsed>,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
     /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
     /// partial coverage, ...); empty when it warns about nothing.
     pub warnings: Vec<String>,
@@ -208,6 +210,7 @@ impl Tool for RebalancePlanner {
             )
         };
         let mut out = RebalanceOut {
+            method: method_words(&base),
             warnings: Vec::new(),
             meta: view.meta(),
             account: book.account_label.clone(),
@@ -303,12 +306,16 @@ pub fn render(out: &RebalanceOut) -> String {
             r.note.as_deref().unwrap_or_default()
         );
     }
-    let _ = writeln!(
-        md,
-        "\n_Method: weights are shares of NLV in {base}; held symbols not in the targets go to 0%; share counts round toward zero; prices are current marks, so fills will differ. A plan only — nothing is ordered._"
-    );
+    md.push_str(&f::method_line(&out.method));
     md.push_str(&fx_lines(&out.fx_rates, &[]));
     md
+}
+
+/// How the plan is built, in the base currency `base`.
+fn method_words(base: &str) -> String {
+    format!(
+        "weights are shares of NLV in {base}; held symbols not in the targets go to 0%; share counts round toward zero; prices are current marks, so fills will differ. A plan only — nothing is ordered"
+    )
 }
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
@@ -352,6 +359,7 @@ mod tests {
             note: note.map(str::to_string),
         };
         let out = RebalanceOut {
+            method: method_words("USD"),
             warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),

@@ -57,6 +57,8 @@ pub struct SectorOut {
     pub pending: Vec<String>,
     pub fx_rates: Vec<FxUsed>,
     pub unconverted: Vec<String>,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
     /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
     /// partial coverage, ...); empty when it warns about nothing.
     pub warnings: Vec<String>,
@@ -194,6 +196,7 @@ impl Tool for SectorExposure {
         let hhi = f::json_num(Some(concentration::hhi(&weights))).map(|x| f::round(x, 2));
         let eff = hhi.filter(|h| *h > 0.0).map(|h| f::round(10_000.0 / h, 2));
         let mut out = SectorOut {
+            method: method_words(&book.base),
             warnings: Vec::new(),
             meta: view.meta(),
             account: book.account_label.clone(),
@@ -280,12 +283,16 @@ pub fn render(out: &SectorOut) -> String {
             out.pending.len()
         );
     }
-    let _ = writeln!(
-        md,
-        "\n_Method: weights are shares of gross position value in {base}; sector from IB contract details (industry); HHI = Σ (100 × weight)² over sectors (10,000 = one sector)._"
-    );
+    md.push_str(&f::method_line(&out.method));
     md.push_str(&fx_lines(&out.fx_rates, &out.unconverted));
     md
+}
+
+/// How the exposure is measured, in the base currency `base`.
+fn method_words(base: &str) -> String {
+    format!(
+        "weights are shares of gross position value in {base}; sector from IB contract details (industry); HHI = Σ (100 × weight)² over sectors (10,000 = one sector)"
+    )
 }
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
@@ -319,6 +326,7 @@ mod tests {
             top_symbols: symbols.iter().map(|s| s.to_string()).collect(),
         };
         let out = SectorOut {
+            method: method_words("USD"),
             warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),

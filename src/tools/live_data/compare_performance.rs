@@ -292,7 +292,7 @@ pub fn render(out: &CompareOut) -> String {
     if !dates.is_empty() {
         let _ = writeln!(md, "\n**Closes used**: {}", dates.join("; "));
     }
-    let _ = writeln!(md, "\n_Method: {}._", out.method);
+    md.push_str(&f::method_line(&out.method));
     md
 }
 

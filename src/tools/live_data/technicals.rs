@@ -404,7 +404,7 @@ pub fn render(out: &TechnicalsOut) -> String {
             let _ = writeln!(md, "- {s}");
         }
     }
-    let _ = writeln!(md, "\n_Method: {}._", out.method);
+    md.push_str(&f::method_line(&out.method));
     md
 }
 

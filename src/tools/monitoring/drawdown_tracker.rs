@@ -66,6 +66,8 @@ pub struct DrawdownOut {
     /// NLV samples read from SQLite (without the live one), for the note on a short history.
     #[serde(skip)]
     pub stored_samples: usize,
+    /// How: high-water mark, drawdown formula, the NLV samples and window used.
+    pub method: String,
     /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
     /// partial coverage, ...); empty when it warns about nothing.
     pub warnings: Vec<String>,
@@ -131,6 +133,7 @@ impl Tool for DrawdownTracker {
         }
 
         let mut out = DrawdownOut {
+            method: String::new(),
             warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
@@ -169,6 +172,7 @@ impl Tool for DrawdownTracker {
                 )
             }
         }
+        out.method = method_of(&out);
         let markdown = render(&out);
         out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
@@ -250,22 +254,7 @@ pub fn render(out: &DrawdownOut) -> String {
         None => md.push_str("NLV never fell below its high-water mark in this window.\n"),
         Some(m) => md.push_str(&max_drawdown_table(m, ccy)),
     }
-    let window = match out.days {
-        Some(d) => format!("last {d} day(s)"),
-        None => "all history".to_string(),
-    };
-    let _ = writeln!(
-        md,
-        "\n_Method: high-water mark = running maximum of NLV{}; drawdown = NLV / HWM − 1. {} NLV samples ({window}, {} → {}), the last one the live NLV._",
-        if out.peak_override.is_some() {
-            " (starting from peak_nlv)"
-        } else {
-            ""
-        },
-        out.samples,
-        out.first_sample.as_deref().unwrap_or(f::NA),
-        out.last_sample.as_deref().unwrap_or(f::NA),
-    );
+    md.push_str(&f::method_line(&out.method));
     if out.stored_samples < 2 {
         md.push_str(
             "\n_Only one stored NLV sample so far: the history grows by one sample a minute while the cockpit is connected._\n",
@@ -300,6 +289,25 @@ fn max_drawdown_table(m: &MaxDrawdownOut, ccy: &str) -> String {
     ])
 }
 
+/// How the drawdown was measured, from the answer's own window and samples.
+fn method_of(out: &DrawdownOut) -> String {
+    let window = match out.days {
+        Some(d) => format!("last {d} day(s)"),
+        None => "all history".to_string(),
+    };
+    format!(
+        "high-water mark = running maximum of NLV{}; drawdown = NLV / HWM − 1. {} NLV samples ({window}, {} → {}), the last one the live NLV",
+        if out.peak_override.is_some() {
+            " (starting from peak_nlv)"
+        } else {
+            ""
+        },
+        out.samples,
+        out.first_sample.as_deref().unwrap_or(f::NA),
+        out.last_sample.as_deref().unwrap_or(f::NA),
+    )
+}
+
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &DrawdownOut) -> String {
     use crate::tools::format as f;
@@ -320,7 +328,8 @@ mod tests {
     use super::*;
 
     fn answered() -> DrawdownOut {
-        DrawdownOut {
+        let mut out = DrawdownOut {
+            method: String::new(),
             warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             account: "U****4321".into(),
@@ -348,7 +357,9 @@ mod tests {
             recovery_needed_pct: Some(5.6138),
             no_history: None,
             stored_samples: 3,
-        }
+        };
+        out.method = method_of(&out);
+        out
     }
 
     #[test]

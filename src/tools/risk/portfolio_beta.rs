@@ -282,7 +282,7 @@ pub fn render(out: &BetaOut) -> String {
             out.positions.len()
         );
     }
-    let _ = writeln!(md, "\n_Method: {}._", out.method);
+    md.push_str(&f::method_line(&out.method));
     let delayed: Vec<String> = out
         .positions
         .iter()
