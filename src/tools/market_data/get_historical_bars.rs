@@ -114,8 +114,8 @@ pub struct BarsOut {
     /// Close-to-close simple return from the first bar's close to the last bar's close, percent.
     #[serde(serialize_with = "crate::tools::format::dp2")]
     pub return_pct: Option<f64>,
-    /// How `return_pct` is computed.
-    pub return_basis: String,
+    /// How `return_pct` and the other figures are computed: return basis, the bars and dates used.
+    pub method: String,
     #[serde(serialize_with = "crate::tools::format::dp0")]
     pub average_volume: Option<f64>,
     #[serde(serialize_with = "crate::tools::format::dp2")]
@@ -205,9 +205,12 @@ fn summarise(spec: &BarSpec, bars: &[Bar], meta: Meta) -> BarsOut {
         period_high: f::json_num(bars.iter().map(|b| b.high).reduce(f64::max)),
         period_low: f::json_num(bars.iter().map(|b| b.low).reduce(f64::min)),
         return_pct,
-        return_basis: format!(
-            "{} from the first bar's close to the last bar's close",
-            returns::RETURN_BASIS
+        method: format!(
+            "return = {} from the first bar's close ({}) to the last bar's close ({}), {} bars; high/low = extremes of the bars' highs and lows; average volume = mean bar volume",
+            returns::RETURN_BASIS,
+            first.map_or(f::NA.to_string(), |b| fmt_time(b.time)),
+            last.map_or(f::NA.to_string(), |b| fmt_time(b.time)),
+            bars.len()
         ),
         average_volume,
         first_close: first.map(|b| b.close),
@@ -274,6 +277,7 @@ pub fn render(out: &BarsOut) -> String {
     } else {
         md.push_str("\nNo bars returned for this period.\n");
     }
+    md.push_str(&f::method_line(&out.method));
     md
 }
 
@@ -282,7 +286,7 @@ pub fn headline(out: &BarsOut) -> String {
     use crate::tools::format as f;
     f::headline(&[
         format!("{} {}: {} bars", out.symbol, out.duration, out.bar_count),
-        format!("return {} ({})", f::pct(out.return_pct), out.return_basis),
+        format!("return {} close-to-close", f::pct(out.return_pct)),
         format!(
             "range {}–{} {}",
             f::number(out.period_low, 2),

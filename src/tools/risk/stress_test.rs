@@ -225,7 +225,9 @@ pub struct StressOut {
     pub shocks: Option<ShocksOut>,
     /// Positions the gap left out (no volatility estimate).
     pub missing: Vec<Missing>,
-    pub approximations: Vec<String>,
+    /// How the stressed figures are computed: every approximation the answer rests on (margin
+    /// scaling, restriction and liquidation rules, the gap's σ window, macro sensitivities).
+    pub method: String,
     pub fx_rates: Vec<FxUsed>,
     /// The scenario in words (the title).
     #[serde(skip)]
@@ -358,7 +360,7 @@ impl Tool for StressTest {
             out.shocks = Some(shocked);
             approximations.extend(notes);
         }
-        out.approximations = approximations;
+        out.method = approximations.join(" ");
         out.meta = support::meta(view.now, stale.as_ref());
         let markdown = render(&out);
         out.warnings = crate::tools::format::warnings_in(&markdown);
@@ -425,7 +427,7 @@ fn baseline(book: &Book, m: &MarginInputs, scenario: Scenario) -> StressOut {
         sigma_multiplier: None,
         shocks: None,
         missing: Vec::new(),
-        approximations: Vec::new(),
+        method: String::new(),
         fx_rates: book.fx.clone(),
         title: String::new(),
         unconverted: book.unconverted.clone(),
@@ -625,10 +627,7 @@ pub fn render(out: &StressOut) -> String {
             risk_data::missing_words(&out.missing, 10)
         );
     }
-    md.push_str("\n_Approximations:_\n");
-    for a in &out.approximations {
-        let _ = writeln!(md, "- _{a}_");
-    }
+    md.push_str(&f::method_line(&out.method));
     md.push_str(&fx_lines(&out.fx_rates, &out.unconverted));
     md
 }
@@ -936,9 +935,7 @@ mod tests {
             sigma_multiplier: None,
             shocks: None,
             missing: vec![],
-            approximations: vec![
-                "Margin requirements are taken to scale with position value.".into(),
-            ],
+            method: "Margin requirements are taken to scale with position value.".into(),
             fx_rates: vec![],
             title: title.into(),
             unconverted: vec![],
