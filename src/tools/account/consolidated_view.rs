@@ -67,6 +67,8 @@ pub struct ConsolidatedOut {
     pub fx_rates: Vec<FxUsed>,
     /// Currencies that could not be converted (excluded from totals).
     pub unconverted: Vec<String>,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
     /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
     /// partial coverage, ...); empty when it warns about nothing.
     pub warnings: Vec<String>,
@@ -110,6 +112,7 @@ impl Tool for ConsolidatedView {
         let positions = merged_positions(snap, &rates);
         let (fx_rates, unconverted) = rates.used(&base);
         let mut out = ConsolidatedOut {
+            method: method_words(&base),
             warnings: Vec::new(),
             meta: view.meta(),
             currency: base,
@@ -267,7 +270,15 @@ pub fn render(out: &ConsolidatedOut) -> String {
         &rows,
     ));
     md.push_str(&f::fx_lines(&out.fx_rates, &out.unconverted));
+    md.push_str(&f::method_line(&out.method));
     md
+}
+
+/// How the accounts are added up, in the currency `base`.
+fn method_words(base: &str) -> String {
+    format!(
+        "each account's NLV, gross position value and cash converted to {base} at the FX rates listed; positions of the same contract merged across accounts, their market values converted the same way; an amount with no rate is left out of the totals"
+    )
 }
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
@@ -291,6 +302,7 @@ mod tests {
     #[test]
     fn renders_totals_accounts_positions_and_fx() {
         let out = ConsolidatedOut {
+            method: method_words("CAD"),
             warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             currency: "CAD".into(),

@@ -112,6 +112,8 @@ pub struct MarginOut {
     /// Available funds used for headroom (base currency).
     #[serde(serialize_with = "crate::tools::format::dp2")]
     pub available_funds: Option<f64>,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
     /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
     /// partial coverage, ...); empty when it warns about nothing.
     pub warnings: Vec<String>,
@@ -140,6 +142,7 @@ impl Tool for Margin {
             None => None,
         };
         let mut out = MarginOut {
+            method: method_words(p.detail),
             warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
@@ -187,6 +190,7 @@ pub fn render(out: &MarginOut) -> String {
     if let Some(rows) = &out.headroom {
         md.push_str(&headroom_section(rows, out.available_funds, ccy));
     }
+    md.push_str(&f::method_line(&out.method));
     md
 }
 
@@ -214,10 +218,6 @@ fn summary_section(s: &MarginSummary, ccy: &str) -> String {
         md,
         "**Drawdown before forced liquidation**: {}",
         breach_words(s.drawdown_to_liquidation_pct)
-    );
-    md.push_str(
-        "\n_Approximation: the whole book falls together in 1% steps and margin requirements scale with position values. \
-         Real requirements may rise in a sell-off._\n",
     );
     md
 }
@@ -479,6 +479,15 @@ async fn headroom(
     Ok(rows)
 }
 
+/// How the answer for `detail` is measured.
+fn method_words(detail: MarginDetail) -> String {
+    match detail {
+        MarginDetail::Summary => "cushion = excess liquidity / NLV (IB's Cushion); utilization = maintenance requirement / equity with loan value; drawdown to restriction / liquidation = the first whole-percent fall of every position (requirements scaling with position value) at which equity drops below the initial / maintenance requirement (the whole book falls together; real requirements may rise in a sell-off)".to_string(),
+        MarginDetail::Efficiency => "margin freed = IB's what-if initial and maintenance margin change for closing each whole position at market (never placed); efficiency = initial margin freed / market value in the base currency".to_string(),
+        MarginDetail::Headroom => format!("initial margin per share = IB's what-if initial margin change for buying {HEADROOM_PROBE_SHARES} shares at market (never placed) / {HEADROOM_PROBE_SHARES}; additional shares = available funds / margin per share, rounded down"),
+    }
+}
+
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &MarginOut) -> String {
     use crate::tools::format as f;
@@ -515,6 +524,7 @@ mod tests {
 
     fn out(detail: MarginDetail) -> MarginOut {
         MarginOut {
+            method: method_words(detail),
             warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             account: "U****4321".into(),

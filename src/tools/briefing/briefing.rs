@@ -253,6 +253,8 @@ pub struct BriefingOut {
     /// The configured thresholds the health status was judged against, stated under the table.
     #[serde(skip)]
     pub thresholds: Thresholds,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
     /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
     /// partial coverage, ...); empty when it warns about nothing.
     pub warnings: Vec<String>,
@@ -317,6 +319,7 @@ impl Tool for Briefing {
         let mut positions = book.rows;
         positions.truncate(POSITION_ROWS);
         let mut out = BriefingOut {
+            method: method_words(&base),
             warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
@@ -919,6 +922,7 @@ fn render_full(mut md: String, out: &BriefingOut) -> String {
     if let Some(s) = &out.since_last {
         render_since_last(&mut md, s, &out.base_currency);
     }
+    md.push_str(&f::method_line(&out.method));
     md
 }
 
@@ -1328,6 +1332,13 @@ fn terse_connection(md: &mut String, rows: &[GatewayRow]) {
     );
 }
 
+/// How the briefing figures are computed, in the base currency `base`.
+fn method_words(base: &str) -> String {
+    format!(
+        "from the live snapshot: leverage = gross position value / NLV; cushion = excess liquidity / NLV; margin utilization = maintenance requirement / equity with loan value; weights = share of gross position value in {base} (FX at the rates listed); concentration HHI = Σ (100 × weight)² (10,000 = one position) and effective positions = 10,000 / HHI; movers ranked by the day's change in percent; alerts when a figure crosses the thresholds listed"
+    )
+}
+
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &BriefingOut) -> String {
     use crate::tools::format as f;
@@ -1368,6 +1379,7 @@ mod tests {
         let kryx = position("KRYX", 54.18, 340.0, -4.9, 69.4);
         let vltx = position("VLTX", 94.32, 86.0, 1.2, 30.6);
         BriefingOut {
+            method: method_words("CAD"),
             warnings: Vec::new(),
             meta: Meta {
                 as_of: "2026-05-03 17:17:44 UTC".into(),

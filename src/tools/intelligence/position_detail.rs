@@ -111,6 +111,8 @@ pub struct PositionDetailOut {
     /// Currencies without a rate (footnote).
     #[serde(skip)]
     pub unconverted: Vec<String>,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
     /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
     /// partial coverage, ...); empty when it warns about nothing.
     pub warnings: Vec<String>,
@@ -192,6 +194,7 @@ impl Tool for PositionDetail {
         let recent = bars.as_deref().map(|b| recent_bars(b)).unwrap_or_default();
         let stale = risk_data::worst_stale(view.stale.clone(), bars_stale);
         let mut out = PositionDetailOut {
+            method: method_words(&base),
             warnings: Vec::new(),
             meta: support::meta(view.now, stale.as_ref()),
             account: book.account_label.clone(),
@@ -367,7 +370,15 @@ pub fn render(out: &PositionDetailOut) -> String {
         md.push_str(&f::delayed_note(std::slice::from_ref(symbol)).unwrap_or_default());
     }
     md.push_str(&fx_lines(&out.fx_rates, &out.unconverted));
+    md.push_str(&f::method_line(&out.method));
     md
+}
+
+/// How the position figures are computed, in the base currency `base`.
+fn method_words(base: &str) -> String {
+    format!(
+        "cost basis = quantity × average cost; market value at the current price, converted to {base} at the FX rate listed; weight = share of the book's gross position value in {base}; unrealized P&L % = unrealized P&L / cost basis; margin from an IB what-if order closing the position (never placed); technicals from daily closes as ibkr_technicals computes them"
+    )
 }
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
@@ -423,6 +434,7 @@ mod tests {
     fn render_position_detail() {
         let bars = rising(252);
         let out = PositionDetailOut {
+            method: method_words("USD"),
             warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),

@@ -74,6 +74,8 @@ pub struct DividendsOut {
     /// The symbol asked for in scope `single` (the title).
     #[serde(skip)]
     pub symbol: String,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
     /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
     /// partial coverage, ...); empty when it warns about nothing.
     pub warnings: Vec<String>,
@@ -257,6 +259,7 @@ impl Tool for Dividends {
             });
         }
         let mut out = DividendsOut {
+            method: method_words(),
             warnings: Vec::new(),
             meta: support::meta(now, stale.as_ref()),
             scope: p.scope,
@@ -317,6 +320,7 @@ pub fn render(out: &DividendsOut) -> String {
             md.push_str(&fx_lines(&out.fx_rates, &[]));
         }
     }
+    md.push_str(&f::method_line(&out.method));
     md
 }
 
@@ -370,6 +374,11 @@ fn render_calendar(md: &mut String, rows: &[DividendRow]) {
         ],
         &table,
     ));
+}
+
+/// How the dividend figures are computed.
+fn method_words() -> String {
+    "per share: past and next 12 months as IB's dividend tick (generic tick 456) reports them; annual income = next 12 months × shares held, in the symbol's currency, the total converted to the base currency at the FX rates listed; yield = next 12 months (else past 12 months) / current price".to_string()
 }
 
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
@@ -431,6 +440,7 @@ mod tests {
     fn render_dividends() {
         let meta = support::meta(1_777_828_664_000, None);
         let single = DividendsOut {
+            method: method_words(),
             warnings: Vec::new(),
             meta: meta.clone(),
             scope: DividendScope::Single,
@@ -441,6 +451,7 @@ mod tests {
             symbol: "KRYX".into(),
         };
         let calendar = DividendsOut {
+            method: method_words(),
             warnings: Vec::new(),
             meta: meta.clone(),
             scope: DividendScope::Calendar,
@@ -454,6 +465,7 @@ mod tests {
             symbol: String::new(),
         };
         let income = DividendsOut {
+            method: method_words(),
             warnings: Vec::new(),
             meta,
             scope: DividendScope::Income,
