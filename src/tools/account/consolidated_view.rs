@@ -344,5 +344,6 @@ mod tests {
             unconverted: vec!["EUR".into()],
         };
         insta::assert_snapshot!("render_consolidated_view", render(&out));
+        insta::assert_snapshot!("headline_consolidated_view", [headline(&out)].join("\n"));
     }
 }

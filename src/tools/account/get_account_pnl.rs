@@ -205,7 +205,9 @@ mod tests {
                 realized: None,
             },
         ];
-        insta::assert_snapshot!("render_get_account_pnl", render(&out(Some(rows), true)));
+        let answer = out(Some(rows), true);
+        insta::assert_snapshot!("render_get_account_pnl", render(&answer));
+        insta::assert_snapshot!("headline_get_account_pnl", headline(&answer));
     }
 
     #[test]

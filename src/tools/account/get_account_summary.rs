@@ -161,5 +161,6 @@ mod tests {
             leverage: None,
         };
         insta::assert_snapshot!("render_get_account_summary", render(&out));
+        insta::assert_snapshot!("headline_get_account_summary", [headline(&out)].join("\n"));
     }
 }

@@ -147,5 +147,6 @@ mod tests {
             ],
         };
         insta::assert_snapshot!("render_list_accounts", render(&out));
+        insta::assert_snapshot!("headline_list_accounts", [headline(&out)].join("\n"));
     }
 }

@@ -556,6 +556,7 @@ mod tests {
             ..out(MarginDetail::Summary)
         };
         insta::assert_snapshot!("render_margin", render(&summary));
+        insta::assert_snapshot!("headline_margin", [headline(&summary)].join("\n"));
     }
 
     #[test]

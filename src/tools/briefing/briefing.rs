@@ -1460,6 +1460,10 @@ mod tests {
     #[test]
     fn renders_every_section() {
         insta::assert_snapshot!("render_briefing", render(&briefing("full")));
+        insta::assert_snapshot!(
+            "headline_briefing",
+            [headline(&briefing("full"))].join("\n")
+        );
     }
 
     #[test]

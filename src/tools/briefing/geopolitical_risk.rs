@@ -647,5 +647,6 @@ mod tests {
             method: METHOD.to_string(),
         };
         insta::assert_snapshot!("render_geopolitical_risk", render(&out));
+        insta::assert_snapshot!("headline_geopolitical_risk", [headline(&out)].join("\n"));
     }
 }

@@ -435,5 +435,6 @@ mod tests {
             method: METHOD.to_string(),
         };
         insta::assert_snapshot!("render_thesis_check", render(&out));
+        insta::assert_snapshot!("headline_thesis_check", [headline(&out)].join("\n"));
     }
 }

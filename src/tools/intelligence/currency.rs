@@ -288,5 +288,6 @@ mod tests {
             unconverted: vec!["HKD".into()],
         };
         insta::assert_snapshot!("render_currency", render(&out));
+        insta::assert_snapshot!("headline_currency", [headline(&out)].join("\n"));
     }
 }

@@ -480,5 +480,9 @@ mod tests {
             "render_position_detail",
             format!("{}\n---\n\n{}", render(&out), render(&bare))
         );
+        insta::assert_snapshot!(
+            "headline_position_detail",
+            [headline(&out), headline(&bare)].join("\n")
+        );
     }
 }

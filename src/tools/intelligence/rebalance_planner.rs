@@ -409,5 +409,6 @@ mod tests {
             }],
         };
         insta::assert_snapshot!("render_rebalance_planner", render(&out));
+        insta::assert_snapshot!("headline_rebalance_planner", [headline(&out)].join("\n"));
     }
 }

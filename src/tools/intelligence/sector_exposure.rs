@@ -307,7 +307,7 @@ pub fn headline(out: &SectorOut) -> String {
     f::headline(&[
         format!("{} sector(s)", out.sectors.len()),
         top,
-        format!("HHI {}", f::number(out.hhi, 4)),
+        format!("HHI {}", f::number(out.hhi, 0)),
     ])
 }
 
@@ -358,5 +358,6 @@ mod tests {
             unconverted: vec![],
         };
         insta::assert_snapshot!("render_sector_exposure", render(&out));
+        insta::assert_snapshot!("headline_sector_exposure", [headline(&out)].join("\n"));
     }
 }

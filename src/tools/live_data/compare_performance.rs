@@ -355,5 +355,6 @@ mod tests {
             spread_pct: spread,
         };
         insta::assert_snapshot!("render_compare_performance", render(&out));
+        insta::assert_snapshot!("headline_compare_performance", [headline(&out)].join("\n"));
     }
 }

@@ -244,5 +244,9 @@ mod tests {
             "render_get_fx_rate",
             format!("{}\n---\n\n{}", render(&live), render(&delayed))
         );
+        insta::assert_snapshot!(
+            "headline_get_fx_rate",
+            [headline(&live), headline(&delayed)].join("\n")
+        );
     }
 }

@@ -268,5 +268,9 @@ mod tests {
             "render_get_intraday",
             format!("{}\n---\n\n{}", render(&out), render(&empty))
         );
+        insta::assert_snapshot!(
+            "headline_get_intraday",
+            [headline(&out), headline(&empty)].join("\n")
+        );
     }
 }

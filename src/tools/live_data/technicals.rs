@@ -493,5 +493,9 @@ mod tests {
             "render_technicals",
             format!("{}\n---\n\n{}", render(&all), render(&short))
         );
+        insta::assert_snapshot!(
+            "headline_technicals",
+            [headline(&all), headline(&short)].join("\n")
+        );
     }
 }

@@ -491,5 +491,9 @@ mod tests {
                 render(&income)
             )
         );
+        insta::assert_snapshot!(
+            "headline_dividends",
+            [headline(&single), headline(&calendar), headline(&income)].join("\n")
+        );
     }
 }

@@ -283,5 +283,9 @@ mod tests {
             "render_get_contract_details",
             format!("{}\n---\n\n{}", render(&one), render(&several))
         );
+        insta::assert_snapshot!(
+            "headline_get_contract_details",
+            [headline(&one), headline(&several)].join("\n")
+        );
     }
 }

@@ -337,5 +337,9 @@ mod tests {
             "render_get_historical_bars",
             format!("{}\n---\n\n{}", render(&out), render(&empty))
         );
+        insta::assert_snapshot!(
+            "headline_get_historical_bars",
+            [headline(&out), headline(&empty)].join("\n")
+        );
     }
 }

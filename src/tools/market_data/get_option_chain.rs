@@ -392,5 +392,9 @@ mod tests {
             "render_get_option_chain",
             format!("{}\n---\n\n{}", render(&list), render(&chain))
         );
+        insta::assert_snapshot!(
+            "headline_get_option_chain",
+            [headline(&list), headline(&chain)].join("\n")
+        );
     }
 }

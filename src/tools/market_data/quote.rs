@@ -413,5 +413,9 @@ mod tests {
             "render_quote",
             format!("{}\n---\n\n{}", render(&single), render(&comparison))
         );
+        insta::assert_snapshot!(
+            "headline_quote",
+            [headline(&single), headline(&comparison)].join("\n")
+        );
     }
 }

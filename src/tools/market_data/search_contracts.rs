@@ -176,5 +176,9 @@ mod tests {
             "render_search_contracts",
             format!("{}\n---\n\n{}", render(&found), render(&none))
         );
+        insta::assert_snapshot!(
+            "headline_search_contracts",
+            [headline(&found), headline(&none)].join("\n")
+        );
     }
 }

@@ -322,6 +322,7 @@ mod tests {
             cache_only: false,
         };
         insta::assert_snapshot!("render_connection_status", render(&out));
+        insta::assert_snapshot!("headline_connection_status", [headline(&out)].join("\n"));
     }
 
     #[test]

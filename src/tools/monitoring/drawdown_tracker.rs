@@ -365,6 +365,10 @@ mod tests {
     #[test]
     fn renders_current_and_maximum_drawdown() {
         insta::assert_snapshot!("render_drawdown_tracker", render(&answered()));
+        insta::assert_snapshot!(
+            "headline_drawdown_tracker",
+            [headline(&answered())].join("\n")
+        );
     }
 
     #[test]

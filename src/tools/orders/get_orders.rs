@@ -147,6 +147,7 @@ mod tests {
             count: 2,
         };
         insta::assert_snapshot!("render_get_orders", render(&out));
+        insta::assert_snapshot!("headline_get_orders", [headline(&out)].join("\n"));
         let none = GetOrdersOut {
             orders: Vec::new(),
             count: 0,

@@ -676,9 +676,16 @@ fn fills_section(md: &mut String, out: &TradesOut) {
 /// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
 pub fn headline(out: &TradesOut) -> String {
     use crate::tools::format as f;
-    let sums = |v: &[CurrencyAmount]| {
+    let sums = |v: &[CurrencyAmount], signed: bool| {
         v.iter()
-            .map(|c| format!("{} {}", f::signed(Some(c.amount), 2), c.currency))
+            .map(|c| {
+                let amount = if signed {
+                    f::signed(Some(c.amount), 2)
+                } else {
+                    f::number(Some(c.amount), 2)
+                };
+                format!("{amount} {}", c.currency)
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -687,12 +694,12 @@ pub fn headline(out: &TradesOut) -> String {
         if out.realized_total.is_empty() {
             String::new()
         } else {
-            format!("realized {}", sums(&out.realized_total))
+            format!("realized {}", sums(&out.realized_total, true))
         },
         if out.commissions.is_empty() {
             String::new()
         } else {
-            format!("commissions {}", sums(&out.commissions))
+            format!("commissions {}", sums(&out.commissions, false))
         },
     ])
 }
@@ -751,6 +758,7 @@ mod tests {
         };
         add_totals(&mut out, TradesView::Fills);
         insta::assert_snapshot!("render_trades", render(&out));
+        insta::assert_snapshot!("headline_trades", [headline(&out)].join("\n"));
     }
 
     #[test]

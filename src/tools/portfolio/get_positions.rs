@@ -474,6 +474,7 @@ mod tests {
             symbol_filter: None,
         };
         insta::assert_snapshot!("render_get_positions", render(&out));
+        insta::assert_snapshot!("headline_get_positions", [headline(&out)].join("\n"));
     }
 
     #[test]

@@ -455,5 +455,9 @@ mod tests {
             "render_correlation_matrix",
             format!("{}\n---\n\n{}", render(&out), render(&large))
         );
+        insta::assert_snapshot!(
+            "headline_correlation_matrix",
+            [headline(&out), headline(&large)].join("\n")
+        );
     }
 }

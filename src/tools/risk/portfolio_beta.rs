@@ -366,5 +366,6 @@ mod tests {
             unconverted: vec![],
         };
         insta::assert_snapshot!("render_portfolio_beta", render(&out));
+        insta::assert_snapshot!("headline_portfolio_beta", [headline(&out)].join("\n"));
     }
 }

@@ -1004,5 +1004,9 @@ mod tests {
             "render_stress_test",
             format!("{}\n---\n\n{}", render(&preflight), render(&gap))
         );
+        insta::assert_snapshot!(
+            "headline_stress_test",
+            [headline(&preflight), headline(&gap)].join("\n")
+        );
     }
 }

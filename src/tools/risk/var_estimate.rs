@@ -876,5 +876,6 @@ mod tests {
             unconverted: vec!["HKD".into()],
         };
         insta::assert_snapshot!("render_var_estimate", render(&out));
+        insta::assert_snapshot!("headline_var_estimate", [headline(&out)].join("\n"));
     }
 }

@@ -410,5 +410,9 @@ mod tests {
             "render_what_if",
             format!("{}\n---\n\n{}", render(&buy), render(&limit_sell))
         );
+        insta::assert_snapshot!(
+            "headline_what_if",
+            [headline(&buy), headline(&limit_sell)].join("\n")
+        );
     }
 }
