@@ -51,6 +51,8 @@ enum ServerMessage {
         #[serde(default)]
         json: Value,
         #[serde(default)]
+        headline: String,
+        #[serde(default)]
         error: Option<String>,
     },
     Bars {
@@ -250,6 +252,7 @@ async fn read_calls<R: AsyncBufRead + Unpin>(
                     ok: true,
                     markdown: o.markdown,
                     json: o.json,
+                    headline: o.headline,
                     error: None,
                 },
                 Err(e) => ServerMessage::Result {
@@ -257,6 +260,7 @@ async fn read_calls<R: AsyncBufRead + Unpin>(
                     ok: false,
                     markdown: String::new(),
                     json: Value::Null,
+                    headline: String::new(),
                     error: Some(e.message),
                 },
             };
@@ -440,10 +444,15 @@ async fn read_updates<R: AsyncBufRead + Unpin>(
                 ok,
                 markdown,
                 json,
+                headline,
                 error,
             }) => {
                 let answer = if ok {
-                    Ok(ToolOutput { markdown, json })
+                    Ok(ToolOutput {
+                        markdown,
+                        json,
+                        headline,
+                    })
                 } else {
                     Err(ToolError::new(error.unwrap_or_default()))
                 };

@@ -105,6 +105,7 @@ fn journal(store: &Store, client: String, tool: String, error: String) {
         error: Some(error),
         result_bytes: 0,
         markdown: String::new(),
+        headline: String::new(),
     });
 }
 

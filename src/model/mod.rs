@@ -706,6 +706,10 @@ pub struct ToolCallRecord {
     pub result_bytes: usize,
     /// The markdown answer, kept so the prompt pane can show it.
     pub markdown: String,
+    /// The answer's one-line summary (the tool's `headline`), empty for an error. Defaults to
+    /// empty when a record from an older daemon lacks it.
+    #[serde(default)]
+    pub headline: String,
 }
 
 #[cfg(test)]

@@ -89,6 +89,8 @@ const MIGRATIONS: &[&str] = &[
          json    TEXT    NOT NULL
      );
      CREATE INDEX briefings_by_account ON briefings (account, time);",
+    // 2: each journaled call keeps its one-line headline (rows written before have none).
+    "ALTER TABLE tool_calls ADD COLUMN headline TEXT NOT NULL DEFAULT '';",
 ];
 
 /// The schema version this build creates and understands.
@@ -547,8 +549,8 @@ impl Db {
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO tool_calls (call_id, time, client, tool, arguments, duration_ms, ok,
-                                         error, result_bytes, markdown)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                         error, result_bytes, markdown, headline)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for record in records {
                 let arguments = serde_json::to_string(&record.arguments)
@@ -568,6 +570,7 @@ impl Db {
                     record.error,
                     record.result_bytes as i64,
                     record.markdown,
+                    record.headline,
                 ])?;
             }
         }
@@ -581,7 +584,7 @@ impl Db {
         let conn = self.conn.lock();
         let mut stmt = conn.prepare_cached(
             "SELECT call_id, time, client, tool, arguments, duration_ms, ok, error, result_bytes,
-                    markdown
+                    markdown, headline
              FROM tool_calls ORDER BY seq DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map(params![limit], |r| {
@@ -601,6 +604,7 @@ impl Db {
                     error: r.get(7)?,
                     result_bytes: result_bytes.max(0) as usize,
                     markdown: r.get(9)?,
+                    headline: r.get(10)?,
                 },
             ))
         })?;

@@ -173,8 +173,11 @@ fn commit(db: &Db, batch: &mut Vec<ToolCallRecord>) {
 /// Roughly what a record costs on disk (its text; the numbers are noise beside it).
 fn approximate_bytes(r: &ToolCallRecord) -> u64 {
     let arguments = if r.arguments.is_null() { 0 } else { 64 };
-    (r.markdown.len() + r.client.len() + r.tool.len() + r.error.as_ref().map_or(0, String::len))
-        as u64
+    (r.markdown.len()
+        + r.headline.len()
+        + r.client.len()
+        + r.tool.len()
+        + r.error.as_ref().map_or(0, String::len)) as u64
         + arguments
         + 64
 }

@@ -190,6 +190,7 @@ mod tests {
             error: None,
             result_bytes: 3,
             markdown: "md".into(),
+            headline: "1 account".into(),
         }
     }
 

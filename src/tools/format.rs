@@ -109,6 +109,32 @@ pub fn pct_plain(v: Option<f64>, dp: usize) -> String {
     finite(v).map_or_else(|| NA.to_string(), |x| format!("{x:.dp$}%"))
 }
 
+/// A signed amount without currency, for headlines: `+1,234.56`, `-952.00`, `0.00`, `N/A`.
+pub fn signed(v: Option<f64>, dp: usize) -> String {
+    match finite(v) {
+        Some(x) => {
+            let body = group(x, dp);
+            if x > 0.0 && body.chars().any(|c| c.is_ascii_digit() && c != '0') {
+                format!("+{body}")
+            } else {
+                body
+            }
+        }
+        None => NA.to_string(),
+    }
+}
+
+/// A headline from its parts: one line, parts joined by ` · `, empty parts left out.
+pub fn headline(parts: &[String]) -> String {
+    parts
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" · ")
+        .replace('\n', " ")
+}
+
 /// Volumes and share counts: `99,909,074`; fractional shares keep up to 4 decimals.
 pub fn volume(v: Option<f64>) -> String {
     match finite(v) {
@@ -306,10 +332,111 @@ pub fn json_num(v: Option<f64>) -> Option<f64> {
     finite(v)
 }
 
-/// Rounds for JSON output so answers don't carry float noise (`0.30000000000000004`).
+/// Rounds for JSON output so answers don't carry float noise (`0.30000000000000004`). A value
+/// that rounds to zero is `0` (never `-0`); NaN and infinities pass through (JSON writes null).
 pub fn round(v: f64, dp: i32) -> f64 {
     let f = 10f64.powi(dp);
-    (v * f).round() / f
+    let r = (v * f).round() / f;
+    if r == 0.0 { 0.0 } else { r }
+}
+
+/// A number, or a collection of numbers, that serializes rounded to `dp` decimals. Output
+/// structs round through the `dp*` serializers below (one per display precision), so the JSON
+/// carries the digits the markdown shows and the struct keeps full precision for rendering.
+pub trait Rounded {
+    fn serialize_rounded<S: serde::Serializer>(&self, dp: i32, s: S) -> Result<S::Ok, S::Error>;
+}
+
+impl Rounded for f64 {
+    fn serialize_rounded<S: serde::Serializer>(&self, dp: i32, s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&round(*self, dp), s)
+    }
+}
+
+impl<T: Rounded> Rounded for Option<T> {
+    fn serialize_rounded<S: serde::Serializer>(&self, dp: i32, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Some(v) => v.serialize_rounded(dp, s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+impl<T: Rounded> Rounded for Vec<T> {
+    fn serialize_rounded<S: serde::Serializer>(&self, dp: i32, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter().map(|v| RoundedRef(v, dp)))
+    }
+}
+
+/// One element of a rounded sequence.
+struct RoundedRef<'a, T>(&'a T, i32);
+
+impl<T: Rounded> serde::Serialize for RoundedRef<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_rounded(self.1, s)
+    }
+}
+
+/// Whole numbers (share counts shown without decimals, seconds, volumes).
+pub fn dp0<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    v.serialize_rounded(0, s)
+}
+
+/// One decimal (percentages shown as `38.1%`, ages in seconds).
+pub fn dp1<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    v.serialize_rounded(1, s)
+}
+
+/// Two decimals: money, prices, percentages shown as `+3.70%`, leverage `2.61x`.
+pub fn dp2<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    v.serialize_rounded(2, s)
+}
+
+/// Three decimals (option delta, theta, vega as the chain shows them).
+pub fn dp3<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    v.serialize_rounded(3, s)
+}
+
+/// Four decimals: ratios, betas, correlations, FX rates used in conversions, fractional share
+/// counts.
+pub fn dp4<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    v.serialize_rounded(4, s)
+}
+
+/// Five decimals: FX quotes as the FX-rate answer shows them (`1.36995`).
+pub fn dp5<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    v.serialize_rounded(5, s)
+}
+
+/// The method note every computing tool ends its markdown with: `_Method: …._`, from the same
+/// `method` string its JSON carries.
+pub fn method_line(method: &str) -> String {
+    format!("\n_Method: {}._\n", method.trim().trim_end_matches('.'))
+}
+
+/// The sentences a markdown answer warns with, in the order it shows them, without markdown
+/// decoration: every line (outside tables) marked ⚠️ or 🚨, and the delayed-data notes. Tools
+/// put these in their JSON `warnings`, so the JSON says exactly what the markdown warns about.
+pub fn warnings_in(markdown: &str) -> Vec<String> {
+    markdown
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('|'))
+        .filter(|l| l.contains("⚠️") || l.contains('🚨') || l.starts_with("_Delayed"))
+        .map(warning_text)
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// One warning line as plain text: no quote marker, warning sign, bold or italics.
+pub fn warning_text(line: &str) -> String {
+    let plain = line
+        .trim()
+        .trim_start_matches('>')
+        .replace("⚠️", "")
+        .replace('🚨', "")
+        .replace("**", "");
+    plain.trim().trim_matches('_').trim().to_string()
 }
 
 /// `**FX**: USD.CAD 1.3650 (live)` lines, plus what could not be converted.
@@ -400,6 +527,50 @@ mod tests {
         assert_eq!(mask_account("DU7654321", true), "DU****4321");
         assert_eq!(mask_account("U1234321", false), "U1234321");
         assert_eq!(mask_account("U12", true), "U****");
+    }
+
+    #[test]
+    fn rounding_serializers() {
+        #[derive(serde::Serialize)]
+        struct Out {
+            #[serde(serialize_with = "dp2")]
+            money: f64,
+            #[serde(serialize_with = "dp4")]
+            beta: Option<f64>,
+            #[serde(serialize_with = "dp2")]
+            none: Option<f64>,
+            #[serde(serialize_with = "dp4")]
+            matrix: Vec<Vec<f64>>,
+            #[serde(serialize_with = "dp2")]
+            tiny_loss: f64,
+        }
+        let json = serde_json::to_string(&Out {
+            money: -1034.1465209552196,
+            beta: Some(1.234_567_8),
+            none: None,
+            matrix: vec![vec![1.0, 0.123_456_7]],
+            tiny_loss: -0.001,
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"money":-1034.15,"beta":1.2346,"none":null,"matrix":[[1.0,0.1235]],"tiny_loss":0.0}"#
+        );
+    }
+
+    #[test]
+    fn warnings_are_lifted_from_the_markdown() {
+        let md = "# Stress\n> ⚠️ **Stale data**: last update 5s ago (x). Showing cached values.\n\
+                  | A | ⚠️ restricted |\n\n🚨 FORCED LIQUIDATION: equity below maintenance.\n\
+                  _Delayed market data (no live subscription, typically 15–20 min behind) for: KRYX._\n";
+        assert_eq!(
+            warnings_in(md),
+            vec![
+                "Stale data: last update 5s ago (x). Showing cached values.",
+                "FORCED LIQUIDATION: equity below maintenance.",
+                "Delayed market data (no live subscription, typically 15–20 min behind) for: KRYX.",
+            ]
+        );
     }
 
     #[test]

@@ -8,9 +8,16 @@
 //! `ibkr_` prefix, in the directory of its [`ToolGroup`]. A tool file holds its params struct
 //! (`#[derive(Deserialize, JsonSchema)]`, `#[serde(deny_unknown_fields)]`), its output struct
 //! (`#[derive(Serialize, JsonSchema)]`; what only the markdown needs is `#[serde(skip)]`), a unit
-//! struct implementing [`Tool`] whose `run` gathers the data into the output, and a pure
+//! struct implementing [`Tool`] whose `run` gathers the data into the output, a pure
 //! `render(&Output) -> String` that turns it into markdown, snapshot-tested from a hand-built
-//! output (`render_<tool>` under `src/tools/<group>/snapshots/`).
+//! output (`render_<tool>` under `src/tools/<group>/snapshots/`), and a pure
+//! `headline(&Output) -> String`: one line with the answer's key figures for the cockpit's
+//! prompt pane and the journal.
+//!
+//! The JSON is written for a reader: every `Output` has `warnings` (the sentences the markdown
+//! warns with, lifted from it by [`format::warnings_in`]), a tool that computes has `method` (how,
+//! shown in the markdown too), and every float is rounded to what the markdown shows with the
+//! `format::dp*` serializers (`#[serde(serialize_with = "f::dp2")]`).
 //!
 //! Adding a tool: that one file, one `entry::<group::tool::YourTool>(),` line in [`registry`],
 //! and a case in the bad-argument table of `tests.rs` (a test walks the catalogue and fails
@@ -101,11 +108,13 @@ impl ToolContext {
     }
 }
 
-/// A tool's answer: markdown for people and LLMs, JSON (`structuredContent`) with the same numbers.
+/// A tool's answer: markdown for people and LLMs, JSON (`structuredContent`) with the same
+/// numbers, and a one-line headline for the prompt pane and the journal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolOutput {
     pub markdown: String,
     pub json: Value,
+    pub headline: String,
 }
 
 /// A tool-level error (`isError: true`): says what was wrong and what is accepted.
@@ -159,6 +168,8 @@ pub trait Tool: Send + Sync + 'static {
         ctx: &ToolContext,
         p: Self::Params,
     ) -> impl Future<Output = Result<Answer<Self::Output>, ToolError>> + Send;
+    /// One line with the answer's key figures (the tool file's pure `headline(out)`).
+    fn headline(out: &Self::Output) -> String;
 }
 
 type RunFn = for<'a> fn(
@@ -202,6 +213,7 @@ fn run_erased<'a, T: Tool>(
             ))
         })?;
         Ok(ToolOutput {
+            headline: T::headline(&answer.data),
             markdown: answer.markdown,
             json,
         })
@@ -319,20 +331,22 @@ pub async fn call_journaled(
     if ctx.store.is_simulated()
         && let Ok(out) = &mut result
     {
-        out.markdown = format!("{}\n\n{}", crate::store::SIMULATED_NOTICE, out.markdown);
+        mark_simulated(out);
     }
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let (ok, error, result_bytes, markdown) = match &result {
+    let (ok, error, result_bytes, markdown, headline) = match &result {
         Ok(out) => (
             true,
             None,
             out.markdown.len() + out.json.to_string().len(),
             out.markdown.clone(),
+            out.headline.clone(),
         ),
         Err(e) => (
             false,
             Some(e.message.clone()),
             e.message.len(),
+            String::new(),
             String::new(),
         ),
     };
@@ -347,8 +361,27 @@ pub async fn call_journaled(
         error,
         result_bytes,
         markdown,
+        headline,
     });
     result
+}
+
+/// Tells every reader of a demo answer that it is simulated: the notice above the markdown, and
+/// in the JSON `simulated: true` plus the same sentence first among the warnings (so a client
+/// that reads only the JSON is told as much as one that reads the markdown).
+fn mark_simulated(out: &mut ToolOutput) {
+    let notice = crate::store::SIMULATED_NOTICE;
+    out.markdown = format!("{notice}\n\n{}", out.markdown);
+    if let Value::Object(map) = &mut out.json {
+        map.insert("simulated".into(), Value::Bool(true));
+        let sentence = Value::String(format::warning_text(notice));
+        match map.get_mut("warnings") {
+            Some(Value::Array(list)) => list.insert(0, sentence),
+            _ => {
+                map.insert("warnings".into(), Value::Array(vec![sentence]));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

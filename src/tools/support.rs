@@ -14,6 +14,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
 pub struct StaleInfo {
     /// Seconds since the data was last refreshed.
+    #[serde(serialize_with = "crate::tools::format::dp1")]
     pub age_s: f64,
     /// Why it is stale, in words (e.g. "gateway disconnected: connection refused").
     pub reason: String,
@@ -196,6 +197,7 @@ pub struct FxUsed {
     /// Pair as `FROM.TO`, e.g. `USD.CAD`.
     pub pair: String,
     /// Units of `TO` per unit of `FROM`.
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub rate: f64,
 }
 

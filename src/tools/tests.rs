@@ -672,8 +672,10 @@ fn every_tool_rejects_bad_arguments_with_a_reason() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Every catalogue tool has a bad-argument case and a `render_<name>` snapshot of its pure
-/// renderer under `src/tools/<group>/snapshots/`: adding a tool without them fails here.
+/// Every catalogue tool has a bad-argument case, a `render_<name>` snapshot of its pure
+/// renderer and a `headline_<name>` snapshot of its headline (from the same hand-built outputs,
+/// one line each, none empty) under `src/tools/<group>/snapshots/`: adding a tool without them
+/// fails here.
 #[test]
 fn every_tool_is_covered() {
     let cases = bad_argument_cases();
@@ -697,6 +699,35 @@ fn every_tool_is_covered() {
                 spec.name,
                 snapshots.display()
             ));
+        }
+        let headline_file = std::fs::read_dir(&snapshots).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .find(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .ends_with(&format!("__headline_{short}.snap"))
+                })
+                .map(|e| e.path())
+        });
+        match headline_file.and_then(|p| std::fs::read_to_string(p).ok()) {
+            None => missing.push(format!(
+                "{}: no headline_{short} snapshot in {}",
+                spec.name,
+                snapshots.display()
+            )),
+            Some(text) => {
+                // The body follows the second `---` line of insta's header.
+                let body: Vec<&str> = text
+                    .lines()
+                    .skip(1)
+                    .skip_while(|l| *l != "---")
+                    .skip(1)
+                    .collect();
+                if body.is_empty() || body.iter().any(|l| l.trim().is_empty()) {
+                    missing.push(format!("{}: an empty headline in {body:?}", spec.name));
+                }
+            }
         }
     }
     let unknown: Vec<&str> = cases
@@ -776,7 +807,11 @@ fn positions_convert_to_base_currency_and_weigh_by_gross_value() {
     let kryx = 340.0 * 54.18 * rate;
     let vltx = 86.0 * 94.32 * rate;
     let w = rows[0]["weight_pct"].as_f64().expect("weight");
-    assert!((w - kryx / (kryx + vltx) * 100.0).abs() < 1e-3, "{w}");
+    assert_eq!(
+        w,
+        format::round(kryx / (kryx + vltx) * 100.0, 2),
+        "to the 2 dp shown"
+    );
     let total = out.json["total_market_value"].as_f64().expect("total");
     assert!((total - (kryx + vltx)).abs() < 0.01, "{total}");
     assert_eq!(out.json["fx_rates"][0]["pair"], json!("USD.CAD"));
@@ -882,4 +917,30 @@ fn calls_are_journaled() {
             .is_some_and(|e| e.contains("malformed list"))
     );
     assert_eq!(journal[1].arguments, json!({"symbols": "A,,B"}));
+}
+
+/// The simulated-data notice reaches a JSON reader too: `simulated: true` and the notice first
+/// among the warnings, the same sentence the markdown starts with.
+#[test]
+fn a_simulated_answer_says_so_in_its_json() {
+    let ctx = filled_context();
+    ctx.store.set_world(crate::store::World {
+        simulated: true,
+        description: "simulated demo book".into(),
+    });
+    let out = run(call_journaled(
+        &ctx,
+        "cli",
+        "ibkr_get_account_summary",
+        Value::Null,
+    ))
+    .expect("summary");
+    assert!(out.markdown.starts_with(crate::store::SIMULATED_NOTICE));
+    assert_eq!(out.json["simulated"], json!(true));
+    assert_eq!(
+        out.json["warnings"][0],
+        json!(format::warning_text(crate::store::SIMULATED_NOTICE))
+    );
+    assert!(!out.headline.is_empty());
+    assert_eq!(ctx.store.snapshot().journal[0].headline, out.headline);
 }

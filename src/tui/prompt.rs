@@ -1,6 +1,7 @@
 //! Prompt pane: the live journal of tool calls from every front door (newest first: time,
-//! client, tool, arguments, duration, ok/error), and the input line where the trader runs a tool
-//! the same way (`ibkr_what_if symbol=KRYX action=BUY quantity=100`, Tab completes).
+//! client, tool, arguments, duration, and the answer's headline or the error), and the input
+//! line where the trader runs a tool the same way (`ibkr_what_if symbol=KRYX action=BUY
+//! quantity=100`, Tab completes).
 
 use super::app::{App, CompletionPopup, INPUT_PLACEHOLDER, Pane};
 use super::format;
@@ -69,9 +70,12 @@ fn render_journal(frame: &mut Frame, area: Rect, app: &App, state: &LiveState, f
         );
         return;
     }
-    // Fixed columns; arguments and result share what is left (arguments 60%).
+    // Fixed columns; arguments and result share what is left (the result, which carries the
+    // answer's headline, gets 60%).
     let fixed = 8 + 1 + 11 + 1 + 22 + 1 + 7 + 1 + 1;
-    let args_width = ((area.width as usize).saturating_sub(fixed) * 3 / 5).max(8);
+    let shared = (area.width as usize).saturating_sub(fixed);
+    let args_width = (shared * 2 / 5).max(8);
+    let result_width = shared.saturating_sub(args_width).max(8);
     let header =
         Row::new(["Time", "Client", "Tool", "Arguments", "     ms", "Result"].map(Cell::from))
             .style(t.table_header);
@@ -87,7 +91,7 @@ fn render_journal(frame: &mut Frame, area: Rect, app: &App, state: &LiveState, f
         .take(visible)
         .map(|r| {
             let (result, style) = if r.ok {
-                ("✓ ok".to_string(), t.ok)
+                (format::truncate(&ok_line(&r.headline), result_width), t.ok)
             } else {
                 (
                     format!("✗ {}", r.error.as_deref().unwrap_or("error")),
@@ -125,6 +129,17 @@ fn render_journal(frame: &mut Frame, area: Rect, app: &App, state: &LiveState, f
         .row_highlight_style(selected_style);
     let mut ts = TableState::default().with_selected(focused.then_some(selected - offset));
     frame.render_stateful_widget(table, area, &mut ts);
+}
+
+/// A successful call's result cell: its headline on one line, or `✓ ok` when the record has
+/// none (written by an older build).
+fn ok_line(headline: &str) -> String {
+    let line = headline.lines().next().unwrap_or("").trim();
+    if line.is_empty() {
+        "✓ ok".to_string()
+    } else {
+        format!("✓ {line}")
+    }
 }
 
 fn render_input(frame: &mut Frame, input_area: Rect, hint_area: Rect, app: &App) {

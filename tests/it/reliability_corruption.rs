@@ -30,6 +30,7 @@ fn call(id: u64) -> ToolCallRecord {
         error: None,
         result_bytes: 500,
         markdown: "m".repeat(500),
+        headline: String::new(),
     }
 }
 

@@ -49,6 +49,7 @@ fn call(id: u64, time: i64, markdown_bytes: usize) -> ToolCallRecord {
         error: None,
         result_bytes: markdown_bytes,
         markdown: "x".repeat(markdown_bytes),
+        headline: String::new(),
     }
 }
 

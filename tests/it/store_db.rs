@@ -59,6 +59,7 @@ fn tool_call(id: u64, tool: &str) -> ToolCallRecord {
         },
         result_bytes: 1024,
         markdown: format!("# {tool}\n| a | b |"),
+        headline: format!("{tool} headline"),
     }
 }
 
@@ -216,6 +217,58 @@ fn file_database_persists_across_opens_and_migrations_are_idempotent() {
     let (b, _) = Db::open(&path).unwrap();
     a.record_nlv("U1", 2_000, 1.0, "CAD").unwrap();
     assert_eq!(b.nlv_history("U1", 2_000).unwrap(), vec![(2_000, 1.0)]);
+}
+
+/// A journal written by a build whose `tool_calls` had no `headline` column opens, gains the
+/// column, and reads its old rows back with an empty headline.
+#[test]
+fn a_journal_from_before_headlines_opens_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cockpit.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE tool_calls (
+                 seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+                 call_id      INTEGER NOT NULL,
+                 time         INTEGER NOT NULL,
+                 client       TEXT    NOT NULL,
+                 tool         TEXT    NOT NULL,
+                 arguments    TEXT    NOT NULL,
+                 duration_ms  REAL    NOT NULL,
+                 ok           INTEGER NOT NULL,
+                 error        TEXT,
+                 result_bytes INTEGER NOT NULL,
+                 markdown     TEXT    NOT NULL
+             );
+             CREATE TABLE nlv_history (account TEXT NOT NULL, time INTEGER NOT NULL,
+                 nlv REAL NOT NULL, currency TEXT NOT NULL, PRIMARY KEY (account, time)) WITHOUT ROWID;
+             CREATE TABLE bar_cache (key TEXT PRIMARY KEY, fetched INTEGER NOT NULL, bars BLOB NOT NULL);
+             CREATE TABLE fills (exec_id TEXT PRIMARY KEY, order_id INTEGER NOT NULL,
+                 account TEXT NOT NULL, instrument TEXT NOT NULL, side TEXT NOT NULL, shares REAL,
+                 price REAL, time INTEGER NOT NULL, exchange TEXT NOT NULL, commission REAL,
+                 commission_currency TEXT NOT NULL, realized_pnl REAL);
+             CREATE TABLE briefings (seq INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL,
+                 time INTEGER NOT NULL, json TEXT NOT NULL);
+             INSERT INTO tool_calls (call_id, time, client, tool, arguments, duration_ms, ok,
+                                     error, result_bytes, markdown)
+                 VALUES (7, 1000, 'cli', 'ibkr_quote', '{}', 2.5, 1, NULL, 10, '# Quote');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let (db, warning) = Db::open(&path).unwrap();
+    assert!(warning.is_none(), "{warning:?}");
+    assert_eq!(db.schema_version().unwrap(), SCHEMA_VERSION);
+    let old = db.recent_tool_calls(10).unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!(
+        (old[0].markdown.as_str(), old[0].headline.as_str()),
+        ("# Quote", "")
+    );
+    db.insert_tool_call(&tool_call(8, "ibkr_margin")).unwrap();
+    let both = db.recent_tool_calls(10).unwrap();
+    assert_eq!(both[1].headline, "ibkr_margin headline");
 }
 
 #[test]

@@ -20,12 +20,15 @@ async fn fx_rate_equals_the_simulator() {
     assert_eq!(out.json["pair"], json!("USD.CAD"));
     assert_close(&out.json["rate"], fx, "USD.CAD");
     let inv = out.json["inverse"].as_f64().expect("inverse");
-    assert!((inv - 1.0 / fx).abs() < 1e-9, "inverse {inv}");
+    assert!(
+        (inv - 1.0 / fx).abs() <= 5e-6 + 1e-12,
+        "inverse {inv} (5 dp shown)"
+    );
     insta::assert_snapshot!("fx_usdcad", out.markdown);
 
     // The reverse pair is derived from the same quote.
     let out = h.ok("ibkr_get_fx_rate", json!({"pair": "CAD/USD"})).await;
-    assert!((out.json["rate"].as_f64().expect("rate") - 1.0 / fx).abs() < 1e-6);
+    assert!((out.json["rate"].as_f64().expect("rate") - 1.0 / fx).abs() <= 5e-6 + 1e-12);
 
     let e = h.err("ibkr_get_fx_rate", json!({"pair": "USD"})).await;
     assert!(e.message.contains("six letters"), "{e}");
@@ -186,7 +189,8 @@ async fn technicals_on_a_year_of_daily_bars() {
     let near = |got: &serde_json::Value, want: Option<f64>, what: &str| {
         let (got, want) = (got.as_f64().expect(what), want.expect(what));
         assert!(
-            (got - want).abs() <= 5e-5 + 1e-9 * want.abs(),
+            // 2 dp shown; the tool rounds its own value, a hair from the reference's.
+            (got - want).abs() <= 0.006 + 1e-9 * want.abs(),
             "{what}: tool {got} vs reference {want}"
         );
     };

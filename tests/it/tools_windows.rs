@@ -66,7 +66,10 @@ async fn ytd_and_52_weeks_follow_the_calendar() {
             .expect("a close from the previous year");
         let want = (last.close / anchor.close - 1.0) * 100.0;
         let got = row["return_pct"].as_f64().expect("return");
-        assert!((got - want).abs() < 1e-3, "{symbol}: YTD {got} vs {want}");
+        assert!(
+            (got - want).abs() <= 0.005 + 1e-9,
+            "{symbol}: YTD {got} vs {want} (2 dp shown)"
+        );
         assert_eq!(
             row["start_date"],
             json!(date(anchor).to_string()),

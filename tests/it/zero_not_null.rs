@@ -1,10 +1,12 @@
-//! Zero is a number: every tool's JSON, on the simulator's full book, is walked for nulls. A
-//! null is allowed only at a field listed here with the reason it is truly unknown in this
-//! world; a real zero (a drawdown that never happened, a currency part of a book in its base
-//! currency) must be 0.
+//! JSON written for a reader: every tool's JSON, on the simulator's full book, is walked for
+//! nulls, for float noise and for its warnings and method. A null is allowed only at a field
+//! listed here with the reason it is truly unknown in this world; a real zero (a drawdown that
+//! never happened, a currency part of a book in its base currency) must be 0. Every float has
+//! at most the decimals its kind is shown with; `warnings` are the markdown's warning
+//! sentences; a tool that computes states its `method`.
 
 use crate::support::world::start;
-use ibkr_cockpit::tools;
+use ibkr_cockpit::tools::{self, format};
 use serde_json::{Value, json};
 
 /// Arguments that make each tool answer (tools not listed take none).
@@ -117,6 +119,108 @@ fn allowed(tool: &str, path: &str) -> bool {
     })
 }
 
+/// Tools that compute something and so must say how (`method`, non-empty).
+const COMPUTING: &[&str] = &[
+    "ibkr_briefing",
+    "ibkr_compare_performance",
+    "ibkr_consolidated_view",
+    "ibkr_correlation_matrix",
+    "ibkr_currency",
+    "ibkr_dividends",
+    "ibkr_drawdown_tracker",
+    "ibkr_geopolitical_risk",
+    "ibkr_get_historical_bars",
+    "ibkr_margin",
+    "ibkr_portfolio_beta",
+    "ibkr_position_detail",
+    "ibkr_rebalance_planner",
+    "ibkr_sector_exposure",
+    "ibkr_stress_test",
+    "ibkr_technicals",
+    "ibkr_thesis_check",
+    "ibkr_var_estimate",
+];
+
+/// The most decimals a float at `key` of `tool` may carry: percentages and money as shown (2),
+/// FX quotes as the FX-rate answer shows them (5), anything else (ratios, betas, correlations,
+/// FX rates used, fractional shares) 4.
+fn max_decimals(tool: &str, key: &str) -> usize {
+    const MONEY: [&str; 12] = [
+        "pnl",
+        "value",
+        "liquidation",
+        "cash",
+        "funds",
+        "income",
+        "amount",
+        "equity",
+        "loss",
+        "expected_shortfall",
+        "_var",
+        "init_margin",
+    ];
+    if key.contains("pct") || (MONEY.iter().any(|m| key.ends_with(m)) && key != "marginal_var") {
+        2
+    } else if tool == "ibkr_get_fx_rate" || key == "min_tick" {
+        5
+    } else {
+        4
+    }
+}
+
+/// Every float in `v` with more decimals than its key allows, as `path = value`.
+fn noisy(tool: &str, v: &Value, path: &str, key: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let text = n.to_string();
+            let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
+            if text.contains('e') || decimals > max_decimals(tool, key) {
+                out.push(format!("{tool}{path} = {text}"));
+            }
+        }
+        Value::Array(a) => a
+            .iter()
+            .for_each(|x| noisy(tool, x, &format!("{path}[]"), key, out)),
+        Value::Object(o) => o
+            .iter()
+            .for_each(|(k, x)| noisy(tool, x, &format!("{path}.{k}"), k, out)),
+        _ => {}
+    }
+}
+
+/// What a JSON reader is owed besides the numbers: the markdown's warnings, word for word (the
+/// demo notice first), and the method of a tool that computes.
+fn missing_words(tool: &str, out: &tools::ToolOutput) -> Vec<String> {
+    let mut bad = Vec::new();
+    match out.json.get("warnings").and_then(Value::as_array) {
+        None => bad.push(format!("{tool}: no `warnings` array")),
+        Some(list) => {
+            let expected: Vec<Value> = format::warnings_in(&out.markdown)
+                .into_iter()
+                .map(Value::String)
+                .collect();
+            if *list != expected {
+                bad.push(format!(
+                    "{tool}: warnings {list:?} are not the markdown's {expected:?}"
+                ));
+            }
+        }
+    }
+    if COMPUTING.contains(&tool) {
+        let method = out.json.get("method").and_then(Value::as_str).unwrap_or("");
+        if method.trim().is_empty() || !out.markdown.contains("_Method: ") {
+            bad.push(format!("{tool}: no method in the JSON or the markdown"));
+        }
+    }
+    if out.headline.trim().is_empty() || out.headline.contains('\n') {
+        bad.push(format!(
+            "{tool}: headline {:?} is not one line",
+            out.headline
+        ));
+    }
+    bad
+}
+
 /// Every `path` in `v` whose value is null (array indices as `[]`).
 fn nulls(v: &Value, path: &str, out: &mut Vec<String>) {
     match v {
@@ -134,6 +238,8 @@ async fn every_tool_answers_zero_as_a_number() {
     let h = start().await;
     let mut walked = 0;
     let mut bad = Vec::new();
+    let mut unrounded = Vec::new();
+    let mut unwritten = Vec::new();
     for spec in tools::catalog() {
         // These two read a user's config file (risk factors, theses) that this world does not
         // write; they are walked in their own tests' worlds.
@@ -142,6 +248,8 @@ async fn every_tool_answers_zero_as_a_number() {
         }
         let out = h.ok(spec.name, args(spec.name)).await;
         walked += 1;
+        noisy(spec.name, &out.json, "", "", &mut unrounded);
+        unwritten.extend(missing_words(spec.name, &out));
         let mut found = Vec::new();
         nulls(&out.json, "", &mut found);
         bad.extend(
@@ -159,6 +267,13 @@ async fn every_tool_answers_zero_as_a_number() {
         "null where a number belongs:\n{}",
         bad.join("\n")
     );
+
+    assert!(
+        unrounded.is_empty(),
+        "floats with more decimals than shown:\n{}",
+        unrounded.join("\n")
+    );
+    assert!(unwritten.is_empty(), "{}", unwritten.join("\n"));
 
     // The drawdown of a book that never fell below its high-water mark is 0, not null.
     let dd = h.ok("ibkr_drawdown_tracker", json!({})).await;

@@ -25,10 +25,14 @@ pub struct ConsolidatedAccount {
     pub account: String,
     pub gateway: Option<String>,
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_liquidation: Option<f64>,
     /// NLV converted to the consolidation currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_liquidation_converted: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub gross_position_value_converted: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cash_converted: Option<f64>,
 }
 
@@ -36,8 +40,11 @@ pub struct ConsolidatedAccount {
 pub struct MergedPosition {
     pub symbol: String,
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub quantity: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub market_value: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub market_value_converted: Option<f64>,
     /// Number of accounts holding it.
     pub accounts: usize,
@@ -49,14 +56,22 @@ pub struct ConsolidatedOut {
     pub meta: Meta,
     pub currency: String,
     pub accounts: Vec<ConsolidatedAccount>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_net_liquidation: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_gross_position_value: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_cash: Option<f64>,
     pub positions: Vec<MergedPosition>,
     /// FX rates used (live quotes).
     pub fx_rates: Vec<FxUsed>,
     /// Currencies that could not be converted (excluded from totals).
     pub unconverted: Vec<String>,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 impl Tool for ConsolidatedView {
@@ -65,6 +80,9 @@ impl Tool for ConsolidatedView {
     const DESCRIPTION: &'static str = "All gateways' accounts aggregated into one currency with live FX (rates shown), positions merged by symbol.";
     type Params = ConsolidatedParams;
     type Output = ConsolidatedOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(
         ctx: &ToolContext,
@@ -93,7 +111,9 @@ impl Tool for ConsolidatedView {
         let (accounts, totals) = account_rows(ctx, snap, &rates);
         let positions = merged_positions(snap, &rates);
         let (fx_rates, unconverted) = rates.used(&base);
-        let out = ConsolidatedOut {
+        let mut out = ConsolidatedOut {
+            method: method_words(&base),
+            warnings: Vec::new(),
             meta: view.meta(),
             currency: base,
             total_net_liquidation: f::json_num(totals.net_liquidation),
@@ -104,8 +124,10 @@ impl Tool for ConsolidatedView {
             fx_rates,
             unconverted,
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -248,7 +270,29 @@ pub fn render(out: &ConsolidatedOut) -> String {
         &rows,
     ));
     md.push_str(&f::fx_lines(&out.fx_rates, &out.unconverted));
+    md.push_str(&f::method_line(&out.method));
     md
+}
+
+/// How the accounts are added up, in the currency `base`.
+fn method_words(base: &str) -> String {
+    format!(
+        "each account's NLV, gross position value and cash converted to {base} at the FX rates listed; positions of the same contract merged across accounts, their market values converted the same way; an amount with no rate is left out of the totals"
+    )
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &ConsolidatedOut) -> String {
+    use crate::tools::format as f;
+    f::headline(&[
+        format!("{} account(s)", out.accounts.len()),
+        format!(
+            "NLV {} {}",
+            f::number(out.total_net_liquidation, 2),
+            out.currency
+        ),
+        format!("{} positions", out.positions.len()),
+    ])
 }
 
 #[cfg(test)]
@@ -258,6 +302,8 @@ mod tests {
     #[test]
     fn renders_totals_accounts_positions_and_fx() {
         let out = ConsolidatedOut {
+            method: method_words("CAD"),
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             currency: "CAD".into(),
             accounts: vec![
@@ -298,5 +344,6 @@ mod tests {
             unconverted: vec!["EUR".into()],
         };
         insta::assert_snapshot!("render_consolidated_view", render(&out));
+        insta::assert_snapshot!("headline_consolidated_view", [headline(&out)].join("\n"));
     }
 }

@@ -26,8 +26,11 @@ pub struct PositionPnl {
     pub symbol: String,
     /// Currency of the position's figures.
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub daily: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub unrealized: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub realized: Option<f64>,
 }
 
@@ -37,16 +40,23 @@ pub struct PnlOut {
     pub meta: Meta,
     pub account: String,
     pub base_currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub daily: Option<f64>,
     /// Daily P&L as a percent of NLV.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub daily_pct_of_nlv: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub unrealized: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub realized: Option<f64>,
     /// Present when `by_position` is true.
     pub positions: Option<Vec<PositionPnl>>,
     /// Whether the PnL subscription has reported (figures are N/A, not zero, until it has).
     #[serde(skip)]
     pub pnl_reported: bool,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 impl Tool for AccountPnl {
@@ -55,6 +65,9 @@ impl Tool for AccountPnl {
     const DESCRIPTION: &'static str = "Daily, unrealized and realized P&L of an account (PnL subscription), optionally per position.";
     type Params = PnlParams;
     type Output = PnlOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: PnlParams) -> Result<Answer<PnlOut>, ToolError> {
         let view = ctx.live()?;
@@ -77,7 +90,8 @@ impl Tool for AccountPnl {
                 })
                 .collect::<Vec<_>>()
         });
-        let out = PnlOut {
+        let mut out = PnlOut {
+            warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
             base_currency: acct.base_currency.clone(),
@@ -88,8 +102,10 @@ impl Tool for AccountPnl {
             positions,
             pnl_reported: acct.pnl.is_some(),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -137,12 +153,28 @@ pub fn render(out: &PnlOut) -> String {
     md
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &PnlOut) -> String {
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    f::headline(&[
+        format!(
+            "day {} {ccy} ({})",
+            f::signed(out.daily, 2),
+            f::pct(out.daily_pct_of_nlv)
+        ),
+        format!("unrealized {} {ccy}", f::signed(out.unrealized, 2)),
+        format!("realized {} {ccy}", f::signed(out.realized, 2)),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn out(positions: Option<Vec<PositionPnl>>, pnl_reported: bool) -> PnlOut {
         PnlOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             account: "U****4321".into(),
             base_currency: "CAD".into(),
@@ -173,7 +205,9 @@ mod tests {
                 realized: None,
             },
         ];
-        insta::assert_snapshot!("render_get_account_pnl", render(&out(Some(rows), true)));
+        let answer = out(Some(rows), true);
+        insta::assert_snapshot!("render_get_account_pnl", render(&answer));
+        insta::assert_snapshot!("headline_get_account_pnl", headline(&answer));
     }
 
     #[test]

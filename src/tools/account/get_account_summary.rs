@@ -18,19 +18,33 @@ pub struct AccountSummaryOut {
     /// Account id, masked unless `display.mask_accounts` is false.
     pub account: String,
     pub base_currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_liquidation: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub gross_position_value: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_cash: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub buying_power: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub available_funds: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_liquidity: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub equity_with_loan: Option<f64>,
     /// Cushion in percent (IB reports a fraction; 10.5 here means 10.5%).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cushion_pct: Option<f64>,
     /// Gross position value / net liquidation.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub leverage: Option<f64>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 impl Tool for AccountSummary {
@@ -39,6 +53,9 @@ impl Tool for AccountSummary {
     const DESCRIPTION: &'static str = "Account summary: NLV, gross position value, cash, buying power, available funds, excess liquidity, margin, cushion, leverage.";
     type Params = AccountParam;
     type Output = AccountSummaryOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(
         ctx: &ToolContext,
@@ -46,7 +63,8 @@ impl Tool for AccountSummary {
     ) -> Result<Answer<AccountSummaryOut>, ToolError> {
         let view = ctx.live()?;
         let acct = resolve_account(ctx, &view.snap, p.account.as_deref())?;
-        let out = AccountSummaryOut {
+        let mut out = AccountSummaryOut {
+            warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
             base_currency: acct.base_currency.clone(),
@@ -62,8 +80,10 @@ impl Tool for AccountSummary {
             cushion_pct: f::json_num(acct.get(tags::CUSHION).map(|c| f::round(c * 100.0, 4))),
             leverage: f::json_num(acct.leverage().map(|l| f::round(l, 4))),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -95,6 +115,21 @@ pub fn render(out: &AccountSummaryOut) -> String {
     md
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &AccountSummaryOut) -> String {
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    f::headline(&[
+        format!("NLV {} {ccy}", f::number(out.net_liquidation, 2)),
+        format!(
+            "excess liquidity {} {ccy}",
+            f::number(out.excess_liquidity, 2)
+        ),
+        format!("cushion {}", f::pct_plain(out.cushion_pct, 2)),
+        format!("leverage {}", f::times(out.leverage)),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +138,7 @@ mod tests {
     #[test]
     fn renders_the_summary_with_a_stale_banner_and_a_missing_value() {
         let out = AccountSummaryOut {
+            warnings: Vec::new(),
             meta: Meta {
                 as_of: "2026-05-03 17:17:44 UTC".into(),
                 stale: Some(StaleInfo {
@@ -125,5 +161,6 @@ mod tests {
             leverage: None,
         };
         insta::assert_snapshot!("render_get_account_summary", render(&out));
+        insta::assert_snapshot!("headline_get_account_summary", [headline(&out)].join("\n"));
     }
 }

@@ -18,6 +18,7 @@ pub struct AccountRow {
     /// True for the default account of every `account?` parameter.
     pub default: bool,
     pub base_currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_liquidation: Option<f64>,
 }
 
@@ -26,6 +27,9 @@ pub struct ListAccountsOut {
     #[serde(flatten)]
     pub meta: Meta,
     pub accounts: Vec<AccountRow>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 impl Tool for ListAccounts {
@@ -34,6 +38,9 @@ impl Tool for ListAccounts {
     const DESCRIPTION: &'static str = "All accounts on all connected gateways, primary/secondary marked, with base currency and NLV.";
     type Params = NoParams;
     type Output = ListAccountsOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, _p: NoParams) -> Result<Answer<ListAccountsOut>, ToolError> {
         let view = ctx.live()?;
@@ -50,12 +57,15 @@ impl Tool for ListAccounts {
                 net_liquidation: f::json_num(a.net_liquidation()),
             })
             .collect();
-        let out = ListAccountsOut {
+        let mut out = ListAccountsOut {
+            warnings: Vec::new(),
             meta: view.meta(),
             accounts,
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -89,6 +99,27 @@ pub fn render(out: &ListAccountsOut) -> String {
     md
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &ListAccountsOut) -> String {
+    use crate::tools::format as f;
+    let list: Vec<String> = out
+        .accounts
+        .iter()
+        .map(|a| {
+            format!(
+                "{} NLV {} {}",
+                a.account,
+                f::number(a.net_liquidation, 2),
+                a.base_currency
+            )
+        })
+        .collect();
+    f::headline(&[
+        format!("{} account(s)", out.accounts.len()),
+        list.join(", "),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +127,7 @@ mod tests {
     #[test]
     fn renders_accounts_with_the_default_marked() {
         let out = ListAccountsOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             accounts: vec![
                 AccountRow {
@@ -115,5 +147,6 @@ mod tests {
             ],
         };
         insta::assert_snapshot!("render_list_accounts", render(&out));
+        insta::assert_snapshot!("headline_list_accounts", [headline(&out)].join("\n"));
     }
 }

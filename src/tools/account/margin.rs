@@ -39,15 +39,24 @@ pub struct MarginParams {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct MarginSummary {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_liquidation: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub equity_with_loan: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub gross_position_value: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub available_funds: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_liquidity: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cushion_pct: Option<f64>,
     /// Maintenance requirement / equity with loan, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub margin_utilization_pct: Option<f64>,
     /// First whole-percent book drawdown at which buying power is restricted (0 = already; null = not within 100%).
     pub drawdown_to_restriction_pct: Option<u32>,
@@ -59,13 +68,18 @@ pub struct MarginSummary {
 pub struct EfficiencyRow {
     pub symbol: String,
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub market_value: Option<f64>,
     /// Market value converted to the base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub market_value_base: Option<f64>,
     /// Initial margin that closing the position would free (base currency, from what-if).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin_freed: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin_freed: Option<f64>,
     /// Initial margin freed / market value, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub margin_pct_of_value: Option<f64>,
     /// Why figures are missing, when they are.
     pub note: Option<String>,
@@ -75,8 +89,10 @@ pub struct EfficiencyRow {
 pub struct HeadroomRow {
     pub symbol: String,
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub price: Option<f64>,
     /// Initial margin per additional share, base currency (from a what-if BUY).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin_per_share: Option<f64>,
     /// Whole shares that fit in the available funds.
     pub additional_shares: Option<i64>,
@@ -94,7 +110,13 @@ pub struct MarginOut {
     pub efficiency: Option<Vec<EfficiencyRow>>,
     pub headroom: Option<Vec<HeadroomRow>>,
     /// Available funds used for headroom (base currency).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub available_funds: Option<f64>,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct Margin;
@@ -108,6 +130,9 @@ impl Tool for Margin {
     const DESCRIPTION: &'static str = "Margin analysis: distance to a margin call (summary), per-symbol margin efficiency, or per-symbol headroom for more shares.";
     type Params = MarginParams;
     type Output = MarginOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: MarginParams) -> Result<Answer<MarginOut>, ToolError> {
         let view = ctx.live()?;
@@ -117,6 +142,8 @@ impl Tool for Margin {
             None => None,
         };
         let mut out = MarginOut {
+            method: method_words(p.detail),
+            warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
             detail: p.detail,
@@ -135,8 +162,10 @@ impl Tool for Margin {
                 out.headroom = Some(headroom(ctx, &view.snap, &acct, filter.as_deref()).await?)
             }
         }
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -161,6 +190,7 @@ pub fn render(out: &MarginOut) -> String {
     if let Some(rows) = &out.headroom {
         md.push_str(&headroom_section(rows, out.available_funds, ccy));
     }
+    md.push_str(&f::method_line(&out.method));
     md
 }
 
@@ -188,10 +218,6 @@ fn summary_section(s: &MarginSummary, ccy: &str) -> String {
         md,
         "**Drawdown before forced liquidation**: {}",
         breach_words(s.drawdown_to_liquidation_pct)
-    );
-    md.push_str(
-        "\n_Approximation: the whole book falls together in 1% steps and margin requirements scale with position values. \
-         Real requirements may rise in a sell-off._\n",
     );
     md
 }
@@ -453,12 +479,53 @@ async fn headroom(
     Ok(rows)
 }
 
+/// How the answer for `detail` is measured.
+fn method_words(detail: MarginDetail) -> String {
+    match detail {
+        MarginDetail::Summary => "cushion = excess liquidity / NLV (IB's Cushion); utilization = maintenance requirement / equity with loan value; drawdown to restriction / liquidation = the first whole-percent fall of every position (requirements scaling with position value) at which equity drops below the initial / maintenance requirement (the whole book falls together; real requirements may rise in a sell-off)".to_string(),
+        MarginDetail::Efficiency => "margin freed = IB's what-if initial and maintenance margin change for closing each whole position at market (never placed); efficiency = initial margin freed / market value in the base currency".to_string(),
+        MarginDetail::Headroom => format!("initial margin per share = IB's what-if initial margin change for buying {HEADROOM_PROBE_SHARES} shares at market (never placed) / {HEADROOM_PROBE_SHARES}; additional shares = available funds / margin per share, rounded down"),
+    }
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &MarginOut) -> String {
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    let funds = format!(
+        "available funds {} {ccy}",
+        f::number(out.available_funds, 2)
+    );
+    match (&out.summary, &out.efficiency, &out.headroom) {
+        (Some(s), _, _) => f::headline(&[
+            format!(
+                "excess liquidity {} {ccy}",
+                f::number(s.excess_liquidity, 2)
+            ),
+            format!("cushion {}", f::pct_plain(s.cushion_pct, 2)),
+            s.drawdown_to_liquidation_pct.map_or(String::new(), |d| {
+                format!("forced liquidation at ~{d}% drawdown")
+            }),
+        ]),
+        (_, Some(rows), _) => f::headline(&[
+            format!("margin efficiency of {} position(s)", rows.len()),
+            funds,
+        ]),
+        (_, _, Some(rows)) => {
+            f::headline(&[format!("headroom for {} position(s)", rows.len()), funds])
+        }
+        _ => funds,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn out(detail: MarginDetail) -> MarginOut {
         MarginOut {
+            method: method_words(detail),
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             account: "U****4321".into(),
             detail,
@@ -489,6 +556,7 @@ mod tests {
             ..out(MarginDetail::Summary)
         };
         insta::assert_snapshot!("render_margin", render(&summary));
+        insta::assert_snapshot!("headline_margin", [headline(&summary)].join("\n"));
     }
 
     #[test]

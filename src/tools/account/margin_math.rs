@@ -21,15 +21,22 @@ pub struct MarginInputs {
 /// The account after a drawdown of `drawdown_pct` percent.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct StressPoint {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub drawdown_pct: f64,
     /// Negative: the money lost.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub loss: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub equity: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin: f64,
     /// Equity − initial requirement (negative: buying power restricted).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_init: f64,
     /// Equity − maintenance requirement (negative: forced liquidation).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_maint: f64,
 }
 

@@ -88,27 +88,38 @@ impl Level {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Health {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_liquidation: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub gross_position_value: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub leverage: Option<f64>,
     pub leverage_status: Option<Level>,
     /// Percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cushion_pct: Option<f64>,
     pub cushion_status: Option<Level>,
     /// Maintenance margin / equity with loan value, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub margin_utilization_pct: Option<f64>,
     pub margin_status: Option<Level>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_liquidity: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub available_funds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PnlSection {
     /// Base currency (account P&L subscription).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub daily: Option<f64>,
     /// Daily P&L as a percent of NLV.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub daily_pct_of_nlv: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub unrealized: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub realized: Option<f64>,
 }
 
@@ -116,15 +127,21 @@ pub struct PnlSection {
 pub struct BriefPosition {
     pub symbol: String,
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub quantity: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub price: Option<f64>,
     /// Instrument currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub market_value: Option<f64>,
     /// Instrument currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub daily_pnl: Option<f64>,
     /// Today's price move in percent (quote vs previous close, else implied by daily P&L).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub day_move_pct: Option<f64>,
     /// Percent of gross position value in the base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub weight_pct: Option<f64>,
     pub delayed: bool,
 }
@@ -140,11 +157,15 @@ pub struct Movers {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RiskMetrics {
     pub top_position: Option<String>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub top_position_weight_pct: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub top3_weight_pct: Option<f64>,
     /// Herfindahl–Hirschman index of the weights, 0–10,000.
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub hhi: Option<f64>,
     /// 10,000 / HHI: equal-weight positions with the same concentration.
+    #[serde(serialize_with = "crate::tools::format::dp1")]
     pub effective_positions: Option<f64>,
     pub position_count: usize,
 }
@@ -161,6 +182,7 @@ pub struct Alert {
 pub struct FxRow {
     /// `USD.CAD`: units of base per unit of the currency.
     pub pair: String,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub rate: Option<f64>,
     /// live | delayed | frozen | delayed-frozen; `null` when no quote.
     pub mode: Option<String>,
@@ -169,9 +191,12 @@ pub struct FxRow {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct WeightChange {
     pub symbol: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub before_pct: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub after_pct: f64,
     /// Percentage points.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub change_pp: f64,
 }
 
@@ -179,10 +204,15 @@ pub struct WeightChange {
 pub struct SinceLast {
     /// When the previous briefing was taken; `null` when this is the first.
     pub previous_time: Option<String>,
+    #[serde(serialize_with = "crate::tools::format::dp1")]
     pub elapsed_s: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub nlv_change: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub nlv_change_pct: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub daily_pnl_change: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub unrealized_change: Option<f64>,
     /// Largest moves in weight first (at most 10, at least 0.05 pp).
     pub weight_changes: Vec<WeightChange>,
@@ -223,6 +253,11 @@ pub struct BriefingOut {
     /// The configured thresholds the health status was judged against, stated under the table.
     #[serde(skip)]
     pub thresholds: Thresholds,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 /// What is persisted per briefing for the next `since_last` (compact: weights, not rows).
@@ -245,6 +280,9 @@ impl Tool for Briefing {
     const DESCRIPTION: &'static str = "Morning briefing in one call: account health, daily P&L, positions, top movers, risk metrics (HHI), alerts, open orders, FX, connection; since_last shows what changed.";
     type Params = BriefingParams;
     type Output = BriefingOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: BriefingParams) -> Result<Answer<BriefingOut>, ToolError> {
         // Everything below reads the snapshot only: no gateway request, ever.
@@ -280,7 +318,9 @@ impl Tool for Briefing {
         let position_count = book.rows.len();
         let mut positions = book.rows;
         positions.truncate(POSITION_ROWS);
-        let out = BriefingOut {
+        let mut out = BriefingOut {
+            method: method_words(&base),
+            warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
             base_currency: base,
@@ -304,8 +344,10 @@ impl Tool for Briefing {
             since_last,
             thresholds: t.clone(),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -880,6 +922,7 @@ fn render_full(mut md: String, out: &BriefingOut) -> String {
     if let Some(s) = &out.since_last {
         render_since_last(&mut md, s, &out.base_currency);
     }
+    md.push_str(&f::method_line(&out.method));
     md
 }
 
@@ -1289,6 +1332,29 @@ fn terse_connection(md: &mut String, rows: &[GatewayRow]) {
     );
 }
 
+/// How the briefing figures are computed, in the base currency `base`.
+fn method_words(base: &str) -> String {
+    format!(
+        "from the live snapshot: leverage = gross position value / NLV; cushion = excess liquidity / NLV; margin utilization = maintenance requirement / equity with loan value; weights = share of gross position value in {base} (FX at the rates listed); concentration HHI = Σ (100 × weight)² (10,000 = one position) and effective positions = 10,000 / HHI; movers ranked by the day's change in percent; alerts when a figure crosses the thresholds listed"
+    )
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &BriefingOut) -> String {
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    f::headline(&[
+        format!("NLV {} {ccy}", f::number(out.health.net_liquidation, 2)),
+        format!(
+            "day {} {ccy} ({})",
+            f::signed(out.pnl.daily, 2),
+            f::pct(out.pnl.daily_pct_of_nlv)
+        ),
+        format!("{} positions", out.position_count),
+        format!("{} alert(s)", out.alerts.len()),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1313,6 +1379,8 @@ mod tests {
         let kryx = position("KRYX", 54.18, 340.0, -4.9, 69.4);
         let vltx = position("VLTX", 94.32, 86.0, 1.2, 30.6);
         BriefingOut {
+            method: method_words("CAD"),
+            warnings: Vec::new(),
             meta: Meta {
                 as_of: "2026-05-03 17:17:44 UTC".into(),
                 stale: Some(StaleInfo {
@@ -1392,6 +1460,10 @@ mod tests {
     #[test]
     fn renders_every_section() {
         insta::assert_snapshot!("render_briefing", render(&briefing("full")));
+        insta::assert_snapshot!(
+            "headline_briefing",
+            [headline(&briefing("full"))].join("\n")
+        );
     }
 
     #[test]

@@ -93,8 +93,11 @@ pub struct FactorOut {
     /// Affected symbols the account holds.
     pub held_symbols: Vec<String>,
     /// Gross market value of the held affected positions, base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub exposure: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub exposure_pct_of_nlv: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub exposure_pct_of_gross: Option<f64>,
     pub matching_headlines: usize,
     /// Newest first, at most 5.
@@ -119,6 +122,9 @@ pub struct GeoOut {
     /// Symbols whose news could not be fetched, with why.
     pub news_errors: Vec<String>,
     pub method: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 const METHOD: &str = "Severity = base_severity + 1 per distinct headline in the window that mentions one of the factor's keywords (words of search_query plus `keywords`), at most +3, capped at 10. Headlines are IB news for the held symbols the factor affects. Exposure = gross market value of those positions in the base currency.";
@@ -215,6 +221,9 @@ impl Tool for GeopoliticalRisk {
     const DESCRIPTION: &'static str = "Risk factors from risk_factors.json scored against IB news for the held symbols they affect: severity raised by matching headlines, held exposure at risk, grouped by factor.";
     type Params = GeoParams;
     type Output = GeoOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: GeoParams) -> Result<Answer<GeoOut>, ToolError> {
         let (path, text, file) = match load_json::<RiskFile>(ctx, RISK_FILE) {
@@ -267,7 +276,8 @@ impl Tool for GeopoliticalRisk {
                 .then_with(|| a.id.cmp(&b.id))
         });
 
-        let out = GeoOut {
+        let mut out = GeoOut {
+            warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
             base_currency: base,
@@ -280,8 +290,10 @@ impl Tool for GeopoliticalRisk {
             news_errors,
             method: METHOD.to_string(),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -513,7 +525,7 @@ pub fn render(out: &GeoOut) -> String {
             factor_detail(&mut md, fa, ccy);
         }
     }
-    let _ = writeln!(md, "\n_Method: {}_", out.method);
+    md.push_str(&f::method_line(&out.method));
     md
 }
 
@@ -567,6 +579,22 @@ fn factor_detail(md: &mut String, fa: &FactorOut, ccy: &str) {
     }
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &GeoOut) -> String {
+    use crate::tools::format as f;
+    let top = out
+        .factors
+        .iter()
+        .max_by_key(|x| x.severity)
+        .map(|x| format!("top: {} (severity {}/10)", x.name, x.severity))
+        .unwrap_or_default();
+    f::headline(&[
+        format!("{} risk factor(s)", out.factors.len()),
+        top,
+        format!("{} headlines scanned", out.headlines_scanned),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,6 +630,7 @@ mod tests {
             matched: vec!["export".into(), "chip ban".into()],
         };
         let out = GeoOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             account: "U****4321".into(),
             base_currency: "CAD".into(),
@@ -618,5 +647,6 @@ mod tests {
             method: METHOD.to_string(),
         };
         insta::assert_snapshot!("render_geopolitical_risk", render(&out));
+        insta::assert_snapshot!("headline_geopolitical_risk", [headline(&out)].join("\n"));
     }
 }

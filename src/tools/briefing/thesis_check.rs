@@ -7,6 +7,7 @@ use super::keywords::{
     FileProblem, IdValue, Keyword, TextOrList, line_of, load_json, matched, prose_keywords, tokens,
 };
 use crate::model::ToolGroup;
+use crate::tools::format as f;
 use crate::tools::support::Meta;
 use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use schemars::JsonSchema;
@@ -218,6 +219,9 @@ pub struct ThesisOut {
     pub pillars: Vec<PillarVerdict>,
     /// How the verdicts are reached, in words.
     pub method: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 const METHOD: &str = "Keyword check: per pillar, explicit confirmation/invalidation keywords score 2 and words derived from the intact/invalidation signal prose score 1 (words shared by both signals are ignored). Invalidation score ≥ 2 and above the confirmation score → THREATENED; any other invalidation match → WATCH; only confirmation matches → CONFIRMED; no match → INTACT. Overall: the worst pillar (THREATENED > WATCH), else CONFIRMED if any pillar is, else INTACT. No negation or context handling.";
@@ -230,6 +234,9 @@ impl Tool for ThesisCheck {
     const DESCRIPTION: &'static str = "Keyword check of a news item against your thesis_config.json: verdict per pillar (INTACT / WATCH / THREATENED / CONFIRMED) and overall, with the keywords that matched.";
     type Params = ThesisParams;
     type Output = ThesisOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: ThesisParams) -> Result<Answer<ThesisOut>, ToolError> {
         let news = p.news_item.trim();
@@ -270,7 +277,8 @@ impl Tool for ThesisCheck {
         } else {
             Verdict::Intact
         };
-        let out = ThesisOut {
+        let mut out = ThesisOut {
+            warnings: Vec::new(),
             meta: crate::tools::support::meta(ctx.now(), None),
             thesis_name: cfg.thesis_name.clone(),
             time_horizon: cfg.time_horizon.clone(),
@@ -279,8 +287,10 @@ impl Tool for ThesisCheck {
             pillars: verdicts,
             method: METHOD.to_string(),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -365,7 +375,7 @@ pub fn render(out: &ThesisOut) -> String {
     md.push_str(
         "\n_Keyword check against invalidation/confirmation signals defined in thesis_config.json. For nuance, use this as context in chat._\n",
     );
-    let _ = writeln!(md, "\n_Method: {}_", out.method);
+    md.push_str(&f::method_line(&out.method));
     md
 }
 
@@ -378,6 +388,15 @@ fn overall_label(v: Verdict) -> &'static str {
     }
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &ThesisOut) -> String {
+    use crate::tools::format as f;
+    f::headline(&[
+        format!("{}: {}", out.thesis_name, out.overall.label()),
+        format!("{} pillar(s)", out.pillars.len()),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +404,7 @@ mod tests {
     #[test]
     fn renders_verdicts_per_pillar() {
         let out = ThesisOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             thesis_name: "AI infrastructure build-out".into(),
             time_horizon: Some("3–5 years".into()),
@@ -415,5 +435,6 @@ mod tests {
             method: METHOD.to_string(),
         };
         insta::assert_snapshot!("render_thesis_check", render(&out));
+        insta::assert_snapshot!("headline_thesis_check", [headline(&out)].join("\n"));
     }
 }

@@ -16,17 +16,24 @@ use std::fmt::Write as _;
 pub struct CurrencyRow {
     pub currency: String,
     /// Signed position value in this currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub positions: f64,
     /// Cash balance in this currency (negative = loan).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cash: f64,
     /// positions + cash, in this currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net: f64,
     /// Units of base per unit of this currency (1 for base); null without a rate.
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub rate_to_base: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_base: Option<f64>,
     /// Percent of NLV.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub share_pct: Option<f64>,
     /// Base-currency P&L if this currency strengthens 1% against base (0 for base).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub one_pct_move: Option<f64>,
 }
 
@@ -38,12 +45,20 @@ pub struct CurrencyOut {
     pub base_currency: String,
     pub currencies: Vec<CurrencyRow>,
     /// Σ net in base.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_base: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_liquidation: Option<f64>,
     /// Base P&L if every foreign currency strengthens 1% together.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub all_foreign_one_pct: Option<f64>,
     pub fx_rates: Vec<FxUsed>,
     pub unconverted: Vec<String>,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct Currency;
@@ -54,6 +69,9 @@ impl Tool for Currency {
     const DESCRIPTION: &'static str = "Exposure by currency (positions plus cash), converted to base with live FX, and what a 1% move in each pair does.";
     type Params = AccountParams;
     type Output = CurrencyOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: AccountParams) -> Result<Answer<CurrencyOut>, ToolError> {
         let view = ctx.live()?;
@@ -108,7 +126,9 @@ impl Tool for Currency {
             .filter(|r| r.currency != base)
             .filter_map(|r| r.one_pct_move)
             .sum();
-        let out = CurrencyOut {
+        let mut out = CurrencyOut {
+            method: method_words(&base),
+            warnings: Vec::new(),
             meta: view.meta(),
             account: book.account_label.clone(),
             base_currency: base.clone(),
@@ -119,8 +139,10 @@ impl Tool for Currency {
             fx_rates: book.fx.clone(),
             unconverted: book.unconverted.clone(),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -188,12 +210,36 @@ pub fn render(out: &CurrencyOut) -> String {
         "**All foreign currencies +1% vs {base}**: {}",
         f::signed_money(out.all_foreign_one_pct, base)
     );
-    let _ = writeln!(
-        md,
-        "\n_Method: positions at market value plus cash balances per currency, converted at the live rates below; a 1% move of a currency against {base} changes its net exposure's {base} value by 1% (a −1% move is the mirror image)._"
-    );
+    md.push_str(&f::method_line(&out.method));
     md.push_str(&fx_lines(&out.fx_rates, &out.unconverted));
     md
+}
+
+/// How the exposure is measured, in the base currency `base`.
+fn method_words(base: &str) -> String {
+    format!(
+        "positions at market value plus cash balances per currency, converted at the live rates below; a 1% move of a currency against {base} changes its net exposure's {base} value by 1% (a −1% move is the mirror image)"
+    )
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &CurrencyOut) -> String {
+    use crate::tools::format as f;
+    let foreign: Vec<String> = out
+        .currencies
+        .iter()
+        .filter(|c| c.currency != out.base_currency)
+        .map(|c| format!("{} {}", c.currency, f::pct_plain(c.share_pct, 1)))
+        .collect();
+    f::headline(&[
+        format!("{} currencies", out.currencies.len()),
+        foreign.join(", "),
+        format!(
+            "1% move of all foreign {} {}",
+            f::number(out.all_foreign_one_pct, 2),
+            out.base_currency
+        ),
+    ])
 }
 
 #[cfg(test)]
@@ -222,6 +268,8 @@ mod tests {
             }
         };
         let out = CurrencyOut {
+            method: method_words("USD"),
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),
             base_currency: "USD".into(),
@@ -240,5 +288,6 @@ mod tests {
             unconverted: vec!["HKD".into()],
         };
         insta::assert_snapshot!("render_currency", render(&out));
+        insta::assert_snapshot!("headline_currency", [headline(&out)].join("\n"));
     }
 }

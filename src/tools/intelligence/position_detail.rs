@@ -25,16 +25,27 @@ pub struct PositionDetailParams {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TechnicalSummary {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub sma20: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub sma50: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub sma200: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub rsi14: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub macd: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub macd_signal: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub bollinger_upper: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub bollinger_lower: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub atr14: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub high_52w: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub low_52w: Option<f64>,
     /// Plain-words reading of the above.
     pub signals: Vec<String>,
@@ -44,10 +55,15 @@ pub struct TechnicalSummary {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RecentBar {
     pub date: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub open: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub high: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub low: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub close: f64,
+    #[serde(serialize_with = "crate::tools::format::dp0")]
     pub volume: f64,
 }
 
@@ -59,19 +75,31 @@ pub struct PositionDetailOut {
     pub base_currency: String,
     pub symbol: String,
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub quantity: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub avg_cost: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cost_basis: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub price: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub market_value: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub market_value_base: Option<f64>,
     /// Percent of gross position value (base currency).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub weight_pct: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub unrealized_pnl: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub unrealized_pnl_pct: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub daily_pnl: Option<f64>,
     /// Initial / maintenance margin the position uses (what closing it would free), from a what-if; base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin: Option<f64>,
     pub margin_note: Option<String>,
     pub technicals: Option<TechnicalSummary>,
@@ -83,6 +111,11 @@ pub struct PositionDetailOut {
     /// Currencies without a rate (footnote).
     #[serde(skip)]
     pub unconverted: Vec<String>,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct PositionDetail;
@@ -124,6 +157,9 @@ impl Tool for PositionDetail {
     const DESCRIPTION: &'static str = "One held position in depth: cost basis, weight, P&L, margin it uses, technicals summary and recent daily bars.";
     type Params = PositionDetailParams;
     type Output = PositionDetailOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(
         ctx: &ToolContext,
@@ -157,7 +193,9 @@ impl Tool for PositionDetail {
             .map(|b| technical_summary(b));
         let recent = bars.as_deref().map(|b| recent_bars(b)).unwrap_or_default();
         let stale = risk_data::worst_stale(view.stale.clone(), bars_stale);
-        let out = PositionDetailOut {
+        let mut out = PositionDetailOut {
+            method: method_words(&base),
+            warnings: Vec::new(),
             meta: support::meta(view.now, stale.as_ref()),
             account: book.account_label.clone(),
             base_currency: base.clone(),
@@ -188,8 +226,10 @@ impl Tool for PositionDetail {
             fx_rates: book.fx.clone(),
             unconverted: book.unconverted.clone(),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -330,7 +370,41 @@ pub fn render(out: &PositionDetailOut) -> String {
         md.push_str(&f::delayed_note(std::slice::from_ref(symbol)).unwrap_or_default());
     }
     md.push_str(&fx_lines(&out.fx_rates, &out.unconverted));
+    md.push_str(&f::method_line(&out.method));
     md
+}
+
+/// How the position figures are computed, in the base currency `base`.
+fn method_words(base: &str) -> String {
+    format!(
+        "cost basis = quantity × average cost; market value at the current price, converted to {base} at the FX rate listed; weight = share of the book's gross position value in {base}; unrealized P&L % = unrealized P&L / cost basis; margin from an IB what-if order closing the position (never placed); technicals from daily closes as ibkr_technicals computes them"
+    )
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &PositionDetailOut) -> String {
+    use crate::tools::format as f;
+    f::headline(&[
+        format!(
+            "{} {} @ {} {}",
+            out.symbol,
+            f::volume(Some(out.quantity)),
+            f::number(out.price, 2),
+            out.currency
+        ),
+        format!(
+            "value {} {} ({} of gross)",
+            f::number(out.market_value_base, 2),
+            out.base_currency,
+            f::pct_plain(out.weight_pct, 1)
+        ),
+        format!(
+            "unrealized {} {} ({})",
+            f::signed(out.unrealized_pnl, 2),
+            out.currency,
+            f::pct(out.unrealized_pnl_pct)
+        ),
+    ])
 }
 
 #[cfg(test)]
@@ -360,6 +434,8 @@ mod tests {
     fn render_position_detail() {
         let bars = rising(252);
         let out = PositionDetailOut {
+            method: method_words("USD"),
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),
             base_currency: "USD".into(),
@@ -403,6 +479,10 @@ mod tests {
         insta::assert_snapshot!(
             "render_position_detail",
             format!("{}\n---\n\n{}", render(&out), render(&bare))
+        );
+        insta::assert_snapshot!(
+            "headline_position_detail",
+            [headline(&out), headline(&bare)].join("\n")
         );
     }
 }

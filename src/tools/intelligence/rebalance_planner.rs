@@ -28,17 +28,24 @@ pub struct RebalanceParams {
 pub struct RebalanceRow {
     pub symbol: String,
     /// Percent of NLV.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub current_weight_pct: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub target_weight_pct: f64,
     /// Base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub current_value: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub target_value: f64,
     /// BUY, SELL or HOLD.
     pub action: String,
     /// Whole shares (rounded toward zero).
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub shares: f64,
     /// Trade amount, base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub amount: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub price: Option<f64>,
     pub currency: String,
     /// Why a row has no trade despite a different target (no price, no FX rate).
@@ -52,15 +59,27 @@ pub struct RebalanceOut {
     pub account: String,
     pub base_currency: String,
     /// NLV, the basis of every weight.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub basis: f64,
     pub rows: Vec<RebalanceRow>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cash: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cash_current_pct: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cash_target_pct: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cash_after_pct: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_buys: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_sells: f64,
     pub fx_rates: Vec<FxUsed>,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct RebalancePlanner;
@@ -137,6 +156,9 @@ impl Tool for RebalancePlanner {
     const DESCRIPTION: &'static str = "Trades to move the book to target weights (SYM:PCT,… with optional CASH): current vs target weight, action, whole shares, amount.";
     type Params = RebalanceParams;
     type Output = RebalanceOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: RebalanceParams) -> Result<Answer<RebalanceOut>, ToolError> {
         let tool = Self::NAME;
@@ -187,7 +209,9 @@ impl Tool for RebalancePlanner {
                 2,
             )
         };
-        let out = RebalanceOut {
+        let mut out = RebalanceOut {
+            method: method_words(&base),
+            warnings: Vec::new(),
             meta: view.meta(),
             account: book.account_label.clone(),
             base_currency: base.clone(),
@@ -201,8 +225,10 @@ impl Tool for RebalancePlanner {
             rows,
             fx_rates: book.fx.clone(),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -280,12 +306,29 @@ pub fn render(out: &RebalanceOut) -> String {
             r.note.as_deref().unwrap_or_default()
         );
     }
-    let _ = writeln!(
-        md,
-        "\n_Method: weights are shares of NLV in {base}; held symbols not in the targets go to 0%; share counts round toward zero; prices are current marks, so fills will differ. A plan only — nothing is ordered._"
-    );
+    md.push_str(&f::method_line(&out.method));
     md.push_str(&fx_lines(&out.fx_rates, &[]));
     md
+}
+
+/// How the plan is built, in the base currency `base`.
+fn method_words(base: &str) -> String {
+    format!(
+        "weights are shares of NLV in {base}; held symbols not in the targets go to 0%; share counts round toward zero; prices are current marks, so fills will differ. A plan only — nothing is ordered"
+    )
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &RebalanceOut) -> String {
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    let trades = out.rows.iter().filter(|r| r.shares != 0.0).count();
+    f::headline(&[
+        format!("{trades} trade(s)"),
+        format!("buys {} {ccy}", f::number(Some(out.total_buys), 2)),
+        format!("sells {} {ccy}", f::number(Some(out.total_sells), 2)),
+        format!("cash after {}", f::pct_plain(Some(out.cash_after_pct), 1)),
+    ])
 }
 
 #[cfg(test)]
@@ -316,6 +359,8 @@ mod tests {
             note: note.map(str::to_string),
         };
         let out = RebalanceOut {
+            method: method_words("USD"),
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),
             base_currency: "USD".into(),
@@ -364,5 +409,6 @@ mod tests {
             }],
         };
         insta::assert_snapshot!("render_rebalance_planner", render(&out));
+        insta::assert_snapshot!("headline_rebalance_planner", [headline(&out)].join("\n"));
     }
 }

@@ -26,8 +26,10 @@ const DETAILS_CONCURRENCY: usize = 16;
 pub struct SectorRow {
     pub sector: String,
     /// Gross value (Σ |value|), base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub value: f64,
     /// Percent of gross position value.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub weight_pct: f64,
     pub positions: usize,
     /// Held symbols in this sector, largest first (at most 10).
@@ -42,9 +44,12 @@ pub struct SectorOut {
     pub base_currency: String,
     pub sectors: Vec<SectorRow>,
     /// Herfindahl–Hirschman index of sector weights (0–10,000).
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub hhi: Option<f64>,
     /// 10,000 / HHI: equally weighted sectors with the same concentration.
+    #[serde(serialize_with = "crate::tools::format::dp1")]
     pub effective_sectors: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub gross_value: f64,
     /// Symbols classified through the configured ETF/sector table (`[sectors]` in config).
     pub mapped_by_config: Vec<String>,
@@ -52,6 +57,11 @@ pub struct SectorOut {
     pub pending: Vec<String>,
     pub fx_rates: Vec<FxUsed>,
     pub unconverted: Vec<String>,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct SectorExposure;
@@ -173,6 +183,9 @@ impl Tool for SectorExposure {
     const DESCRIPTION: &'static str = "Sector weights of the book (IB contract-details industry; ETFs through the configurable sector table) with the HHI concentration index.";
     type Params = AccountParams;
     type Output = SectorOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: AccountParams) -> Result<Answer<SectorOut>, ToolError> {
         let view = ctx.live()?;
@@ -182,7 +195,9 @@ impl Tool for SectorExposure {
         let weights: Vec<f64> = sectors.iter().map(|s| s.value).collect();
         let hhi = f::json_num(Some(concentration::hhi(&weights))).map(|x| f::round(x, 2));
         let eff = hhi.filter(|h| *h > 0.0).map(|h| f::round(10_000.0 / h, 2));
-        let out = SectorOut {
+        let mut out = SectorOut {
+            method: method_words(&book.base),
+            warnings: Vec::new(),
             meta: view.meta(),
             account: book.account_label.clone(),
             base_currency: book.base.clone(),
@@ -195,8 +210,10 @@ impl Tool for SectorExposure {
             fx_rates: book.fx.clone(),
             unconverted: book.unconverted.clone(),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -266,12 +283,32 @@ pub fn render(out: &SectorOut) -> String {
             out.pending.len()
         );
     }
-    let _ = writeln!(
-        md,
-        "\n_Method: weights are shares of gross position value in {base}; sector from IB contract details (industry); HHI = Σ (100 × weight)² over sectors (10,000 = one sector)._"
-    );
+    md.push_str(&f::method_line(&out.method));
     md.push_str(&fx_lines(&out.fx_rates, &out.unconverted));
     md
+}
+
+/// How the exposure is measured, in the base currency `base`.
+fn method_words(base: &str) -> String {
+    format!(
+        "weights are shares of gross position value in {base}; sector from IB contract details (industry); HHI = Σ (100 × weight)² over sectors (10,000 = one sector)"
+    )
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &SectorOut) -> String {
+    use crate::tools::format as f;
+    let top = out
+        .sectors
+        .iter()
+        .max_by(|a, b| a.weight_pct.total_cmp(&b.weight_pct))
+        .map(|s| format!("top {} {}", s.sector, f::pct_plain(Some(s.weight_pct), 1)))
+        .unwrap_or_default();
+    f::headline(&[
+        format!("{} sector(s)", out.sectors.len()),
+        top,
+        format!("HHI {}", f::number(out.hhi, 0)),
+    ])
 }
 
 #[cfg(test)]
@@ -289,6 +326,8 @@ mod tests {
             top_symbols: symbols.iter().map(|s| s.to_string()).collect(),
         };
         let out = SectorOut {
+            method: method_words("USD"),
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),
             base_currency: "USD".into(),
@@ -319,5 +358,6 @@ mod tests {
             unconverted: vec![],
         };
         insta::assert_snapshot!("render_sector_exposure", render(&out));
+        insta::assert_snapshot!("headline_sector_exposure", [headline(&out)].join("\n"));
     }
 }

@@ -84,12 +84,16 @@ pub struct PerfRow {
     pub rank: usize,
     pub symbol: String,
     /// Close-to-close return over the period, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub return_pct: Option<f64>,
     /// Annualised volatility of daily returns, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub volatility_pct: Option<f64>,
     /// Worst peak-to-trough fall of the closes, percent (≤ 0).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub max_drawdown_pct: Option<f64>,
     /// Return / volatility.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub return_to_vol: Option<f64>,
     /// Daily returns in the window.
     pub days: usize,
@@ -109,7 +113,11 @@ pub struct CompareOut {
     /// Best first.
     pub ranking: Vec<PerfRow>,
     /// Best return − worst return, percentage points.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub spread_pct: Option<f64>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 /// One unranked row from a symbol's daily bars over the window (anchor close first).
@@ -165,6 +173,9 @@ impl Tool for ComparePerformance {
     const DESCRIPTION: &'static str = "Relative performance of 2–8 symbols over 5 D / 1 M / 3 M / 6 M / 1 Y / YTD: return, volatility, max drawdown, return/vol, ranked.";
     type Params = CompareParams;
     type Output = CompareOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: CompareParams) -> Result<Answer<CompareOut>, ToolError> {
         let symbols = support::symbols(Self::NAME, &p.symbols)?;
@@ -194,7 +205,8 @@ impl Tool for ComparePerformance {
             rows.push(perf_row(s, window));
         }
         let spread = rank(&mut rows);
-        let out = CompareOut {
+        let mut out = CompareOut {
+            warnings: Vec::new(),
             meta: support::meta(now, stale.as_ref()),
             duration: p.duration,
             method: format!(
@@ -205,8 +217,10 @@ impl Tool for ComparePerformance {
             ranking: rows,
             spread_pct: spread,
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -278,8 +292,30 @@ pub fn render(out: &CompareOut) -> String {
     if !dates.is_empty() {
         let _ = writeln!(md, "\n**Closes used**: {}", dates.join("; "));
     }
-    let _ = writeln!(md, "\n_Method: {}._", out.method);
+    md.push_str(&f::method_line(&out.method));
     md
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &CompareOut) -> String {
+    use crate::tools::format as f;
+    let best = out
+        .ranking
+        .first()
+        .map(|r| format!("best {} {}", r.symbol, f::pct(r.return_pct)))
+        .unwrap_or_default();
+    let worst = out
+        .ranking
+        .last()
+        .filter(|_| out.ranking.len() > 1)
+        .map(|r| format!("worst {} {}", r.symbol, f::pct(r.return_pct)))
+        .unwrap_or_default();
+    f::headline(&[
+        out.duration.label().to_string(),
+        best,
+        worst,
+        format!("spread {}", f::pct_plain(out.spread_pct, 2)),
+    ])
 }
 
 #[cfg(test)]
@@ -307,6 +343,7 @@ mod tests {
         ];
         let spread = rank(&mut rows);
         let out = CompareOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             duration: PerfDuration::Days5,
             method: format!(
@@ -318,5 +355,6 @@ mod tests {
             spread_pct: spread,
         };
         insta::assert_snapshot!("render_compare_performance", render(&out));
+        insta::assert_snapshot!("headline_compare_performance", [headline(&out)].join("\n"));
     }
 }

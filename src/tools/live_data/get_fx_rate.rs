@@ -25,20 +25,33 @@ pub struct FxOut {
     /// `USD.CAD`
     pub pair: String,
     /// Units of the quote currency per unit of the base currency (mid, else last).
+    #[serde(serialize_with = "crate::tools::format::dp5")]
     pub rate: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp5")]
     pub inverse: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp5")]
     pub bid: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp5")]
     pub ask: Option<f64>,
     /// Ask − bid in pips (0.0001; 0.01 for JPY).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub spread_pips: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp5")]
     pub high: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp5")]
     pub low: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp5")]
     pub previous_close: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp5")]
     pub change: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub change_pct: Option<f64>,
     #[serde(serialize_with = "DataMode::serialize_label")]
     #[schemars(with = "String")]
     pub data_mode: DataMode,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 /// Inverts a quote of `B.A` into `A.B` (bid and ask swap).
@@ -94,6 +107,9 @@ impl Tool for FxRate {
     const DESCRIPTION: &'static str = "Live FX rate of a currency pair with inverse, bid, ask, spread in pips, day high/low and daily change.";
     type Params = FxParams;
     type Output = FxOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: FxParams) -> Result<Answer<FxOut>, ToolError> {
         let (base, quote) = currency_pair(Self::NAME, &p.pair)?;
@@ -110,7 +126,8 @@ impl Tool for FxRate {
         let pip = if quote == "JPY" { 0.01 } else { 0.0001 };
         let rate = q.price();
         let change = q.change();
-        let out = FxOut {
+        let mut out = FxOut {
+            warnings: Vec::new(),
             meta: support::meta(now, stale.as_ref()),
             pair,
             rate: f::json_num(rate),
@@ -125,8 +142,10 @@ impl Tool for FxRate {
             change_pct: f::json_num(change.map(|c| f::round(c.1, 4))),
             data_mode: q.mode,
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -164,6 +183,21 @@ pub fn render(out: &FxOut) -> String {
     md
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &FxOut) -> String {
+    use crate::tools::format as f;
+    f::headline(&[
+        format!(
+            "{} {}{}",
+            out.pair,
+            f::number(out.rate, 5),
+            f::mode_marker(out.data_mode)
+        ),
+        format!("day {}", f::pct(out.change_pct)),
+        format!("spread {} pips", f::number(out.spread_pips, 1)),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +205,7 @@ mod tests {
     #[test]
     fn render_get_fx_rate() {
         let live = FxOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             pair: "USD.CAD".into(),
             rate: Some(1.365),
@@ -190,6 +225,7 @@ mod tests {
             reason: "gateway disconnected: connection refused".into(),
         };
         let delayed = FxOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, Some(&stale)),
             pair: "EUR.JPY".into(),
             rate: Some(162.41),
@@ -207,6 +243,10 @@ mod tests {
         insta::assert_snapshot!(
             "render_get_fx_rate",
             format!("{}\n---\n\n{}", render(&live), render(&delayed))
+        );
+        insta::assert_snapshot!(
+            "headline_get_fx_rate",
+            [headline(&live), headline(&delayed)].join("\n")
         );
     }
 }

@@ -30,10 +30,15 @@ pub struct IntradayParams {
 pub struct MinuteBar {
     /// `YYYY-MM-DD HH:MM` UTC.
     pub time: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub open: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub high: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub low: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub close: f64,
+    #[serde(serialize_with = "crate::tools::format::dp0")]
     pub volume: f64,
 }
 
@@ -43,18 +48,28 @@ pub struct IntradayOut {
     pub meta: Meta,
     pub symbol: String,
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub current: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub session_high: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub session_low: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp0")]
     pub session_volume: Option<f64>,
     /// Move over the last `minutes`: last close − first open of the window.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub window_move: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub window_move_pct: Option<f64>,
     /// Move against the previous close.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub day_change_pct: Option<f64>,
     pub minutes: u32,
     pub bars: Vec<MinuteBar>,
     pub delayed: bool,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct Intraday;
@@ -65,6 +80,9 @@ impl Tool for Intraday {
     const DESCRIPTION: &'static str = "Intraday view: current price, session high/low, volume and move, with one-minute bars for the last N minutes (extended hours included).";
     type Params = IntradayParams;
     type Output = IntradayOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: IntradayParams) -> Result<Answer<IntradayOut>, ToolError> {
         let symbol = support::symbol(Self::NAME, &p.symbol)?;
@@ -82,9 +100,11 @@ impl Tool for Intraday {
             .map(|(q, _)| q);
         let stale = bar_stale.or_else(|| ctx.staleness(&snap, now));
         let meta = support::meta(now, stale.as_ref());
-        let out = summarise(meta, symbol, p.minutes, &bars, quote.as_ref());
+        let mut out = summarise(meta, symbol, p.minutes, &bars, quote.as_ref());
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -114,6 +134,7 @@ fn summarise(
         _ => (None, None),
     };
     IntradayOut {
+        warnings: Vec::new(),
         meta,
         symbol,
         currency,
@@ -188,6 +209,27 @@ pub fn render(out: &IntradayOut) -> String {
     md
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &IntradayOut) -> String {
+    use crate::tools::format as f;
+    f::headline(&[
+        format!(
+            "{} {} {}{}",
+            out.symbol,
+            f::number(out.current, 2),
+            out.currency,
+            if out.delayed { " (delayed)" } else { "" }
+        ),
+        format!("last {} min {}", out.minutes, f::pct(out.window_move_pct)),
+        format!("day {}", f::pct(out.day_change_pct)),
+        format!(
+            "session {}–{}",
+            f::number(out.session_low, 2),
+            f::number(out.session_high, 2)
+        ),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +267,10 @@ mod tests {
         insta::assert_snapshot!(
             "render_get_intraday",
             format!("{}\n---\n\n{}", render(&out), render(&empty))
+        );
+        insta::assert_snapshot!(
+            "headline_get_intraday",
+            [headline(&out), headline(&empty)].join("\n")
         );
     }
 }

@@ -41,38 +41,56 @@ pub struct TechnicalsParams {
 
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct Trend {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub sma20: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub sma50: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub sma200: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub ema12: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub ema26: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct Momentum {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub rsi14: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub macd: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub macd_signal: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub macd_histogram: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct Volatility {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub bollinger_upper: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub bollinger_middle: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub bollinger_lower: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub atr14: Option<f64>,
     /// ATR as a percent of the price.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub atr_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct Levels {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub high_52w: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub low_52w: Option<f64>,
     /// Percent below the 52-week high (≤ 0).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub from_high_pct: Option<f64>,
     /// Percent above the 52-week low (≥ 0).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub from_low_pct: Option<f64>,
     /// First and last date of the 52-week window (bars dated within 365 calendar days up to
     /// the last bar), and how many bars it holds.
@@ -86,6 +104,7 @@ pub struct TechnicalsOut {
     #[serde(flatten)]
     pub meta: Meta,
     pub symbol: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub price: Option<f64>,
     pub bars_used: usize,
     /// Indicator conventions, windows and the bars used.
@@ -99,6 +118,9 @@ pub struct TechnicalsOut {
     /// Every indicator unrounded (the markdown formats these; the JSON carries rounded ones).
     #[serde(skip)]
     pub raw: Indicators,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 /// Every indicator group, as computed.
@@ -219,6 +241,9 @@ impl Tool for Technicals {
     const DESCRIPTION: &'static str = "Technical indicators on one year of daily bars: SMA 20/50/200, EMA 12/26, RSI 14, MACD 12/26/9, Bollinger 20/2, ATR 14, 52-week range, signals.";
     type Params = TechnicalsParams;
     type Output = TechnicalsOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(
         ctx: &ToolContext,
@@ -235,9 +260,11 @@ impl Tool for Technicals {
             )));
         }
         let meta = support::meta(ctx.now(), stale.as_ref());
-        let out = technicals_out(meta, symbol, &bars, &sections);
+        let mut out = technicals_out(meta, symbol, &bars, &sections);
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -268,6 +295,7 @@ fn technicals_out(meta: Meta, symbol: String, bars: &[Bar], sections: &[Section]
     let (trend, momentum, vol, levels) = (&raw.trend, &raw.momentum, &raw.volatility, &raw.levels);
     let r = |v: Option<f64>| v.map(|x| f::round(x, 4));
     TechnicalsOut {
+        warnings: Vec::new(),
         meta,
         symbol,
         price,
@@ -376,8 +404,35 @@ pub fn render(out: &TechnicalsOut) -> String {
             let _ = writeln!(md, "- {s}");
         }
     }
-    let _ = writeln!(md, "\n_Method: {}._", out.method);
+    md.push_str(&f::method_line(&out.method));
     md
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &TechnicalsOut) -> String {
+    use crate::tools::format as f;
+    let rsi = out
+        .momentum
+        .as_ref()
+        .map(|m| format!("RSI {}", f::number(m.rsi14, 1)))
+        .unwrap_or_default();
+    let sma = out
+        .trend
+        .as_ref()
+        .map(|t| {
+            format!(
+                "SMA50 {} · SMA200 {}",
+                f::number(t.sma50, 2),
+                f::number(t.sma200, 2)
+            )
+        })
+        .unwrap_or_default();
+    f::headline(&[
+        format!("{} {}", out.symbol, f::number(out.price, 2)),
+        rsi,
+        sma,
+        format!("{} signal(s)", out.signals.len()),
+    ])
 }
 
 #[cfg(test)]
@@ -437,6 +492,10 @@ mod tests {
         insta::assert_snapshot!(
             "render_technicals",
             format!("{}\n---\n\n{}", render(&all), render(&short))
+        );
+        insta::assert_snapshot!(
+            "headline_technicals",
+            [headline(&all), headline(&short)].join("\n")
         );
     }
 }

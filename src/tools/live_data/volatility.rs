@@ -192,6 +192,9 @@ impl Tool for Volatility {
     const DESCRIPTION: &'static str = "Volatility of held (default) or named stocks: realized 10/20/60-session (log returns, sample σ, ×√252), IB's historical and implied volatility (1 year of daily bars), IV rank and IV percentile, and IB's current HV/IV ticks; all annualized percent.";
     type Params = VolatilityParams;
     type Output = VolatilityOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(
         ctx: &ToolContext,
@@ -414,5 +417,6 @@ mod tests {
             "KRYX RV20 45.87% · IV 52.46% · IV rank 50 · IV pctl 55"
         );
         insta::assert_snapshot!("render_volatility", render(&out));
+        insta::assert_snapshot!("headline_volatility", headline(&out));
     }
 }

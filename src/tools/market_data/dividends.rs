@@ -40,17 +40,23 @@ pub struct DividendRow {
     pub symbol: String,
     pub currency: String,
     /// Dividends per share over the past 12 months.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub past_12m: Option<f64>,
     /// Expected dividends per share over the next 12 months.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub next_12m: Option<f64>,
     /// Next ex-date `YYYY-MM-DD`.
     pub next_date: Option<String>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub next_amount: Option<f64>,
     /// Shares held (0 for a symbol not held).
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub quantity: f64,
     /// quantity × next_12m, in the symbol's currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub annual_income: Option<f64>,
     /// Yield on the current price, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub yield_pct: Option<f64>,
 }
 
@@ -61,12 +67,18 @@ pub struct DividendsOut {
     pub scope: DividendScope,
     pub rows: Vec<DividendRow>,
     /// Income scope: total in the base currency (FX-converted).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_annual_income: Option<f64>,
     pub base_currency: Option<String>,
     pub fx_rates: Vec<support::FxUsed>,
     /// The symbol asked for in scope `single` (the title).
     #[serde(skip)]
     pub symbol: String,
+    /// How the figures are computed (also the markdown's method note).
+    pub method: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct Dividends;
@@ -224,6 +236,9 @@ impl Tool for Dividends {
     const DESCRIPTION: &'static str = "Dividends: last/next dividend of one symbol, the ex-date calendar of held symbols, or the book's estimated annual income.";
     type Params = DividendParams;
     type Output = DividendsOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: DividendParams) -> Result<Answer<DividendsOut>, ToolError> {
         let now = ctx.now();
@@ -243,7 +258,9 @@ impl Tool for Dividends {
                 (None, None) => a.symbol.cmp(&b.symbol),
             });
         }
-        let out = DividendsOut {
+        let mut out = DividendsOut {
+            method: method_words(),
+            warnings: Vec::new(),
             meta: support::meta(now, stale.as_ref()),
             scope: p.scope,
             rows,
@@ -252,8 +269,10 @@ impl Tool for Dividends {
             fx_rates,
             symbol: targets.first().map(|t| t.0.clone()).unwrap_or_default(),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -301,6 +320,7 @@ pub fn render(out: &DividendsOut) -> String {
             md.push_str(&fx_lines(&out.fx_rates, &[]));
         }
     }
+    md.push_str(&f::method_line(&out.method));
     md
 }
 
@@ -356,6 +376,42 @@ fn render_calendar(md: &mut String, rows: &[DividendRow]) {
     ));
 }
 
+/// How the dividend figures are computed.
+fn method_words() -> String {
+    "per share: past and next 12 months as IB's dividend tick (generic tick 456) reports them; annual income = next 12 months × shares held, in the symbol's currency, the total converted to the base currency at the FX rates listed; yield = next 12 months (else past 12 months) / current price".to_string()
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &DividendsOut) -> String {
+    use crate::tools::format as f;
+    if out.scope == DividendScope::Single {
+        let row = out.rows.first();
+        return f::headline(&[
+            out.symbol.clone(),
+            row.map(|r| format!("past 12m {} {}", f::number(r.past_12m, 2), r.currency))
+                .unwrap_or_default(),
+            row.map(|r| format!("yield {}", f::pct_plain(r.yield_pct, 2)))
+                .unwrap_or_default(),
+            row.and_then(|r| r.next_date.as_ref())
+                .map(|d| format!("next ex-date {d}"))
+                .unwrap_or_default(),
+        ]);
+    }
+    let paying = out
+        .rows
+        .iter()
+        .filter(|r| r.annual_income.is_some_and(|v| v > 0.0))
+        .count();
+    f::headline(&[
+        format!("{} holding(s), {paying} paying", out.rows.len()),
+        format!(
+            "annual income {} {}",
+            f::number(out.total_annual_income, 2),
+            out.base_currency.as_deref().unwrap_or("")
+        ),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +440,8 @@ mod tests {
     fn render_dividends() {
         let meta = support::meta(1_777_828_664_000, None);
         let single = DividendsOut {
+            method: method_words(),
+            warnings: Vec::new(),
             meta: meta.clone(),
             scope: DividendScope::Single,
             rows: vec![row("KRYX", "USD", 0.0, Some(1.04), Some("2026-06-12"))],
@@ -393,6 +451,8 @@ mod tests {
             symbol: "KRYX".into(),
         };
         let calendar = DividendsOut {
+            method: method_words(),
+            warnings: Vec::new(),
             meta: meta.clone(),
             scope: DividendScope::Calendar,
             rows: vec![
@@ -405,6 +465,8 @@ mod tests {
             symbol: String::new(),
         };
         let income = DividendsOut {
+            method: method_words(),
+            warnings: Vec::new(),
             meta,
             scope: DividendScope::Income,
             rows: vec![
@@ -428,6 +490,10 @@ mod tests {
                 render(&calendar),
                 render(&income)
             )
+        );
+        insta::assert_snapshot!(
+            "headline_dividends",
+            [headline(&single), headline(&calendar), headline(&income)].join("\n")
         );
     }
 }

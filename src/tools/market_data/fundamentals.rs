@@ -219,6 +219,9 @@ impl Tool for Fundamentals {
     const DESCRIPTION: &'static str = "Fundamentals of held (default) or named stocks from IB: market cap, P/E, EPS, dividend yield, 52-week range, beta, average volume and currency, each with its source (tick 258 field, tick 165/456, contract details).";
     type Params = FundamentalsParams;
     type Output = FundamentalsOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(
         ctx: &ToolContext,
@@ -467,5 +470,6 @@ mod tests {
         };
         assert_eq!(headline(&out), "2 stocks · highest P/E KRYX 21.67");
         insta::assert_snapshot!("render_fundamentals", render(&out));
+        insta::assert_snapshot!("headline_fundamentals", headline(&out));
     }
 }

@@ -34,6 +34,7 @@ pub struct ContractOut {
     pub exchange: String,
     pub primary_exchange: String,
     pub currency: String,
+    /// IB's minimum price increment, as IB states it (not rounded: 0.00005 is a real tick).
     pub min_tick: f64,
     pub trading_class: String,
     pub trading_hours: String,
@@ -73,6 +74,9 @@ pub struct ContractDetailsOut {
     /// The symbol as asked (the title).
     #[serde(skip)]
     pub symbol: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct ContractDetails;
@@ -97,6 +101,9 @@ impl Tool for ContractDetails {
     const DESCRIPTION: &'static str = "Contract details: long name, industry/category, exchanges, min tick, trading class, con_id, trading hours; lists candidates when ambiguous.";
     type Params = ContractParams;
     type Output = ContractDetailsOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(
         ctx: &ToolContext,
@@ -127,14 +134,17 @@ impl Tool for ContractDetails {
             )));
         }
         let contracts: Vec<ContractOut> = infos.iter().map(ContractOut::from_info).collect();
-        let out = ContractDetailsOut {
+        let mut out = ContractDetailsOut {
+            warnings: Vec::new(),
             meta: support::meta(ctx.now(), None),
             ambiguous: contracts.len() > 1,
             contracts,
             symbol,
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -208,6 +218,24 @@ pub fn render(out: &ContractDetailsOut) -> String {
     md
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &ContractDetailsOut) -> String {
+    use crate::tools::format as f;
+    match out.contracts.as_slice() {
+        [c] => f::headline(&[
+            format!("{} {} {}", c.symbol, c.sec_type, c.long_name),
+            format!("{} {}", c.primary_exchange, c.currency),
+            format!("conId {}", c.con_id),
+        ]),
+        all => format!(
+            "{}: {} contracts{}",
+            out.symbol,
+            all.len(),
+            if out.ambiguous { " (ambiguous)" } else { "" }
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,12 +263,14 @@ mod tests {
     #[test]
     fn render_get_contract_details() {
         let one = ContractDetailsOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             ambiguous: false,
             contracts: vec![contract(412_001, "NASDAQ", "USD", "Healthcare")],
             symbol: "KRYX".into(),
         };
         let several = ContractDetailsOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             ambiguous: true,
             contracts: vec![
@@ -252,6 +282,10 @@ mod tests {
         insta::assert_snapshot!(
             "render_get_contract_details",
             format!("{}\n---\n\n{}", render(&one), render(&several))
+        );
+        insta::assert_snapshot!(
+            "headline_get_contract_details",
+            [headline(&one), headline(&several)].join("\n")
         );
     }
 }

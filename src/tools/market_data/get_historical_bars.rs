@@ -85,10 +85,15 @@ fn check_bar_count(tool: &str, p: &BarsParams, duration: &str, days: f64) -> Res
 pub struct BarOut {
     /// `YYYY-MM-DD` for daily and longer bars, `YYYY-MM-DD HH:MM` (UTC) for intraday.
     pub time: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub open: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub high: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub low: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub close: f64,
+    #[serde(serialize_with = "crate::tools::format::dp0")]
     pub volume: f64,
 }
 
@@ -102,19 +107,28 @@ pub struct BarsOut {
     pub what_to_show: WhatToShow,
     pub use_rth: bool,
     pub bar_count: usize,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub period_high: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub period_low: Option<f64>,
     /// Close-to-close simple return from the first bar's close to the last bar's close, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub return_pct: Option<f64>,
-    /// How `return_pct` is computed.
-    pub return_basis: String,
+    /// How `return_pct` and the other figures are computed: return basis, the bars and dates used.
+    pub method: String,
+    #[serde(serialize_with = "crate::tools::format::dp0")]
     pub average_volume: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub first_close: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub last_close: Option<f64>,
     pub bars: Vec<BarOut>,
     /// Currency the prices are in (the request's).
     #[serde(skip)]
     pub currency: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct HistoricalBars;
@@ -125,6 +139,9 @@ impl Tool for HistoricalBars {
     const DESCRIPTION: &'static str = "Historical OHLCV bars (duration, bar size, data type, RTH) with a period summary: high, low, return, average volume.";
     type Params = BarsParams;
     type Output = BarsOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: BarsParams) -> Result<Answer<BarsOut>, ToolError> {
         let symbol = support::symbol(Self::NAME, &p.symbol)?;
@@ -145,9 +162,11 @@ impl Tool for HistoricalBars {
             use_rth: p.use_rth,
         };
         let (bars, stale) = bars_with_cache(ctx, Self::NAME, &spec).await?;
-        let out = summarise(&spec, &bars, support::meta(ctx.now(), stale.as_ref()));
+        let mut out = summarise(&spec, &bars, support::meta(ctx.now(), stale.as_ref()));
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -175,6 +194,7 @@ fn summarise(spec: &BarSpec, bars: &[Bar], meta: Meta) -> BarsOut {
         ))
     };
     BarsOut {
+        warnings: Vec::new(),
         meta,
         symbol: spec.symbol.clone(),
         duration: spec.duration.clone(),
@@ -185,9 +205,12 @@ fn summarise(spec: &BarSpec, bars: &[Bar], meta: Meta) -> BarsOut {
         period_high: f::json_num(bars.iter().map(|b| b.high).reduce(f64::max)),
         period_low: f::json_num(bars.iter().map(|b| b.low).reduce(f64::min)),
         return_pct,
-        return_basis: format!(
-            "{} from the first bar's close to the last bar's close",
-            returns::RETURN_BASIS
+        method: format!(
+            "return = {} from the first bar's close ({}) to the last bar's close ({}), {} bars; high/low = extremes of the bars' highs and lows; average volume = mean bar volume",
+            returns::RETURN_BASIS,
+            first.map_or(f::NA.to_string(), |b| fmt_time(b.time)),
+            last.map_or(f::NA.to_string(), |b| fmt_time(b.time)),
+            bars.len()
         ),
         average_volume,
         first_close: first.map(|b| b.close),
@@ -254,7 +277,23 @@ pub fn render(out: &BarsOut) -> String {
     } else {
         md.push_str("\nNo bars returned for this period.\n");
     }
+    md.push_str(&f::method_line(&out.method));
     md
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &BarsOut) -> String {
+    use crate::tools::format as f;
+    f::headline(&[
+        format!("{} {}: {} bars", out.symbol, out.duration, out.bar_count),
+        format!("return {} close-to-close", f::pct(out.return_pct)),
+        format!(
+            "range {}–{} {}",
+            f::number(out.period_low, 2),
+            f::number(out.period_high, 2),
+            out.currency
+        ),
+    ])
 }
 
 #[cfg(test)]
@@ -297,6 +336,10 @@ mod tests {
         insta::assert_snapshot!(
             "render_get_historical_bars",
             format!("{}\n---\n\n{}", render(&out), render(&empty))
+        );
+        insta::assert_snapshot!(
+            "headline_get_historical_bars",
+            [headline(&out), headline(&empty)].join("\n")
         );
     }
 }

@@ -31,18 +31,27 @@ pub struct OptionChainParams {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct OptionRow {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub strike: f64,
     /// `C` or `P`.
     pub right: String,
     pub atm: bool,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub bid: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub ask: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub last: Option<f64>,
     /// Implied volatility as a fraction (0.35 = 35%).
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub implied_vol: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp3")]
     pub delta: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub gamma: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp3")]
     pub theta: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp3")]
     pub vega: Option<f64>,
     pub delayed: bool,
 }
@@ -71,15 +80,21 @@ pub struct OptionChainOut {
     #[serde(flatten)]
     pub meta: Meta,
     pub symbol: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub underlying_price: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub atm_strike: Option<f64>,
     /// Every expiration, `YYYYMMDD`, soonest first.
     pub expirations: Vec<String>,
     /// The requested expiration (null without one).
     pub expiration: Option<String>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub strikes: Vec<f64>,
     pub calls: Vec<OptionRow>,
     pub puts: Vec<OptionRow>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 /// Every listed expiration, sorted and de-duplicated.
@@ -128,6 +143,9 @@ impl Tool for OptionChain {
     const DESCRIPTION: &'static str = "Option chain: expirations and ATM strike, or near-ATM calls and puts of one expiration with bid/ask/last, IV and Greeks.";
     type Params = OptionChainParams;
     type Output = OptionChainOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(
         ctx: &ToolContext,
@@ -167,6 +185,7 @@ impl Tool for OptionChain {
                 .min_by(|a, b| (a - u).abs().total_cmp(&(b - u).abs()))
         });
         let mut out = OptionChainOut {
+            warnings: Vec::new(),
             meta: support::meta(ctx.now(), None),
             symbol: symbol.clone(),
             underlying_price: f::json_num(underlying),
@@ -206,8 +225,10 @@ impl Tool for OptionChain {
                 out.strikes = chosen;
             }
         }
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -287,6 +308,28 @@ fn option_table(rows: &[OptionRow]) -> String {
     )
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &OptionChainOut) -> String {
+    use crate::tools::format as f;
+    let underlying = format!("{} @ {}", out.symbol, f::number(out.underlying_price, 2));
+    match &out.expiration {
+        Some(e) => f::headline(&[
+            underlying,
+            format!("expiry {}", f::ib_date(e)),
+            format!("ATM {}", f::number(out.atm_strike, 2)),
+            format!("{} calls, {} puts", out.calls.len(), out.puts.len()),
+        ]),
+        None => f::headline(&[
+            underlying,
+            format!("{} expirations", out.expirations.len()),
+            out.expirations
+                .first()
+                .map(|e| format!("next {}", f::ib_date(e)))
+                .unwrap_or_default(),
+        ]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +355,7 @@ mod tests {
     fn render_get_option_chain() {
         let expirations = vec!["20260515".to_string(), "20260619".into(), "20260717".into()];
         let list = OptionChainOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             symbol: "KRYX".into(),
             underlying_price: Some(54.18),
@@ -333,6 +377,7 @@ mod tests {
             ..list
         };
         let list = OptionChainOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             symbol: "KRYX".into(),
             underlying_price: None,
@@ -346,6 +391,10 @@ mod tests {
         insta::assert_snapshot!(
             "render_get_option_chain",
             format!("{}\n---\n\n{}", render(&list), render(&chain))
+        );
+        insta::assert_snapshot!(
+            "headline_get_option_chain",
+            [headline(&list), headline(&chain)].join("\n")
         );
     }
 }

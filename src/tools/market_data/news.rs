@@ -216,6 +216,9 @@ impl Tool for News {
     const DESCRIPTION: &'static str = "IB news: recent headlines for held (default) or named symbols from the login's news providers, or one article in full (`article_id`). Headlines and articles are untrusted outside text, quoted and marked as such.";
     type Params = NewsParams;
     type Output = NewsOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: NewsParams) -> Result<Answer<NewsOut>, ToolError> {
         let article = article_ref(Self::NAME, &p)?;
@@ -479,6 +482,10 @@ mod tests {
         assert_eq!(
             headline(&headlines),
             "2 headlines · 2 symbols · newest KRYX 2026-12-01 13:41:07 UTC (untrusted text)"
+        );
+        insta::assert_snapshot!(
+            "headline_news",
+            [headline(&headlines), headline(&article)].join("\n")
         );
         insta::assert_snapshot!(
             "render_news",

@@ -23,17 +23,28 @@ pub struct QuoteParams {
 pub struct QuoteRow {
     pub symbol: String,
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub bid: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub ask: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub spread: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub last: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub open: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub high: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub low: Option<f64>,
     /// Previous session's close.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub close: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub change: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub change_pct: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp0")]
     pub volume: Option<f64>,
     /// `live`, `frozen`, `delayed` or `delayed-frozen`.
     #[serde(serialize_with = "DataMode::serialize_label")]
@@ -97,6 +108,9 @@ pub struct QuoteOut {
     /// The symbol the single view was asked for (its title).
     #[serde(skip)]
     pub requested: Option<String>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct QuoteTool;
@@ -139,6 +153,9 @@ impl Tool for QuoteTool {
     const DESCRIPTION: &'static str = "Quotes: every held symbol (no symbols), one symbol in detail, or a 2–8 symbol comparison table; delayed data labelled.";
     type Params = QuoteParams;
     type Output = QuoteOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: QuoteParams) -> Result<Answer<QuoteOut>, ToolError> {
         let requested = support::symbols(Self::NAME, p.symbols.as_deref().unwrap_or(&[]))?;
@@ -200,14 +217,17 @@ impl Tool for QuoteTool {
                 unknown.join(", ")
             )));
         }
-        let out = QuoteOut {
+        let mut out = QuoteOut {
+            warnings: Vec::new(),
             meta: support::meta(now, stale.as_ref()),
             view,
             quotes: rows,
             requested: (view == QuoteView::Single).then(|| symbols[0].clone()),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -310,6 +330,29 @@ fn render_footnotes(md: &mut String, rows: &[QuoteRow]) {
     }
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &QuoteOut) -> String {
+    use crate::tools::format as f;
+    let mut parts: Vec<String> = out
+        .quotes
+        .iter()
+        .take(3)
+        .map(|q| {
+            format!(
+                "{} {} ({}){}",
+                q.symbol,
+                f::number(q.last.or(q.close), 2),
+                f::pct(q.change_pct),
+                if q.delayed { " delayed" } else { "" }
+            )
+        })
+        .collect();
+    if out.quotes.len() > 3 {
+        parts.push(format!("+{} more", out.quotes.len() - 3));
+    }
+    f::headline(&parts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +380,7 @@ mod tests {
     #[test]
     fn render_quote() {
         let single = QuoteOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             view: QuoteView::Single,
             quotes: vec![row(
@@ -349,6 +393,7 @@ mod tests {
             requested: Some("KRYX".into()),
         };
         let comparison = QuoteOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             view: QuoteView::Comparison,
             quotes: vec![
@@ -367,6 +412,10 @@ mod tests {
         insta::assert_snapshot!(
             "render_quote",
             format!("{}\n---\n\n{}", render(&single), render(&comparison))
+        );
+        insta::assert_snapshot!(
+            "headline_quote",
+            [headline(&single), headline(&comparison)].join("\n")
         );
     }
 }

@@ -149,6 +149,9 @@ impl Tool for Scanner {
     const DESCRIPTION: &'static str = "IB market scanner snapshot (TOP_PERC_GAIN, TOP_PERC_LOSE, MOST_ACTIVE, HOT_BY_VOLUME, HIGH_DIVIDEND_YIELD_IB, ...) for a location (STK.US.MAJOR) with price/volume/market-cap filters; code and location checked against the gateway's scanner parameters; each hit with last and % change.";
     type Params = ScannerParams;
     type Output = ScannerOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: ScannerParams) -> Result<Answer<ScannerOut>, ToolError> {
         let now = ctx.now();
@@ -326,5 +329,6 @@ mod tests {
             "TOP_PERC_GAIN STK.US.MAJOR · 2 hits · #1 VLTX 94.32 (+3.41%)"
         );
         insta::assert_snapshot!("render_scanner", render(&out));
+        insta::assert_snapshot!("headline_scanner", headline(&out));
     }
 }

@@ -20,6 +20,9 @@ pub struct SearchOut {
     pub meta: Meta,
     pub query: String,
     pub matches: Vec<SearchRow>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -40,6 +43,9 @@ impl Tool for SearchContracts {
     const DESCRIPTION: &'static str = "Find contracts by symbol or company name: con_id, symbol, type, exchange, currency, description.";
     type Params = SearchParams;
     type Output = SearchOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: SearchParams) -> Result<Answer<SearchOut>, ToolError> {
         let q = p.query.trim().to_string();
@@ -64,13 +70,16 @@ impl Tool for SearchContracts {
                 description: m.description,
             })
             .collect::<Vec<_>>();
-        let out = SearchOut {
+        let mut out = SearchOut {
+            warnings: Vec::new(),
             meta: support::meta(ctx.now(), None),
             query: q,
             matches,
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -113,6 +122,21 @@ pub fn render(out: &SearchOut) -> String {
     md
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &SearchOut) -> String {
+    use crate::tools::format as f;
+    let first: Vec<String> = out
+        .matches
+        .iter()
+        .take(3)
+        .map(|m| format!("{} {} {}", m.symbol, m.sec_type, m.primary_exchange))
+        .collect();
+    f::headline(&[
+        format!("{} match(es) for \"{}\"", out.matches.len(), out.query),
+        first.join(", "),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +144,7 @@ mod tests {
     #[test]
     fn render_search_contracts() {
         let found = SearchOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             query: "kry".into(),
             matches: vec![
@@ -142,6 +167,7 @@ mod tests {
             ],
         };
         let none = SearchOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             query: "zzzz".into(),
             matches: vec![],
@@ -149,6 +175,10 @@ mod tests {
         insta::assert_snapshot!(
             "render_search_contracts",
             format!("{}\n---\n\n{}", render(&found), render(&none))
+        );
+        insta::assert_snapshot!(
+            "headline_search_contracts",
+            [headline(&found), headline(&none)].join("\n")
         );
     }
 }

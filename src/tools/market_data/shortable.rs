@@ -148,6 +148,9 @@ impl Tool for Shortable {
     const DESCRIPTION: &'static str = "Short availability of held (default: shorts, then largest holdings) or named stocks: IB's shortable level in IB's words (easy/hard to borrow, not available), shares available, and the borrow fee rate (% per year) from IB's FEE_RATE bars.";
     type Params = ShortableParams;
     type Output = ShortableOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: ShortableParams) -> Result<Answer<ShortableOut>, ToolError> {
         let now = ctx.now();
@@ -344,5 +347,6 @@ mod tests {
             "1 easy · 1 hard to borrow · 1 not available"
         );
         insta::assert_snapshot!("render_shortable", render(&out));
+        insta::assert_snapshot!("headline_shortable", headline(&out));
     }
 }

@@ -29,8 +29,10 @@ pub struct GatewayRow {
     pub server_version: Option<i32>,
     /// When the current state began.
     pub since: String,
+    #[serde(serialize_with = "crate::tools::format::dp1")]
     pub since_age_s: f64,
     /// Seconds since the last data arrived; `null` when none yet.
+    #[serde(serialize_with = "crate::tools::format::dp1")]
     pub last_data_age_s: Option<f64>,
     pub reconnects: u32,
     /// live | frozen | delayed | delayed-frozen
@@ -59,6 +61,9 @@ pub struct ConnectionOut {
     /// This process has no gateway at all (answers come from the cache only).
     #[serde(skip)]
     pub cache_only: bool,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 /// One gateway's status as a row (also used by the briefing's connection section).
@@ -102,6 +107,9 @@ impl Tool for ConnectionStatus {
     const DESCRIPTION: &'static str = "Gateway connection health: connected or not, server version, since when, last data age, reconnects, market-data mode, and the last 20 events in words.";
     type Params = ConnectionParams;
     type Output = ConnectionOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(
         ctx: &ToolContext,
@@ -128,14 +136,17 @@ impl Tool for ConnectionStatus {
                 message: e.message.clone(),
             })
             .collect();
-        let out = ConnectionOut {
+        let mut out = ConnectionOut {
+            warnings: Vec::new(),
             meta: support::meta(now, stale.as_ref()),
             gateways,
             events,
             cache_only: ctx.gateways.is_none(),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -237,6 +248,24 @@ fn capitalise(s: &str) -> String {
     }
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &ConnectionOut) -> String {
+    use crate::tools::format as f;
+    let gateways: Vec<String> = out
+        .gateways
+        .iter()
+        .map(|g| format!("{} {}, {} reconnect(s)", g.role, g.state, g.reconnects))
+        .collect();
+    f::headline(&[
+        gateways.join("; "),
+        if out.cache_only {
+            "cache only".to_string()
+        } else {
+            String::new()
+        },
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +302,7 @@ mod tests {
             ..primary.clone()
         };
         let out = ConnectionOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             gateways: vec![primary, secondary],
             events: vec![
@@ -292,11 +322,13 @@ mod tests {
             cache_only: false,
         };
         insta::assert_snapshot!("render_connection_status", render(&out));
+        insta::assert_snapshot!("headline_connection_status", [headline(&out)].join("\n"));
     }
 
     #[test]
     fn without_gateways_it_says_cache_only() {
         let out = ConnectionOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             gateways: Vec::new(),
             events: Vec::new(),

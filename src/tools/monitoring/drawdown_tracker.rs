@@ -37,37 +37,52 @@ pub struct DrawdownOut {
     pub first_sample: Option<String>,
     pub last_sample: Option<String>,
     pub days: Option<u32>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub current_nlv: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub high_water_mark: Option<f64>,
     /// When the high-water mark was set; `null` when it is the `peak_nlv` override.
     pub high_water_mark_time: Option<String>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub peak_override: Option<f64>,
     /// Current drawdown in percent (≤ 0).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub current_drawdown_pct: Option<f64>,
     /// Current NLV − high-water mark (≤ 0).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub current_drawdown_amount: Option<f64>,
     /// The worst drawdown in the window, percent (≤ 0): 0 when NLV never fell below its
     /// high-water mark; `null` only without history.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub max_drawdown_pct: Option<f64>,
     /// The worst episode's peak, trough and recovery; `null` when there was none (see
     /// `max_drawdown_pct`).
     pub max_drawdown: Option<MaxDrawdownOut>,
     /// Gain needed from the current NLV to regain the high-water mark, in percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub recovery_needed_pct: Option<f64>,
     /// Why there is no answer (no history yet), in words; `null` when there is one.
     pub no_history: Option<String>,
     /// NLV samples read from SQLite (without the live one), for the note on a short history.
     #[serde(skip)]
     pub stored_samples: usize,
+    /// How: high-water mark, drawdown formula, the NLV samples and window used.
+    pub method: String,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct MaxDrawdownOut {
     /// Percent (≤ 0).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub drawdown_pct: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub peak_nlv: f64,
     /// `null` when the peak is the `peak_nlv` override.
     pub peak_time: Option<String>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub trough_nlv: f64,
     pub trough_time: String,
     /// When NLV regained the peak; `null` while not recovered.
@@ -83,6 +98,9 @@ impl Tool for DrawdownTracker {
     const DESCRIPTION: &'static str = "Drawdown of NLV from its high-water mark (history sampled into SQLite while connected): current, maximum, dates, recovery.";
     type Params = DrawdownParams;
     type Output = DrawdownOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: DrawdownParams) -> Result<Answer<DrawdownOut>, ToolError> {
         if let Some(peak) = p.peak_nlv
@@ -115,6 +133,8 @@ impl Tool for DrawdownTracker {
         }
 
         let mut out = DrawdownOut {
+            method: String::new(),
+            warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
             base_currency: acct.base_currency.clone(),
@@ -152,8 +172,11 @@ impl Tool for DrawdownTracker {
                 )
             }
         }
+        out.method = method_of(&out);
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -231,22 +254,7 @@ pub fn render(out: &DrawdownOut) -> String {
         None => md.push_str("NLV never fell below its high-water mark in this window.\n"),
         Some(m) => md.push_str(&max_drawdown_table(m, ccy)),
     }
-    let window = match out.days {
-        Some(d) => format!("last {d} day(s)"),
-        None => "all history".to_string(),
-    };
-    let _ = writeln!(
-        md,
-        "\n_Method: high-water mark = running maximum of NLV{}; drawdown = NLV / HWM − 1. {} NLV samples ({window}, {} → {}), the last one the live NLV._",
-        if out.peak_override.is_some() {
-            " (starting from peak_nlv)"
-        } else {
-            ""
-        },
-        out.samples,
-        out.first_sample.as_deref().unwrap_or(f::NA),
-        out.last_sample.as_deref().unwrap_or(f::NA),
-    );
+    md.push_str(&f::method_line(&out.method));
     if out.stored_samples < 2 {
         md.push_str(
             "\n_Only one stored NLV sample so far: the history grows by one sample a minute while the cockpit is connected._\n",
@@ -281,12 +289,48 @@ fn max_drawdown_table(m: &MaxDrawdownOut, ccy: &str) -> String {
     ])
 }
 
+/// How the drawdown was measured, from the answer's own window and samples.
+fn method_of(out: &DrawdownOut) -> String {
+    let window = match out.days {
+        Some(d) => format!("last {d} day(s)"),
+        None => "all history".to_string(),
+    };
+    format!(
+        "high-water mark = running maximum of NLV{}; drawdown = NLV / HWM − 1. {} NLV samples ({window}, {} → {}), the last one the live NLV",
+        if out.peak_override.is_some() {
+            " (starting from peak_nlv)"
+        } else {
+            ""
+        },
+        out.samples,
+        out.first_sample.as_deref().unwrap_or(f::NA),
+        out.last_sample.as_deref().unwrap_or(f::NA),
+    )
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &DrawdownOut) -> String {
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    f::headline(&[
+        format!("NLV {} {ccy}", f::number(out.current_nlv, 2)),
+        format!(
+            "drawdown {} from high {} {ccy}",
+            f::pct_plain(out.current_drawdown_pct, 2),
+            f::number(out.high_water_mark, 2)
+        ),
+        format!("max {}", f::pct_plain(out.max_drawdown_pct, 2)),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn answered() -> DrawdownOut {
-        DrawdownOut {
+        let mut out = DrawdownOut {
+            method: String::new(),
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             account: "U****4321".into(),
             base_currency: "CAD".into(),
@@ -313,12 +357,18 @@ mod tests {
             recovery_needed_pct: Some(5.6138),
             no_history: None,
             stored_samples: 3,
-        }
+        };
+        out.method = method_of(&out);
+        out
     }
 
     #[test]
     fn renders_current_and_maximum_drawdown() {
         insta::assert_snapshot!("render_drawdown_tracker", render(&answered()));
+        insta::assert_snapshot!(
+            "headline_drawdown_tracker",
+            [headline(&answered())].join("\n")
+        );
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct GetOrdersOut {
     pub account: String,
     pub orders: Vec<OrderRow>,
     pub count: usize,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct GetOrders;
@@ -32,19 +35,25 @@ impl Tool for GetOrders {
     const DESCRIPTION: &'static str = "Open orders from all clients (read-only): symbol, side, quantity and filled, type, limit, stop, time in force, status.";
     type Params = GetOrdersParams;
     type Output = GetOrdersOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: GetOrdersParams) -> Result<Answer<GetOrdersOut>, ToolError> {
         let view = ctx.live()?;
         let acct = resolve_account(ctx, &view.snap, p.account.as_deref())?;
         let orders = open_orders_of(ctx, &view.snap.open_orders, &acct.account);
-        let out = GetOrdersOut {
+        let mut out = GetOrdersOut {
+            warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
             count: orders.len(),
             orders,
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -69,6 +78,26 @@ pub fn render(out: &GetOrdersOut) -> String {
         "\n_Orders from every API client and TWS (IB's all-open-orders snapshot, refreshed every 30 s). Read-only: this server never places, modifies or cancels orders._\n",
     );
     md
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &GetOrdersOut) -> String {
+    use crate::tools::format as f;
+    let first: Vec<String> = out
+        .orders
+        .iter()
+        .take(3)
+        .map(|o| {
+            format!(
+                "{} {} {} {}",
+                o.side,
+                f::volume(Some(o.quantity)),
+                o.symbol,
+                o.order_type
+            )
+        })
+        .collect();
+    f::headline(&[format!("{} open order(s)", out.count), first.join(", ")])
 }
 
 #[cfg(test)]
@@ -102,6 +131,7 @@ mod tests {
     #[test]
     fn renders_open_orders_and_the_stale_banner() {
         let out = GetOrdersOut {
+            warnings: Vec::new(),
             meta: Meta {
                 as_of: "2026-05-03 17:17:44 UTC".into(),
                 stale: Some(StaleInfo {
@@ -117,6 +147,7 @@ mod tests {
             count: 2,
         };
         insta::assert_snapshot!("render_get_orders", render(&out));
+        insta::assert_snapshot!("headline_get_orders", [headline(&out)].join("\n"));
         let none = GetOrdersOut {
             orders: Vec::new(),
             count: 0,

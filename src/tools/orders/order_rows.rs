@@ -37,16 +37,22 @@ pub struct OrderRow {
     pub currency: String,
     /// BUY / SELL
     pub side: String,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub quantity: f64,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub filled: f64,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub remaining: f64,
     pub order_type: String,
     /// `null` when unset (IB's unset-price sentinel, or none for this order type).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub limit_price: Option<f64>,
     /// `null` when unset.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub stop_price: Option<f64>,
     pub tif: String,
     pub status: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub avg_fill_price: Option<f64>,
     /// Completed orders only: when IB says it completed.
     pub completed_time: Option<String>,

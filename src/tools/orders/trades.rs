@@ -67,13 +67,18 @@ pub struct FillRow {
     pub currency: String,
     /// BOT / SLD
     pub side: String,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub shares: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub price: Option<f64>,
     /// shares × price × multiplier, in the instrument's currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub value: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub commission: Option<f64>,
     pub commission_currency: String,
     /// From the commission report; `null` when IB reported none (opening fills).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub realized_pnl: Option<f64>,
     pub exchange: String,
 }
@@ -83,9 +88,11 @@ pub struct FillRow {
 pub struct RealizedRow {
     pub symbol: String,
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub realized_pnl: f64,
     /// Fills that carried a realized P&L.
     pub fills: usize,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub commissions: f64,
 }
 
@@ -93,6 +100,7 @@ pub struct RealizedRow {
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
 pub struct CurrencyAmount {
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub amount: f64,
 }
 
@@ -118,6 +126,9 @@ pub struct TradesOut {
     pub realized_total: Vec<CurrencyAmount>,
     /// Why the answer may be incomplete (gateway unreachable, no database), or `null`.
     pub note: Option<String>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct Trades;
@@ -128,12 +139,16 @@ impl Tool for Trades {
     const DESCRIPTION: &'static str = "Trade history (read-only): fills with commissions, the fills journal kept across days, realized P&L per symbol, or completed orders.";
     type Params = TradesParams;
     type Output = TradesOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: TradesParams) -> Result<Answer<TradesOut>, ToolError> {
         let view = ctx.live()?;
         let acct = resolve_account(ctx, &view.snap, p.account.as_deref())?;
         let scope = Scope::new(&p, acct.account.clone(), view.now);
         let mut out = TradesOut {
+            warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
             view: p.view.label().to_string(),
@@ -155,8 +170,10 @@ impl Tool for Trades {
             TradesView::Completed => completed_view(ctx, &scope, &mut out).await?,
         }
         add_totals(&mut out, p.view);
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -656,6 +673,37 @@ fn fills_section(md: &mut String, out: &TradesOut) {
     }
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &TradesOut) -> String {
+    use crate::tools::format as f;
+    let sums = |v: &[CurrencyAmount], signed: bool| {
+        v.iter()
+            .map(|c| {
+                let amount = if signed {
+                    f::signed(Some(c.amount), 2)
+                } else {
+                    f::number(Some(c.amount), 2)
+                };
+                format!("{amount} {}", c.currency)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    f::headline(&[
+        format!("{} {}", out.count, out.view),
+        if out.realized_total.is_empty() {
+            String::new()
+        } else {
+            format!("realized {}", sums(&out.realized_total, true))
+        },
+        if out.commissions.is_empty() {
+            String::new()
+        } else {
+            format!("commissions {}", sums(&out.commissions, false))
+        },
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -690,6 +738,7 @@ mod tests {
     #[test]
     fn renders_fills_with_a_note_and_totals() {
         let mut out = TradesOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             account: "U****4321".into(),
             view: "fills".into(),
@@ -709,6 +758,7 @@ mod tests {
         };
         add_totals(&mut out, TradesView::Fills);
         insta::assert_snapshot!("render_trades", render(&out));
+        insta::assert_snapshot!("headline_trades", [headline(&out)].join("\n"));
     }
 
     #[test]

@@ -45,17 +45,26 @@ pub struct PositionRow {
     pub symbol: String,
     pub sec_type: String,
     pub currency: String,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub quantity: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub avg_cost: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub price: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub market_value: Option<f64>,
     /// Market value in the account's base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub market_value_base: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub unrealized_pnl: Option<f64>,
     /// Unrealized P&L as a percent of cost.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub unrealized_pnl_pct: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub daily_pnl: Option<f64>,
     /// Percent of gross position value (base currency).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub weight_pct: Option<f64>,
     /// Price is from delayed market data.
     pub delayed: bool,
@@ -75,18 +84,25 @@ pub struct PositionsOut {
     /// Positions matching the filter (rows may be fewer when `limit` is set).
     pub count: usize,
     /// Totals in the base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_market_value: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_gross_value: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_unrealized_pnl: Option<f64>,
     /// Sum of the positions' daily P&L; when some position has none (big books stream daily
     /// P&L for the largest holdings only) and no filter is set: the account's daily P&L from
     /// IB, which covers every position.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_daily_pnl: Option<f64>,
     pub fx_rates: Vec<FxUsed>,
     pub unconverted: Vec<String>,
     /// The symbol filter as applied (upper-cased), for the "no position matches" line.
     #[serde(skip)]
     pub symbol_filter: Option<String>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct Positions;
@@ -97,6 +113,9 @@ impl Tool for Positions {
     const DESCRIPTION: &'static str = "Positions with quantity, average cost, price, market value, unrealized and daily P&L, weight and totals in the base currency.";
     type Params = PositionsParams;
     type Output = PositionsOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: PositionsParams) -> Result<Answer<PositionsOut>, ToolError> {
         let view = ctx.live()?;
@@ -121,7 +140,8 @@ impl Tool for Positions {
             rows.truncate(limit as usize);
         }
         let (fx_rates, unconverted) = rates.used(&base);
-        let out = PositionsOut {
+        let mut out = PositionsOut {
+            warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
             base_currency: base,
@@ -135,8 +155,10 @@ impl Tool for Positions {
             unconverted,
             symbol_filter: filter,
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -378,6 +400,21 @@ fn desc(b: Option<f64>, a: Option<f64>) -> std::cmp::Ordering {
         .total_cmp(&a.unwrap_or(f64::NEG_INFINITY))
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &PositionsOut) -> String {
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    f::headline(&[
+        format!("{} positions", out.count),
+        format!("value {} {ccy}", f::number(out.total_market_value, 2)),
+        format!(
+            "unrealized {} {ccy}",
+            f::signed(out.total_unrealized_pnl, 2)
+        ),
+        format!("day {} {ccy}", f::signed(out.total_daily_pnl, 2)),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,6 +453,7 @@ mod tests {
     #[test]
     fn renders_rows_totals_fx_and_notes() {
         let out = PositionsOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             account: "U****4321".into(),
             base_currency: "CAD".into(),
@@ -436,11 +474,13 @@ mod tests {
             symbol_filter: None,
         };
         insta::assert_snapshot!("render_get_positions", render(&out));
+        insta::assert_snapshot!("headline_get_positions", [headline(&out)].join("\n"));
     }
 
     #[test]
     fn an_empty_filter_result_names_the_filter() {
         let out = PositionsOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             account: "U****4321".into(),
             base_currency: "CAD".into(),

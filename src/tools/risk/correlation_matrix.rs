@@ -32,6 +32,7 @@ pub struct CorrelationParams {
 pub struct CorrelationPair {
     pub a: String,
     pub b: String,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub correlation: f64,
 }
 
@@ -49,9 +50,11 @@ pub struct CorrelationOut {
     pub last_date: Option<String>,
     pub symbols: Vec<String>,
     /// Full matrix in `symbols` order (null entries: a constant series); omitted above 100 symbols.
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub matrix: Option<Vec<Vec<Option<f64>>>>,
     pub highest: Option<CorrelationPair>,
     pub lowest: Option<CorrelationPair>,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub average_pairwise: Option<f64>,
     pub pairs: usize,
     /// The 10 most correlated pairs, highest first.
@@ -66,6 +69,9 @@ pub struct CorrelationOut {
     /// Currencies without a rate (footnote).
     #[serde(skip)]
     pub unconverted: Vec<String>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct CorrelationMatrix;
@@ -76,6 +82,9 @@ impl Tool for CorrelationMatrix {
     const DESCRIPTION: &'static str = "Pearson correlation of daily returns between holdings (or given symbols): matrix, highest, lowest and average pairwise, data points used.";
     type Params = CorrelationParams;
     type Output = CorrelationOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(
         ctx: &ToolContext,
@@ -108,14 +117,16 @@ impl Tool for CorrelationMatrix {
         }
         let hist = risk_data::history(ctx, &items, lookback as usize).await;
         let stale = risk_data::worst_stale(view.stale.clone(), hist.stale.clone());
-        let out = correlation(
+        let mut out = correlation(
             support::meta(view.now, stale.as_ref()),
             &book,
             &hist,
             lookback,
         )?;
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -174,6 +185,7 @@ fn correlation(
         .map(|&(i, j, v)| pair(&r.symbols, i, j, v))
         .collect();
     Ok(CorrelationOut {
+        warnings: Vec::new(),
         meta,
         account: book.account_label.clone(),
         method: format!("Pearson correlation of {points} daily simple returns (close to close)"),
@@ -321,6 +333,33 @@ fn render_extreme_pairs(md: &mut String, out: &CorrelationOut) {
     ));
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &CorrelationOut) -> String {
+    use crate::tools::format as f;
+    let pair = |p: &Option<CorrelationPair>, word: &str| {
+        p.as_ref()
+            .map(|p| {
+                format!(
+                    "{word} {}/{} {}",
+                    p.a,
+                    p.b,
+                    f::number(Some(p.correlation), 2)
+                )
+            })
+            .unwrap_or_default()
+    };
+    f::headline(&[
+        format!(
+            "{} symbols, {} daily returns",
+            out.symbols.len(),
+            out.data_points
+        ),
+        format!("average {}", f::number(out.average_pairwise, 2)),
+        pair(&out.highest, "highest"),
+        pair(&out.lowest, "lowest"),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +375,7 @@ mod tests {
     #[test]
     fn render_correlation_matrix() {
         let out = CorrelationOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),
             method: "Pearson correlation of 41 daily simple returns (close to close)".into(),
@@ -378,6 +418,7 @@ mod tests {
             ..out
         };
         let out = CorrelationOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: large.account.clone(),
             method: large.method.clone(),
@@ -411,6 +452,10 @@ mod tests {
         insta::assert_snapshot!(
             "render_correlation_matrix",
             format!("{}\n---\n\n{}", render(&out), render(&large))
+        );
+        insta::assert_snapshot!(
+            "headline_correlation_matrix",
+            [headline(&out), headline(&large)].join("\n")
         );
     }
 }

@@ -27,12 +27,16 @@ pub struct BetaParams {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct BetaRow {
     pub symbol: String,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub beta: Option<f64>,
     /// Signed market value, base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub value_base: Option<f64>,
     /// Percent of gross position value (base currency).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub weight_pct: Option<f64>,
     /// value × beta, base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub beta_adjusted_exposure: Option<f64>,
     pub delayed: bool,
 }
@@ -50,16 +54,23 @@ pub struct BetaOut {
     pub first_date: Option<String>,
     pub last_date: Option<String>,
     /// Σ wᵢβᵢ with gross weights over positions that have a beta.
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub portfolio_beta: Option<f64>,
     /// Σ valueᵢβᵢ, base currency: the benchmark exposure the book behaves like.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub beta_adjusted_exposure: Option<f64>,
     /// Beta-adjusted exposure as a percent of NLV.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub beta_adjusted_pct_of_nlv: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_liquidation: Option<f64>,
     pub positions: Vec<BetaRow>,
     pub missing: Vec<Missing>,
     pub fx_rates: Vec<FxUsed>,
     pub unconverted: Vec<String>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct PortfolioBeta;
@@ -131,6 +142,9 @@ impl Tool for PortfolioBeta {
     const DESCRIPTION: &'static str = "Per-position beta against a benchmark (default SPY), the weighted portfolio beta and the beta-adjusted exposure in base currency.";
     type Params = BetaParams;
     type Output = BetaOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: BetaParams) -> Result<Answer<BetaOut>, ToolError> {
         let lookback = p.lookback_days.unwrap_or(60);
@@ -177,7 +191,8 @@ impl Tool for PortfolioBeta {
         let stale = risk_data::worst_stale(view.stale.clone(), all.stale.clone());
         let exposure =
             f::json_num(Some(pb.beta_adjusted_exposure)).filter(|_| pb.gross_value > 0.0);
-        let out = BetaOut {
+        let mut out = BetaOut {
+            warnings: Vec::new(),
             meta: support::meta(view.now, stale.as_ref()),
             account: book.account_label.clone(),
             base_currency: book.base.clone(),
@@ -201,8 +216,10 @@ impl Tool for PortfolioBeta {
             fx_rates: book.fx.clone(),
             unconverted: book.unconverted.clone(),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -265,7 +282,7 @@ pub fn render(out: &BetaOut) -> String {
             out.positions.len()
         );
     }
-    let _ = writeln!(md, "\n_Method: {}._", out.method);
+    md.push_str(&f::method_line(&out.method));
     let delayed: Vec<String> = out
         .positions
         .iter()
@@ -281,6 +298,24 @@ pub fn render(out: &BetaOut) -> String {
         &delayed,
     );
     md
+}
+
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &BetaOut) -> String {
+    use crate::tools::format as f;
+    f::headline(&[
+        format!(
+            "beta {} vs {}",
+            f::number(out.portfolio_beta, 2),
+            out.benchmark
+        ),
+        format!(
+            "beta-adjusted exposure {} {} ({} of NLV)",
+            f::number(out.beta_adjusted_exposure, 2),
+            out.base_currency,
+            f::pct_plain(out.beta_adjusted_pct_of_nlv, 1)
+        ),
+    ])
 }
 
 #[cfg(test)]
@@ -304,7 +339,7 @@ mod tests {
             age_ms: 3_720_000,
             reason: "daily bars from the local cache; the gateway is not reachable".into(),
         };
-        let out = BetaOut {
+        let out = BetaOut { warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, Some(&stale)),
             account: "DU****4321".into(),
             base_currency: "USD".into(),
@@ -331,5 +366,6 @@ mod tests {
             unconverted: vec![],
         };
         insta::assert_snapshot!("render_portfolio_beta", render(&out));
+        insta::assert_snapshot!("headline_portfolio_beta", [headline(&out)].join("\n"));
     }
 }

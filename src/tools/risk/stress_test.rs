@@ -102,28 +102,42 @@ pub fn parse_shocks(tool: &str, text: &str) -> Result<Vec<(String, f64)>, ToolEr
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CurrentState {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_liquidation: Option<f64>,
     /// Equity with loan value (NLV when IB does not report it): what margin is measured against.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub equity: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub gross_position_value: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_liquidity: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cushion_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct StressedState {
     /// Fraction of gross position value lost, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub drawdown_pct: f64,
     /// Money lost (negative), base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub loss: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub stressed_equity: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin: f64,
     /// Equity − initial requirement (negative: buying power restricted).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_init: f64,
     /// Equity − maintenance requirement (negative: forced liquidation).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_maint: f64,
     pub buying_power_restricted: bool,
     pub forced_liquidation: bool,
@@ -133,10 +147,13 @@ pub struct StressedState {
 pub struct GapRowOut {
     pub symbol: String,
     /// Move applied, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub move_pct: f64,
     /// P&L, base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub pnl: f64,
     /// Daily volatility used, percent (null for explicit shocks).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub daily_vol_pct: Option<f64>,
     /// The move came from `shocks`.
     pub explicit: bool,
@@ -144,24 +161,38 @@ pub struct GapRowOut {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ShocksOut {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub rates_bps: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub fx_pct: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub vol_pct: f64,
     /// Equity price effect of the rate move, base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub rates_pnl: f64,
     /// Change in yearly interest on the margin loan (positive = more cost), base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub financing_change_per_year: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub fx_pnl: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub vol_pnl: f64,
     /// Factor by which parametric VaR scales with the vol move.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub var_scale: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_pnl: f64,
     /// Exposures the shocks act on, base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub equity_value: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub cash: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub foreign_value: f64,
     /// Equity and maintenance excess after the shocks (on top of the scenario).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub equity_after: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_maint_after: f64,
     /// The sensitivities assumed, one sentence each.
     pub assumptions: Vec<String>,
@@ -180,18 +211,23 @@ pub struct StressOut {
     /// First whole-percent drawdown that forces liquidation (same number as `ibkr_margin`).
     pub drawdown_to_liquidation_pct: Option<u32>,
     /// The linear model's exact break-evens, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub restriction_break_even_pct: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub liquidation_break_even_pct: Option<f64>,
     /// The stressed account (drawdown: at `drawdown_pct`; gap: after the gaps; preflight: at the liquidation step).
     pub stressed: Option<StressedState>,
     /// Preflight: each 1% step from 0% up to the liquidation step.
     pub curve: Vec<StressedState>,
     pub gap: Vec<GapRowOut>,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub sigma_multiplier: Option<f64>,
     pub shocks: Option<ShocksOut>,
     /// Positions the gap left out (no volatility estimate).
     pub missing: Vec<Missing>,
-    pub approximations: Vec<String>,
+    /// How the stressed figures are computed: every approximation the answer rests on (margin
+    /// scaling, restriction and liquidation rules, the gap's σ window, macro sensitivities).
+    pub method: String,
     pub fx_rates: Vec<FxUsed>,
     /// The scenario in words (the title).
     #[serde(skip)]
@@ -199,6 +235,9 @@ pub struct StressOut {
     /// Currencies without a rate (footnote).
     #[serde(skip)]
     pub unconverted: Vec<String>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct StressTest;
@@ -248,6 +287,9 @@ impl Tool for StressTest {
     const DESCRIPTION: &'static str = "Margin stress test: preflight 1% step search for the drawdowns that restrict buying power and force liquidation, a uniform drawdown, per-position gaps, plus rate/FX/vol shocks.";
     type Params = StressParams;
     type Output = StressOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: StressParams) -> Result<Answer<StressOut>, ToolError> {
         let tool = Self::NAME;
@@ -318,10 +360,12 @@ impl Tool for StressTest {
             out.shocks = Some(shocked);
             approximations.extend(notes);
         }
-        out.approximations = approximations;
+        out.method = approximations.join(" ");
         out.meta = support::meta(view.now, stale.as_ref());
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -367,6 +411,7 @@ fn baseline(book: &Book, m: &MarginInputs, scenario: Scenario) -> StressOut {
             }),
     };
     StressOut {
+        warnings: Vec::new(),
         meta: support::meta(0, None),
         account: book.account_label.clone(),
         base_currency: book.base.clone(),
@@ -382,7 +427,7 @@ fn baseline(book: &Book, m: &MarginInputs, scenario: Scenario) -> StressOut {
         sigma_multiplier: None,
         shocks: None,
         missing: Vec::new(),
-        approximations: Vec::new(),
+        method: String::new(),
         fx_rates: book.fx.clone(),
         title: String::new(),
         unconverted: book.unconverted.clone(),
@@ -582,10 +627,7 @@ pub fn render(out: &StressOut) -> String {
             risk_data::missing_words(&out.missing, 10)
         );
     }
-    md.push_str("\n_Approximations:_\n");
-    for a in &out.approximations {
-        let _ = writeln!(md, "- _{a}_");
-    }
+    md.push_str(&f::method_line(&out.method));
     md.push_str(&fx_lines(&out.fx_rates, &out.unconverted));
     md
 }
@@ -797,6 +839,39 @@ fn render_shocks(md: &mut String, out: &StressOut) {
     }
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &StressOut) -> String {
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    let state = out
+        .stressed
+        .as_ref()
+        .map(|s| {
+            let verdict = if s.forced_liquidation {
+                "FORCED LIQUIDATION"
+            } else if s.buying_power_restricted {
+                "buying power restricted"
+            } else {
+                "no margin breach"
+            };
+            f::headline(&[
+                format!("loss {} {ccy}", f::number(Some(s.loss), 2)),
+                format!(
+                    "excess maintenance {} {ccy}",
+                    f::number(Some(s.excess_maint), 2)
+                ),
+                verdict.to_string(),
+            ])
+        })
+        .unwrap_or_default();
+    f::headline(&[
+        out.title.clone(),
+        state,
+        out.drawdown_to_liquidation_pct
+            .map_or(String::new(), |d| format!("liquidation at ~{d}% drawdown")),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -836,6 +911,7 @@ mod tests {
 
     fn base_out(scenario: Scenario, title: &str) -> StressOut {
         StressOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),
             base_currency: "USD".into(),
@@ -859,9 +935,7 @@ mod tests {
             sigma_multiplier: None,
             shocks: None,
             missing: vec![],
-            approximations: vec![
-                "Margin requirements are taken to scale with position value.".into(),
-            ],
+            method: "Margin requirements are taken to scale with position value.".into(),
             fx_rates: vec![],
             title: title.into(),
             unconverted: vec![],
@@ -929,6 +1003,10 @@ mod tests {
         insta::assert_snapshot!(
             "render_stress_test",
             format!("{}\n---\n\n{}", render(&preflight), render(&gap))
+        );
+        insta::assert_snapshot!(
+            "headline_stress_test",
+            [headline(&preflight), headline(&gap)].join("\n")
         );
     }
 }

@@ -86,15 +86,21 @@ pub struct VarLevel {
     /// `parametric` or `historical`.
     pub method: String,
     /// Percent, e.g. 95.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub confidence_pct: f64,
     /// Normal quantile used (parametric only).
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub z: Option<f64>,
     /// Loss not exceeded with this confidence over the horizon, base currency (positive).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub var: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub var_pct_of_nlv: Option<f64>,
     /// The part of the VaR from currency moves, base currency (0 for a book in its base currency).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub currency_var: f64,
     /// The VaR with FX rates held fixed (price moves only).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub var_without_fx: f64,
     /// Historical: end date of the scenario the VaR is read from.
     pub scenario_date: Option<String>,
@@ -105,11 +111,15 @@ pub struct EsLevel {
     /// `parametric` or `historical`.
     pub method: String,
     /// 97.5.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub confidence_pct: f64,
     /// Average loss beyond the VaR at this confidence, base currency (positive).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub expected_shortfall: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub es_pct_of_nlv: Option<f64>,
     /// The part from currency moves.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub currency_es: f64,
 }
 
@@ -117,16 +127,22 @@ pub struct EsLevel {
 pub struct VarComponent {
     pub symbol: String,
     /// Signed value, base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub value_base: f64,
     /// Parametric component VaR at the highest confidence reported, base currency (sums to VaR).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub component_var: Option<f64>,
     /// Share of the parametric VaR, percent (negative: the position hedges the rest).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub share_pct: Option<f64>,
     /// Parametric VaR added per unit of base currency in the position.
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub marginal_var: Option<f64>,
     /// Historical component VaR: the position's loss in the VaR scenario (sums to VaR).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub historical_component_var: Option<f64>,
     /// Share of the historical VaR, percent.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub historical_share_pct: Option<f64>,
 }
 
@@ -147,15 +163,19 @@ pub struct VarOut {
     pub first_date: Option<String>,
     pub last_date: Option<String>,
     /// One-day standard deviation of the book's P&L in base currency (sample covariance).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub sigma_daily: f64,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub net_liquidation: Option<f64>,
     /// Gross value of the positions the VaR covers, base currency.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub covered_gross_value: f64,
     /// One row per method and confidence, parametric first.
     pub levels: Vec<VarLevel>,
     /// Expected shortfall at 97.5%, one per method.
     pub expected_shortfall: Vec<EsLevel>,
     /// Confidence (percent) of the component breakdown.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub components_confidence_pct: f64,
     pub components: Vec<VarComponent>,
     /// Positions left out (no history or no FX rate).
@@ -168,6 +188,9 @@ pub struct VarOut {
     /// Currencies without a rate (footnote).
     #[serde(skip)]
     pub unconverted: Vec<String>,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 pub struct VarEstimate;
@@ -342,13 +365,18 @@ impl Tool for VarEstimate {
     const DESCRIPTION: &'static str = "Value at Risk at 95%/99% and expected shortfall at 97.5% in base currency (currency risk included), parametric and/or historical simulation, with component VaR per position and the part from currency moves.";
     type Params = VarParams;
     type Output = VarOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: VarParams) -> Result<Answer<VarOut>, ToolError> {
         let view = ctx.live()?;
         let inputs = gather(ctx, &view, &p).await?;
-        let out = estimate(&view, inputs, &p)?;
+        let mut out = estimate(&view, inputs, &p)?;
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -470,6 +498,7 @@ fn estimate(view: &support::LiveView, inputs: Inputs, p: &VarParams) -> Result<V
         method_words.push(m.method_text(&book.base));
     }
     Ok(VarOut {
+        warnings: Vec::new(),
         meta: support::meta(view.now, stale.as_ref()),
         account: book.account_label.clone(),
         base_currency: book.base.clone(),
@@ -680,6 +709,43 @@ pub fn render(out: &VarOut) -> String {
     md
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &VarOut) -> String {
+    use crate::tools::format as f;
+    let ccy = &out.base_currency;
+    let Some(first) = out.levels.first() else {
+        return format!("VaR not computed ({} daily returns)", out.data_points);
+    };
+    let levels: Vec<String> = out
+        .levels
+        .iter()
+        .filter(|l| l.method == first.method)
+        .map(|l| {
+            format!(
+                "{}% {} {ccy}",
+                f::number(Some(l.confidence_pct), 0),
+                f::number(Some(l.var), 0)
+            )
+        })
+        .collect();
+    let es = out
+        .expected_shortfall
+        .iter()
+        .find(|e| e.method == first.method)
+        .map(|e| {
+            format!(
+                "ES 97.5% {} {ccy}",
+                f::number(Some(e.expected_shortfall), 0)
+            )
+        })
+        .unwrap_or_default();
+    f::headline(&[
+        format!("VaR {}", levels.join(" · ")),
+        es,
+        format!("{}, {} d horizon", first.method, out.horizon_days),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -716,6 +782,7 @@ mod tests {
             scenario_date: date.map(Into::into),
         };
         let out = VarOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),
             base_currency: "CAD".into(),
@@ -809,5 +876,6 @@ mod tests {
             unconverted: vec!["HKD".into()],
         };
         insta::assert_snapshot!("render_var_estimate", render(&out));
+        insta::assert_snapshot!("headline_var_estimate", [headline(&out)].join("\n"));
     }
 }

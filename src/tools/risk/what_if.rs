@@ -32,12 +32,17 @@ pub struct WhatIfParams {
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MarginState {
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub equity: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin: Option<f64>,
     /// Equity − maintenance requirement.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub excess_liquidity: Option<f64>,
     /// Equity − initial requirement.
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub available_funds: Option<f64>,
 }
 
@@ -48,19 +53,26 @@ pub struct WhatIfOut {
     pub account: String,
     pub symbol: String,
     pub action: Side,
+    #[serde(serialize_with = "crate::tools::format::dp4")]
     pub quantity: f64,
     pub order_type: OrderType,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub limit_price: Option<f64>,
     /// Currency of the margin figures (the account's base currency).
     pub currency: String,
     pub current: MarginState,
     pub post_trade: MarginState,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub init_margin_change: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub maint_margin_change: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub equity_change: Option<f64>,
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub commission: Option<f64>,
     pub commission_currency: String,
     /// Price × quantity in the instrument's currency, from the live quote (or the limit).
+    #[serde(serialize_with = "crate::tools::format::dp2")]
     pub estimated_notional: Option<f64>,
     pub notional_currency: String,
     /// IB's warning text, if any.
@@ -74,6 +86,9 @@ pub struct WhatIfOut {
     /// The symbol's live quote is delayed (footnote).
     #[serde(skip)]
     pub quote_delayed: bool,
+    /// What the markdown warns about, in its words (stale data, delayed quotes, missing FX,
+    /// partial coverage, ...); empty when it warns about nothing.
+    pub warnings: Vec<String>,
 }
 
 fn state(equity: Option<f64>, init: Option<f64>, maint: Option<f64>) -> MarginState {
@@ -144,6 +159,9 @@ impl Tool for WhatIf {
     const DESCRIPTION: &'static str = "Margin impact of a hypothetical order (current state, post-trade estimate, change) from IB's what-if engine; never places an order.";
     type Params = WhatIfParams;
     type Output = WhatIfOut;
+    fn headline(out: &Self::Output) -> String {
+        headline(out)
+    }
 
     async fn run(ctx: &ToolContext, p: WhatIfParams) -> Result<Answer<WhatIfOut>, ToolError> {
         let tool = Self::NAME;
@@ -201,7 +219,8 @@ impl Tool for WhatIf {
             w.margin_currency.clone()
         };
         let post = state(eq1, init1, maint1);
-        let out = WhatIfOut {
+        let mut out = WhatIfOut {
+            warnings: Vec::new(),
             meta: view.meta(),
             account: ctx.mask(&acct.account),
             symbol: symbol.clone(),
@@ -228,8 +247,10 @@ impl Tool for WhatIf {
                 .get(&symbol)
                 .is_some_and(|q| q.mode.is_delayed()),
         };
+        let markdown = render(&out);
+        out.warnings = crate::tools::format::warnings_in(&markdown);
         Ok(Answer {
-            markdown: render(&out),
+            markdown,
             data: out,
         })
     }
@@ -311,6 +332,37 @@ pub fn render(out: &WhatIfOut) -> String {
     md
 }
 
+/// One line with the answer's key figures, for the cockpit's prompt pane and the journal.
+pub fn headline(out: &WhatIfOut) -> String {
+    use crate::tools::format as f;
+    let verdict = if out.would_breach_maintenance {
+        "would breach maintenance"
+    } else if out.would_restrict_buying_power {
+        "would restrict buying power"
+    } else {
+        ""
+    };
+    f::headline(&[
+        format!(
+            "{} {} {}",
+            out.action.ib(),
+            f::volume(Some(out.quantity)),
+            out.symbol
+        ),
+        format!(
+            "initial margin {} {}",
+            f::signed(out.init_margin_change, 2),
+            out.currency
+        ),
+        format!(
+            "excess liquidity after {} {}",
+            f::number(out.post_trade.excess_liquidity, 2),
+            out.currency
+        ),
+        verdict.to_string(),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +370,7 @@ mod tests {
     #[test]
     fn render_what_if() {
         let buy = WhatIfOut {
+            warnings: Vec::new(),
             meta: support::meta(1_777_828_664_000, None),
             account: "DU****4321".into(),
             symbol: "KRYX".into(),
@@ -356,6 +409,10 @@ mod tests {
         insta::assert_snapshot!(
             "render_what_if",
             format!("{}\n---\n\n{}", render(&buy), render(&limit_sell))
+        );
+        insta::assert_snapshot!(
+            "headline_what_if",
+            [headline(&buy), headline(&limit_sell)].join("\n")
         );
     }
 }
