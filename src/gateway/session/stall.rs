@@ -107,6 +107,8 @@ pub(super) struct StallWatch {
     /// Every streamed symbol of an open market is silent (state `stalled`, calls still go out:
     /// the gateway answers the heartbeat).
     quotes_stalled: bool,
+    /// The silent symbols last written to the gateway status.
+    listed: std::collections::BTreeSet<String>,
 }
 
 impl StallWatch {
@@ -172,16 +174,23 @@ impl StallWatch {
             Venue::Fx => fx_open,
             Venue::UsEquity => us_open,
         });
-        let listed = ctx.shared.status(|s| {
-            let before: Vec<String> = s.silent_symbols.keys().cloned().collect();
-            let keep = |k: &String| silence.symbols.contains_key(k);
-            s.silent_symbols.retain(|k, _| keep(k));
+        // The store is written only when the list changes: every write wakes the cockpit and
+        // every subscriber.
+        let unchanged = silence.symbols.len() == self.listed.len()
+            && silence.symbols.keys().all(|k| self.listed.contains(k));
+        if unchanged {
+            self.check_all_silent(ctx, &silence, limit);
+            return;
+        }
+        let listed = std::mem::replace(&mut self.listed, silence.symbols.keys().cloned().collect());
+        ctx.shared.status(|s| {
+            s.silent_symbols
+                .retain(|k, _| silence.symbols.contains_key(k));
             for (k, quiet) in &silence.symbols {
                 s.silent_symbols
                     .entry(k.clone())
                     .or_insert(store_now - *quiet as Millis);
             }
-            before
         });
         let newly: Vec<&String> = silence
             .symbols
@@ -210,6 +219,11 @@ impl StallWatch {
                 format!("{} ticking again", join(&recovered)),
             );
         }
+        self.check_all_silent(ctx, &silence, limit);
+    }
+
+    /// Every streamed symbol of an open market silent: state `stalled` (and back).
+    fn check_all_silent(&mut self, ctx: &Ctx, silence: &Silence, limit: Duration) {
         let all_silent = silence.trading > 0 && silence.symbols.len() == silence.trading;
         match (all_silent, self.quotes_stalled) {
             (true, false) => {
