@@ -195,7 +195,7 @@ impl StallWatch {
         let newly: Vec<&String> = silence
             .symbols
             .keys()
-            .filter(|k| !listed.contains(k))
+            .filter(|k| !listed.contains(*k))
             .collect();
         let recovered: Vec<&String> = listed
             .iter()
