@@ -36,6 +36,8 @@ pub async fn synced_context(positions: Option<usize>, store: Store) -> (SimHandl
             account: None,
             market_data_type: 4,
             stall_timeout: Duration::from_secs(600),
+            // This simulator does not tick; the per-symbol rule would fire in market hours.
+            symbol_stall: Duration::ZERO,
             quote_lines: DEFAULT_QUOTE_LINES,
         },
         store.clone(),

@@ -77,6 +77,8 @@ pub async fn start_demo(mut config: Config, opts: &DemoOptions) -> anyhow::Resul
         account: None,
         market_data_type: config.gateway.market_data_type,
         quote_lines: config.gateway.quote_lines,
+        stall_timeout_secs: config.gateway.stall_timeout_secs,
+        symbol_stall_secs: config.gateway.symbol_stall_secs,
     });
 
     let db = Db::in_memory().map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -93,6 +93,8 @@ pub(super) fn apply(
             account: None,
             market_data_type: primary.market_data_type,
             quote_lines: primary.quote_lines,
+            stall_timeout_secs: primary.stall_timeout_secs,
+            symbol_stall_secs: primary.symbol_stall_secs,
         });
         if let Some((var, v)) = lookup("secondary.host") {
             secondary.host = v;

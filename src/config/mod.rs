@@ -61,6 +61,22 @@ pub struct GatewaySection {
     /// get streaming quotes within this budget; the rest are priced from portfolio updates.
     #[serde(default = "default_quote_lines")]
     pub quote_lines: usize,
+    /// Seconds of total silence from the gateway (no answer to the heartbeat, no data) after
+    /// which the connection is dropped and opened again. The state says `stalled` after 5 s.
+    #[serde(default = "default_stall_timeout_secs")]
+    pub stall_timeout_secs: u64,
+    /// Seconds without a tick for one streamed symbol whose market is open after which that
+    /// symbol's values are labelled stale (all of them silent: `stalled`). 0 turns it off.
+    #[serde(default = "default_symbol_stall_secs")]
+    pub symbol_stall_secs: u64,
+}
+
+fn default_stall_timeout_secs() -> u64 {
+    STALL_TIMEOUT.as_secs()
+}
+
+fn default_symbol_stall_secs() -> u64 {
+    SYMBOL_STALL.as_secs()
 }
 
 /// IB's default number of market-data lines per account.
@@ -254,6 +270,11 @@ pub struct Thresholds {
 /// 20 s of silence while the socket stays open means the gateway is wedged.
 pub const STALL_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// A streamed symbol with no tick for this long while its market is open is labelled stale.
+/// A liquid stock's bid or ask moves many times a second in regular hours; 30 s leaves room
+/// for thin names without leaving a frozen quote unlabelled for long.
+pub const SYMBOL_STALL: Duration = Duration::from_secs(30);
+
 /// Why the configuration could not be loaded. Every variant renders as one line that says
 /// where the problem is and what is accepted.
 #[derive(Debug, thiserror::Error)]
@@ -313,6 +334,12 @@ pub fn accepted(key: &str) -> Option<&'static str> {
         }
         "gateway.quote_lines" => {
             "a whole number of market-data lines, 1–10000 (your IB account's lines; 100 by default)"
+        }
+        "gateway.stall_timeout_secs" => {
+            "a whole number of seconds, 6–3600 (longer than the 5 s heartbeat deadline; 20 by default)"
+        }
+        "gateway.symbol_stall_secs" => {
+            "a whole number of seconds, 2–3600, or 0 to turn the per-symbol rule off (30 by default)"
         }
         "mcp.bind" => "an IP address in quotes, e.g. \"127.0.0.1\"",
         "mcp.http_port" => "an integer 0–65535 (0 = any free port)",
@@ -435,7 +462,8 @@ impl Config {
             client_id: g.client_id,
             account: g.account.clone(),
             market_data_type: g.market_data_type,
-            stall_timeout: STALL_TIMEOUT,
+            stall_timeout: Duration::from_secs(g.stall_timeout_secs),
+            symbol_stall: Duration::from_secs(g.symbol_stall_secs),
             quote_lines: g.quote_lines,
         };
         (

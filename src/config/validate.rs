@@ -81,6 +81,20 @@ fn gateway(section: &str, g: &GatewaySection) -> Result<(), Problem> {
             g.quote_lines,
         ));
     }
+    if !(6..=3600).contains(&g.stall_timeout_secs) {
+        return Err(problem(
+            &key("stall_timeout_secs"),
+            super::accepted_or("gateway.stall_timeout_secs"),
+            g.stall_timeout_secs,
+        ));
+    }
+    if g.symbol_stall_secs != 0 && !(2..=3600).contains(&g.symbol_stall_secs) {
+        return Err(problem(
+            &key("symbol_stall_secs"),
+            super::accepted_or("gateway.symbol_stall_secs"),
+            g.symbol_stall_secs,
+        ));
+    }
     if let Some(a) = &g.account
         && a.trim().is_empty()
     {

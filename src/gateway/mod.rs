@@ -83,6 +83,9 @@ pub struct GatewayConfig {
     pub market_data_type: i32,
     /// A connection with no data at all for this long is considered stalled and recycled.
     pub stall_timeout: Duration,
+    /// A streamed symbol with no tick for this long while its market is open is labelled
+    /// stale; every one of them silent is a stall. Zero turns the rule off.
+    pub symbol_stall: Duration,
     /// The account's market-data lines (IB: 100 by default; a subscription beyond them gets
     /// error 101). Streaming quotes go to the FX pairs and the largest positions within this
     /// budget, minus a small reserve for on-demand requests; the rest are priced from

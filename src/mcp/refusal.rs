@@ -58,7 +58,7 @@ pub fn record_refusal(store: &Store, peer: Peer, client: String, what: String, r
     let (verdict, summary) = store.sample_refusal(peer, &reason);
     if verdict == Verdict::Journal {
         let from = peer.map_or_else(|| client.clone(), |ip| format!("{client} at {ip}"));
-        tracing::warn!("HTTP: refused {what} from {from}: {reason}");
+        tracing::warn!("refused {what} from {from}: {reason}");
         journal(store, client, what, format!("{REFUSED_PREFIX} {reason}"));
     }
     if let Some(summary) = summary {

@@ -14,7 +14,8 @@
 //! (the file exists, nobody answers) is removed and recreated; a path that exists and is not a
 //! socket is refused (never deleted); a socket or directory owned by another user is refused,
 //! since talking to it would hand our questions to someone else. Every connection's peer
-//! credentials (SO_PEERCRED) are checked: only our own uid is served.
+//! credentials (SO_PEERCRED) are checked: only our own uid is served; a refused connection is
+//! closed unanswered, counted and journaled (`refusal::record_refusal`).
 
 use super::attach;
 use super::stdio::serve_lines;
@@ -246,7 +247,15 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     if let Err(why) = same_user(&stream) {
-                        tracing::warn!("socket: refused a connection: {why}");
+                        // Counted and journaled like a refused HTTP request (sampled per
+                        // burst), so someone knocking shows in the prompt pane and /metrics.
+                        super::refusal::record_refusal(
+                            &ctx.store,
+                            None,
+                            "unix-socket".into(),
+                            "connect to the socket".into(),
+                            &format!("another user's connection refused: {why}"),
+                        );
                         continue;
                     }
                     let ctx = ctx.clone();

@@ -15,16 +15,23 @@
 //!
 //! JSON lines that pass go on to rmcp over an in-process pipe. One writer task owns the output
 //! stream, so rmcp's answers and the filter's never interleave mid-line.
+//!
+//! A plain `tools/call` (params `name` and `arguments` only, after initialize, for a tool this
+//! session exposes) is the one hot request: it is served here, on a task of its own, with the
+//! same tool call, journal and result shape rmcp's handler uses (`server::to_call_result`),
+//! and skips rmcp's second parse, its dispatch and the pipe both ways. Anything else about a
+//! call (an unknown or hidden tool, `_meta`, unfit params) goes to rmcp as before, so its
+//! errors come from one place. `notifications/cancelled` aborts such a call.
 
-use super::server::CockpitMcp;
+use super::server::{CockpitMcp, DEFAULT_CLIENT, to_call_result};
 use super::surface::Surface;
-use crate::tools::ToolContext;
+use crate::tools::{self, ToolContext};
 use anyhow::Context;
 use parking_lot::Mutex;
 use rmcp::ServiceExt;
 use rmcp::model::{ClientJsonRpcMessage, ClientRequest};
 use serde_json::{Value, json};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
@@ -63,6 +70,7 @@ where
         session.clone(),
     ));
     let filter = tokio::spawn(filter_input(
+        ctx.clone(),
         BufReader::new(input),
         to_rmcp,
         out_tx,
@@ -106,6 +114,12 @@ struct Session {
     in_flight: HashSet<String>,
     /// Batches whose answers are still being gathered.
     batches: Vec<PendingBatch>,
+    /// The session's surface once known: plain tool calls are served by the filter itself.
+    surface: Option<Arc<Surface>>,
+    /// Who the client said it is in `initialize` (for the journal, as rmcp's handler names it).
+    client: Option<Arc<str>>,
+    /// Tool calls served by the filter and still running, by id (as JSON text).
+    calls: HashMap<String, tokio::task::AbortHandle>,
 }
 
 struct PendingBatch {
@@ -121,14 +135,25 @@ enum Verdict {
     Reply(Value),
     /// Say nothing (a notification or response that has no place yet).
     Drop,
+    /// A plain tool call to serve here (its id is now in flight).
+    Call(ToolCall),
 }
 
-/// The only writer of `output`: one JSON-RPC message per line, flushed at once.
+/// A `tools/call` the filter serves itself.
+struct ToolCall {
+    id: Value,
+    name: String,
+    /// An object, or null when the request had none.
+    arguments: Value,
+}
+
+/// The only writer of `output`: one JSON-RPC message per line, flushed at once. The newline
+/// goes out with the message in one write (stdout hands each write to a blocking thread).
 async fn write_lines<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<String>, mut output: W) {
-    while let Some(line) = rx.recv().await {
+    while let Some(mut line) = rx.recv().await {
+        line.push('\n');
         let written = async {
             output.write_all(line.as_bytes()).await?;
-            output.write_all(b"\n").await?;
             output.flush().await
         };
         if let Err(e) = written.await {
@@ -212,6 +237,7 @@ fn answered(session: &Mutex<Session>, id: &str, line: &str) -> Option<String> {
 /// Reads client lines: JSON goes on to rmcp (or is answered here), anything else gets a
 /// JSON-RPC parse error.
 async fn filter_input<R, W>(
+    ctx: ToolContext,
     mut input: R,
     mut to_rmcp: W,
     out: mpsc::Sender<String>,
@@ -259,6 +285,11 @@ async fn filter_input<R, W>(
             let surface = Surface::from_line(&value);
             let is_surface_line =
                 value.get("method").and_then(Value::as_str) == Some(super::surface::SURFACE_METHOD);
+            // The same surface the server is built with (`CockpitMcp::new` without a line).
+            let served = surface
+                .clone()
+                .unwrap_or_else(|| Surface::from_config(&ctx.config.mcp).unwrap_or_default());
+            session.lock().surface = Some(Arc::new(served));
             let _ = tx.send(surface);
             if is_surface_line {
                 continue;
@@ -266,11 +297,19 @@ async fn filter_input<R, W>(
         }
         let (forward, replies) = match &value {
             Value::Array(items) => screen_batch(items, &session),
-            single => match screen(single, &mut session.lock()) {
-                Verdict::Forward => (vec![text.to_vec()], None),
-                Verdict::Reply(v) => (Vec::new(), Some(v.to_string())),
-                Verdict::Drop => (Vec::new(), None),
-            },
+            single => {
+                // The verdict first: the session lock is released before a call is served.
+                let verdict = screen(single, &mut session.lock());
+                match verdict {
+                    Verdict::Forward => (vec![text.to_vec()], None),
+                    Verdict::Reply(v) => (Vec::new(), Some(v.to_string())),
+                    Verdict::Drop => (Vec::new(), None),
+                    Verdict::Call(call) => {
+                        serve_call(&ctx, call, &out, &session);
+                        continue;
+                    }
+                }
+            }
         };
         if let Some(reply) = replies
             && out.send(reply).await.is_err()
@@ -325,6 +364,16 @@ fn screen(value: &Value, s: &mut Session) -> Verdict {
             "Invalid Request: a JSON-RPC message needs a \"method\" (or is an answer with \"result\" or \"error\")",
         ));
     };
+    if method == "tools/call"
+        && let Some(call) = plain_call(obj, s)
+    {
+        let key = call.id.to_string();
+        if s.in_flight.contains(&key) {
+            return Verdict::Reply(duplicate_id(call.id, &key));
+        }
+        s.in_flight.insert(key);
+        return Verdict::Call(call);
+    }
     let unfit = unfit_params(value, method);
     if let Some(why) = unfit {
         return match id {
@@ -345,25 +394,140 @@ fn screen(value: &Value, s: &mut Session) -> Verdict {
         if method == "notifications/cancelled"
             && let Some(cancelled) = obj.get("params").and_then(|p| p.get("requestId"))
         {
-            s.in_flight.remove(&cancelled.to_string());
+            let key = cancelled.to_string();
+            s.in_flight.remove(&key);
+            // A call served here: stop it; the client expects no answer.
+            if let Some(call) = s.calls.remove(&key) {
+                call.abort();
+            }
         }
         return Verdict::Forward;
     };
     let key = id.to_string();
     if s.in_flight.contains(&key) {
-        return Verdict::Reply(error_reply(
-            id,
-            -32600,
-            &format!(
-                "Invalid Request: id {key} is already used by a request still in flight; give each request its own id"
-            ),
-        ));
+        return Verdict::Reply(duplicate_id(id, &key));
     }
     s.in_flight.insert(key.clone());
     if method == "initialize" && s.initialize_id.is_none() {
         s.initialize_id = Some(key);
+        s.client = Some(client_name(obj.get("params")).into());
     }
     Verdict::Forward
+}
+
+fn duplicate_id(id: Value, key: &str) -> Value {
+    error_reply(
+        id,
+        -32600,
+        &format!(
+            "Invalid Request: id {key} is already used by a request still in flight; give each request its own id"
+        ),
+    )
+}
+
+/// The client's name from `initialize` params (`clientInfo.name`), as rmcp's handler reads it.
+fn client_name(params: Option<&Value>) -> String {
+    let name = params
+        .and_then(|p| p.pointer("/clientInfo/name"))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or_default();
+    if name.is_empty() {
+        DEFAULT_CLIENT.to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+/// A `tools/call` the filter can serve itself: the session is initialized (under a protocol
+/// version before 2026-07-28), the id is a string
+/// or a number, params hold `name` (a tool this session exposes) and at most `arguments` (an
+/// object or null). Anything else is left to rmcp, which answers it (or its errors) as always.
+fn plain_call(obj: &serde_json::Map<String, Value>, s: &Session) -> Option<ToolCall> {
+    let surface = s.surface.as_ref()?;
+    // Sessions from 2026-07-28 on negotiate per request and get cache hints: rmcp's to shape.
+    let version = s.protocol_version.as_deref()?;
+    if version >= rmcp::model::ProtocolVersion::V_2026_07_28.as_str() {
+        return None;
+    }
+    let id = obj
+        .get("id")
+        .filter(|id| id.is_string() || id.is_number())?;
+    let Some(Value::Object(params)) = obj.get("params") else {
+        return None;
+    };
+    if params
+        .keys()
+        .any(|k| k.as_str() != "name" && k.as_str() != "arguments")
+    {
+        return None;
+    }
+    let name = params.get("name")?.as_str()?;
+    let arguments = match params.get("arguments") {
+        None | Some(Value::Null) => Value::Null,
+        Some(args @ Value::Object(_)) => args.clone(),
+        Some(_) => return None,
+    };
+    if !super::is_known_tool(name) || !surface.exposes_name(name) {
+        return None;
+    }
+    Some(ToolCall {
+        id: id.clone(),
+        name: name.to_string(),
+        arguments,
+    })
+}
+
+/// Runs a plain tool call on its own task (calls do not wait for each other, as under rmcp)
+/// and writes its answer, shaped as rmcp's handler shapes it.
+fn serve_call(
+    ctx: &ToolContext,
+    call: ToolCall,
+    out: &mpsc::Sender<String>,
+    session: &Arc<Mutex<Session>>,
+) {
+    let key = call.id.to_string();
+    let mut s = session.lock();
+    let (Some(surface), client) = (s.surface.clone(), s.client.clone()) else {
+        return;
+    };
+    let ctx = ctx.clone();
+    let out = out.clone();
+    let session = session.clone();
+    let task_key = key.clone();
+    // Registered under the lock, which the task takes before it finishes: a fast call can
+    // never remove itself before it is registered.
+    let task = tokio::spawn(async move {
+        let client = client.as_deref().unwrap_or(DEFAULT_CLIENT);
+        let result = tools::call_journaled(&ctx, client, &call.name, call.arguments).await;
+        let answer = answer_line(call.id, to_call_result(result, surface.output));
+        {
+            let mut s = session.lock();
+            s.in_flight.remove(&task_key);
+            s.calls.remove(&task_key);
+        }
+        let _ = out.send(answer).await;
+    });
+    s.calls.insert(key, task.abort_handle());
+}
+
+/// One JSON-RPC answer line for request `id`, in rmcp's own message type and shaped as rmcp's
+/// handler shapes a result for a peer before protocol 2026-07-28 (no `resultType`, object
+/// output only), so the line is the one rmcp would write.
+fn answer_line(id: Value, result: rmcp::model::CallToolResult) -> String {
+    let mut result = rmcp::model::ServerResult::CallToolResult(result);
+    result.strip_result_type_for_legacy_peer();
+    result.strip_non_object_output_for_legacy_peer();
+    let message = match serde_json::from_value::<rmcp::model::RequestId>(id.clone()) {
+        Ok(id) => rmcp::model::ServerJsonRpcMessage::response(result, id),
+        // `plain_call` only lets string and number ids through, which are request ids.
+        Err(_) => {
+            return error_reply(id, -32603, "Internal error: unusable request id").to_string();
+        }
+    };
+    serde_json::to_string(&message).unwrap_or_else(|e| {
+        error_reply(Value::Null, -32603, &format!("Internal error: {e}")).to_string()
+    })
 }
 
 /// A batch: split and gathered when the protocol allows batches, else one error per request.
@@ -404,7 +568,8 @@ fn screen_batch(items: &[Value], session: &Mutex<Session>) -> (Vec<Vec<u8>>, Opt
     let mut waiting = HashSet::new();
     for item in items {
         match screen(item, &mut s) {
-            Verdict::Forward => {
+            // A batch's calls are gathered from rmcp's answers: none is served here.
+            Verdict::Forward | Verdict::Call(_) => {
                 if let Some(id) = item.get("id").filter(|_| item.get("method").is_some()) {
                     waiting.insert(id.to_string());
                 }

@@ -653,6 +653,10 @@ pub struct GatewayStatus {
     pub accounts: Vec<String>,
     /// Why the gateway is not connected, in words.
     pub last_error: Option<String>,
+    /// Streamed symbols with no tick for `gateway.symbol_stall_secs` while their market is
+    /// open, with when each last ticked: their values are stale.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub silent_symbols: BTreeMap<String, Millis>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

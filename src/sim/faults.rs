@@ -1,6 +1,6 @@
 //! Faults a test (or `--faults`) can inject, and the parser for the CLI's fault plan.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// One fault. See `SimHandle::inject`.
@@ -21,6 +21,12 @@ pub enum Fault {
     Sentinels(bool),
     /// The next historical-data request is refused with error 162.
     PacingViolationNext,
+    /// No streaming ticks for these symbols (empty: every symbol) for this long; the
+    /// connection and everything else keep flowing.
+    Silence {
+        symbols: Vec<String>,
+        duration: Duration,
+    },
 }
 
 /// Faults to apply at start and at fixed offsets after start.
@@ -38,7 +44,8 @@ impl FaultPlan {
     /// Parses a plan such as `"drop@30s,restart@60s,stall@90s:10s,sentinels,nosub=HDRX,clientid"`.
     ///
     /// Items (comma-separated): `drop`, `restart`, `stall:DUR`, `clientid[=N]`,
-    /// `nosub=SYM[+SYM…]`, `sentinels`, `pacing`; any item may carry `@TIME` to fire that long
+    /// `nosub=SYM[+SYM…]`, `sentinels`, `pacing`, `silence[=SYM[+SYM…]]:DUR` (no symbols:
+    /// every one); any item may carry `@TIME` to fire that long
     /// after start. Times: `500ms`, `30s`, `5m`, `1h`, or a bare number of seconds.
     pub fn parse(s: &str) -> Result<FaultPlan, String> {
         let mut plan = FaultPlan::default();
@@ -97,9 +104,24 @@ impl FaultPlan {
                     Fault::Sentinels(arg.is_none_or(|a| a != "off" && a != "false" && a != "0"))
                 }
                 "pacing" => Fault::PacingViolationNext,
+                "silence" | "silent" => {
+                    let duration = dur_text
+                        .map(parse_duration)
+                        .transpose()?
+                        .unwrap_or(Duration::from_secs(10));
+                    let symbols = arg
+                        .map(|a| {
+                            a.split(['+', ';', '|'])
+                                .map(|x| x.trim().to_ascii_uppercase())
+                                .filter(|x| !x.is_empty())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    Fault::Silence { symbols, duration }
+                }
                 other => {
                     return Err(format!(
-                        "unknown fault {other:?} (known: drop, restart, stall:DUR, clientid[=N], nosub=SYM[+SYM], sentinels, pacing; add @TIME to schedule)"
+                        "unknown fault {other:?} (known: drop, restart, stall:DUR, clientid[=N], nosub=SYM[+SYM], sentinels, pacing, silence[=SYM[+SYM]]:DUR; add @TIME to schedule)"
                     ));
                 }
             };
@@ -144,7 +166,12 @@ pub struct FaultState {
     pub stall_until: Option<Instant>,
     /// After a daily restart, the next session gets notice 1102.
     pub restart_pending: bool,
+    /// Symbols whose ticks are withheld, until when; `ALL_SYMBOLS` stands for every one.
+    pub silent_until: HashMap<String, Instant>,
 }
+
+/// The key of `FaultState::silent_until` that silences every symbol.
+pub const ALL_SYMBOLS: &str = "*";
 
 impl FaultState {
     pub fn stalled(&self) -> Option<Instant> {
@@ -179,6 +206,28 @@ mod tests {
                 Fault::NoSubscription(vec!["HDRX".into()]),
                 Fault::ClientIdInUse { times: 1 }
             ]
+        );
+    }
+
+    #[test]
+    fn parses_silence_for_some_symbols_or_all() {
+        let p = FaultPlan::parse("silence=kryx+ZEPH:8s,silence@20s:3s").unwrap();
+        assert_eq!(
+            p.at_start,
+            vec![Fault::Silence {
+                symbols: vec!["KRYX".into(), "ZEPH".into()],
+                duration: Duration::from_secs(8)
+            }]
+        );
+        assert_eq!(
+            p.scheduled,
+            vec![(
+                Duration::from_secs(20),
+                Fault::Silence {
+                    symbols: vec![],
+                    duration: Duration::from_secs(3)
+                }
+            )]
         );
     }
 

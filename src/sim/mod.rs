@@ -419,6 +419,16 @@ impl SimHandle {
             }
             Fault::Sentinels(on) => self.shared.faults.lock().sentinels = on,
             Fault::PacingViolationNext => self.shared.faults.lock().pacing_next = true,
+            Fault::Silence { symbols, duration } => {
+                let until = Instant::now() + duration;
+                let mut f = self.shared.faults.lock();
+                if symbols.is_empty() {
+                    f.silent_until.insert(faults::ALL_SYMBOLS.into(), until);
+                }
+                for s in symbols {
+                    f.silent_until.insert(s.to_ascii_uppercase(), until);
+                }
+            }
         }
     }
 

@@ -87,7 +87,7 @@ impl LiveState {
         let last = status.last_data.unwrap_or(status.since);
         let age_ms = (now - last).max(0);
         match status.state {
-            ConnState::Connected if age_ms <= fresh_ms => None,
+            ConnState::Connected if age_ms <= fresh_ms => self.silent_symbols_staleness(now),
             ConnState::Connected => Some(Staleness {
                 age_ms,
                 reason: "no data from the gateway recently".into(),
@@ -100,6 +100,45 @@ impl LiveState {
                 },
             }),
         }
+    }
+}
+
+impl LiveState {
+    /// When `symbol` (a quote key: `KRYX`, `USD.CAD`) last ticked, if its stream has gone
+    /// silent while its market is open (`gateway.symbol_stall_secs`).
+    pub fn silent_since(&self, symbol: &str) -> Option<Millis> {
+        self.gateways
+            .values()
+            .find_map(|g| g.silent_symbols.get(symbol).copied())
+    }
+
+    /// Staleness of a connected gateway whose streams are partly silent: the age is the
+    /// oldest silent symbol's, the reason names them (most silent first) with their ages.
+    fn silent_symbols_staleness(&self, now: Millis) -> Option<Staleness> {
+        /// Symbols named in the reason; the rest are counted.
+        const NAMED: usize = 5;
+        let mut silent: Vec<(&String, Millis)> = self
+            .gateways
+            .values()
+            .flat_map(|g| g.silent_symbols.iter().map(|(k, t)| (k, *t)))
+            .collect();
+        silent.sort_by_key(|(k, t)| (*t, (*k).clone()));
+        let oldest = silent.first()?.1;
+        let mut named: Vec<String> = silent
+            .iter()
+            .take(NAMED)
+            .map(|(k, t)| format!("{k} for {} s", (now - t).max(0) / 1000))
+            .collect();
+        if silent.len() > NAMED {
+            named.push(format!("{} more", silent.len() - NAMED));
+        }
+        Some(Staleness {
+            age_ms: (now - oldest).max(0),
+            reason: format!(
+                "no tick for {} although the market is open",
+                named.join(", ")
+            ),
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 use super::format::{self, mask_account};
 use super::{ToolContext, ToolError};
 use crate::gateway::{ContractQuery, GatewayError, Requests};
-use crate::model::{AccountSnapshot, Millis};
+use crate::model::{AccountSnapshot, ConnState, GatewayRole, Millis};
 use crate::store::{LiveState, Staleness};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -131,7 +131,16 @@ impl ToolContext {
                 "No account data is cached yet, so there is nothing to answer from ({why}). Retry once the gateway is connected."
             )));
         }
-        if let Some(s) = &stale {
+        // A connected gateway whose streams are partly silent still answers: its values are
+        // labelled stale, never refused.
+        let fresh_ms = (self.config.data.stale_after_secs as i64).saturating_mul(1000);
+        let answering = self.gateways.is_some()
+            && snap.gateways.get(&GatewayRole::Primary).is_some_and(|g| {
+                g.state == ConnState::Connected && now - g.last_data.unwrap_or(g.since) <= fresh_ms
+            });
+        if let Some(s) = &stale
+            && !answering
+        {
             let max_ms = (self.config.data.cache_max_age_secs as i64).saturating_mul(1000);
             if s.age_ms > max_ms {
                 return Err(ToolError::new(format!(

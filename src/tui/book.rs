@@ -2,6 +2,7 @@
 //! currency via FX, P&L percentages, movers). Pure functions, so the reducer, the views and the
 //! tests all agree on what row N is.
 
+use crate::model::Millis;
 use crate::store::LiveState;
 use std::cmp::Ordering;
 
@@ -27,6 +28,8 @@ pub struct PositionRow {
     pub delayed: bool,
     /// No market-data line for it: priced from IB's portfolio updates (minutes apart).
     pub portfolio_priced: bool,
+    /// Its quote stream has had no tick since then although its market is open: stale.
+    pub silent_since: Option<Millis>,
 }
 
 /// Sortable columns, in display order.
@@ -141,6 +144,8 @@ pub struct BookTotals {
     pub any_delayed: bool,
     /// Some row has no quote line and is priced from portfolio updates.
     pub any_portfolio_priced: bool,
+    /// The longest-silent row's symbol and when it last ticked (its market open).
+    pub oldest_silent: Option<(String, Millis)>,
 }
 
 /// Totals of `rows` converted to the base currency. A sum is unknown (`None`) when any row's
@@ -177,6 +182,10 @@ pub fn book_totals(state: &LiveState, rows: &[PositionRow]) -> BookTotals {
         daily,
         any_delayed: rows.iter().any(|r| r.delayed),
         any_portfolio_priced: rows.iter().any(|r| r.portfolio_priced),
+        oldest_silent: rows
+            .iter()
+            .filter_map(|r| Some((r.symbol.clone(), r.silent_since?)))
+            .min_by_key(|(_, since)| *since),
         base,
     }
 }
@@ -219,6 +228,7 @@ pub fn position_rows(state: &LiveState) -> Vec<PositionRow> {
                 currency: p.instrument.currency.clone(),
                 delayed: quote.is_some_and(|q| q.mode.is_delayed()),
                 portfolio_priced: !p.price_source.is_quote(),
+                silent_since: state.silent_since(&p.instrument.symbol),
             }
         })
         .collect();

@@ -52,7 +52,9 @@ fn visible_columns(width: u16) -> Vec<(SortColumn, u16)> {
 fn cell_text(row: &PositionRow, column: SortColumn) -> String {
     match column {
         SortColumn::Symbol => {
-            if row.delayed {
+            if row.silent_since.is_some() {
+                format!("{}!", row.symbol)
+            } else if row.delayed {
                 format!("{}*", row.symbol)
             } else if row.portfolio_priced {
                 format!("{}~", row.symbol)
@@ -115,6 +117,7 @@ fn totals_line<'a>(app: &App, totals: &BookTotals) -> Line<'a> {
         daily,
         any_delayed,
         any_portfolio_priced,
+        oldest_silent,
     } = totals.clone();
     let t = &app.theme;
     Line::from(vec![
@@ -131,6 +134,16 @@ fn totals_line<'a>(app: &App, totals: &BookTotals) -> Line<'a> {
                 ""
             },
             t.dim,
+        ),
+        Span::styled(
+            match &oldest_silent {
+                Some((symbol, since)) => format!(
+                    " · ! no tick while the market is open: stale ({symbol} {})",
+                    format::age(app.now - since)
+                ),
+                None => String::new(),
+            },
+            t.watch,
         ),
         Span::styled(
             if any_portfolio_priced {

@@ -5,6 +5,7 @@ use ibkr_cockpit::config::{self, Config, ConfigError, STALL_TIMEOUT};
 use ibkr_cockpit::model::GatewayRole;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -189,6 +190,31 @@ fn out_of_range_values_name_line_key_and_range() {
 }
 
 #[test]
+fn stall_keys_out_of_range_name_what_is_accepted() {
+    let text = error_text("bad_stall.toml", &[]);
+    assert!(
+        text.ends_with(
+            "bad_stall.toml line 3: gateway.stall_timeout_secs: expected a whole number of \
+             seconds, 6–3600 (longer than the 5 s heartbeat deadline; 20 by default), found 5"
+        ),
+        "{text}"
+    );
+    let text = error_text("bad_symbol_stall.toml", &[]);
+    assert!(
+        text.ends_with(
+            "bad_symbol_stall.toml line 8: secondary.symbol_stall_secs: expected a whole number \
+             of seconds, 2–3600, or 0 to turn the per-symbol rule off (30 by default), found 1"
+        ),
+        "{text}"
+    );
+    // The defaults: reconnect after 20 s of silence, a symbol stale after 30 s without a tick.
+    let (primary, _) = Config::defaults().unwrap().gateway_configs();
+    assert_eq!(primary.stall_timeout, STALL_TIMEOUT);
+    assert_eq!(primary.stall_timeout, Duration::from_secs(20));
+    assert_eq!(primary.symbol_stall, Duration::from_secs(30));
+}
+
+#[test]
 fn toml_syntax_errors_name_the_line() {
     let text = error_text("bad_syntax.toml", &[]);
     assert!(
@@ -313,7 +339,8 @@ fn gateway_configs_convert_both_gateways() {
     );
     assert_eq!(primary.account.as_deref(), Some("U7654321"));
     assert_eq!(primary.market_data_type, 1);
-    assert_eq!(primary.stall_timeout, STALL_TIMEOUT);
+    assert_eq!(primary.stall_timeout, Duration::from_secs(45));
+    assert_eq!(primary.symbol_stall, Duration::ZERO, "0 turns the rule off");
     let secondary = secondary.unwrap();
     assert_eq!(secondary.role, GatewayRole::Secondary);
     assert_eq!((secondary.port, secondary.client_id), (Some(4012), 9));

@@ -28,6 +28,7 @@ fn gateway_config(port: u16) -> GatewayConfig {
         market_data_type: 4,
         // Longer than the 5 s answer deadline, so a stall is reported before it is recycled.
         stall_timeout: Duration::from_secs(20),
+        symbol_stall: Duration::ZERO,
         quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
     }
 }

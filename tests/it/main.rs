@@ -22,6 +22,7 @@ mod gateway_quotes;
 mod gateway_reconnect;
 mod gateway_requests;
 mod gateway_stall;
+mod gateway_symbol_stall;
 mod gateway_sync;
 mod mcp_binary;
 mod mcp_cli;

@@ -333,3 +333,55 @@ async fn over_http_a_batch_is_served_under_2025_03_26_and_refused_per_request_ot
     cancel.cancel();
     world.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_tool_call_is_answered_exactly_as_rmcp_answers_it() {
+    // Fixed clock: two answers to the same call are byte for byte the same.
+    let world = crate::support::world::start().await;
+    let mut client = RawClient::connect(world.ctx.clone());
+    client.initialize("2025-06-18").await;
+    let cases = [
+        ("ibkr_get_positions", json!({})),
+        ("ibkr_get_account_summary", json!({})),
+        // A tool error is a result with isError, whichever way the call went.
+        ("ibkr_get_positions", json!({"bogus": 1})),
+    ];
+    for (name, args) in cases {
+        // Plain params: served by the line filter. With `_meta`: the same call through rmcp.
+        client.send(call(json!(1), name, args.clone())).await;
+        let plain = client.answer().await;
+        client
+            .send(
+                json!({"jsonrpc": "2.0", "id": "two", "method": "tools/call",
+                "params": {"name": name, "arguments": args, "_meta": {}}}),
+            )
+            .await;
+        let through_rmcp = client.answer().await;
+        assert_eq!(plain["jsonrpc"], "2.0");
+        assert_eq!(plain["id"], 1);
+        assert_eq!(through_rmcp["id"], "two");
+        assert!(plain["result"]["content"][0]["text"].is_string(), "{plain}");
+        assert_eq!(plain["result"], through_rmcp["result"], "{name} {args}");
+        assert_eq!(
+            plain
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+            through_rmcp
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+        );
+    }
+    let journaled = world
+        .ctx
+        .store
+        .snapshot()
+        .journal
+        .iter()
+        .filter(|r| r.client == "raw-protocol-test")
+        .count();
+    assert_eq!(
+        journaled, 6,
+        "every call journaled under the client's name, both ways"
+    );
+    world.shutdown().await;
+}

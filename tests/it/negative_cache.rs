@@ -28,6 +28,7 @@ async fn an_unknown_symbol_is_answered_from_memory_on_repeat() {
             account: None,
             market_data_type: 4,
             stall_timeout: Duration::from_secs(60),
+            symbol_stall: Duration::ZERO,
             quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
         },
         store.clone(),

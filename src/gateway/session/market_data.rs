@@ -3,6 +3,7 @@
 
 use super::streams::on_notice;
 use super::{Ctx, Msg};
+use crate::calendar::Venue;
 use crate::gateway::{events, lag, quotes};
 use crate::model::*;
 use futures::StreamExt;
@@ -26,6 +27,7 @@ pub(super) async fn quote_loop(ctx: Arc<Ctx>, key: String, contract: Contract, i
             return;
         }
     };
+    let watched = super::stall::Watched::new(&ctx, &key, Venue::for_sec_type(&inst.sec_type));
     let mut settled = false;
     // Minute of the last intraday sample: the movers' sparklines get one point per minute.
     let mut sampled_minute = i64::MIN;
@@ -34,6 +36,7 @@ pub(super) async fn quote_loop(ctx: Arc<Ctx>, key: String, contract: Contract, i
         ctx.touch();
         match item {
             Ok(SubscriptionItem::Data(tick)) => {
+                watched.ticked();
                 let now = ctx.store().now();
                 let minute = now.div_euclid(60_000);
                 let (became_delayed, has_price) = ctx.store().update(|st| {
@@ -85,6 +88,7 @@ pub(super) async fn quote_loop(ctx: Arc<Ctx>, key: String, contract: Contract, i
                     &format!("{key}: {}", n.message),
                 );
                 mark_quote_delayed(&ctx, &key, &inst);
+                drop(watched);
                 ctx.send(Msg::Fallback {
                     key,
                     contract: Box::new(contract),

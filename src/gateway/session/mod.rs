@@ -112,6 +112,8 @@ struct Ctx {
     /// is part of the initial sync, after the sync for a larger one (its requests go first
     /// within the message budget).
     orders_gate: tokio::sync::watch::Sender<bool>,
+    /// When each streamed quote last ticked (the per-symbol stall rule).
+    ticks: stall::TickLog,
 }
 
 impl Ctx {
@@ -125,7 +127,11 @@ impl Ctx {
     fn touch(&self) {
         self.last_data.store(self.store().now(), Ordering::Relaxed);
         self.last_heard_ms
-            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+            .store(self.elapsed_ms(), Ordering::Relaxed);
+    }
+    /// Milliseconds since the session started, on the monotonic clock.
+    fn elapsed_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
     }
     fn wants(&self, account: &str) -> bool {
         self.accounts.is_empty() || self.accounts.iter().any(|a| a == account)
@@ -193,6 +199,7 @@ pub async fn run(shared: &Arc<Shared>, session: connect::Session) -> SessionEnd 
         started: tokio::time::Instant::now(),
         orders_gate: tokio::sync::watch::Sender::new(false),
         accounts,
+        ticks: stall::TickLog::default(),
     });
     shared.set_client(client.clone());
 
@@ -271,6 +278,8 @@ pub async fn run(shared: &Arc<Shared>, session: connect::Session) -> SessionEnd 
         SessionEnd::Lost(r) => r.clone(),
     };
     shared.clear_client(&reason);
+    // A new session watches its own streams; the state says why the old values are stale.
+    shared.status(|s| s.silent_symbols.clear());
     tasks.abort_all();
     notice_task.abort();
     drop(ctx);

@@ -514,11 +514,24 @@ impl Session {
             return;
         }
         self.tick_no += 1;
+        let silenced = {
+            let f = self.shared.faults.lock();
+            let now = Instant::now();
+            f.silent_until
+                .iter()
+                .filter(|(_, until)| **until > now)
+                .map(|(s, _)| s.clone())
+                .collect::<Vec<String>>()
+        };
         let ids: Vec<i32> = self.md.keys().copied().collect();
         for id in ids {
             let Some(mut sub) = self.md.remove(&id) else {
                 continue;
             };
+            if !silenced.is_empty() && self.is_silenced(&sub, &silenced) {
+                self.md.insert(id, sub);
+                continue;
+            }
             self.stream_update(id, &mut sub);
             self.md.insert(id, sub);
         }
@@ -532,6 +545,27 @@ impl Session {
         if !self.rt_bars.is_empty() {
             self.push_real_time_bars();
         }
+    }
+}
+
+impl Session {
+    /// Whether a silence fault withholds this subscription's ticks (an option follows its
+    /// underlying; an FX pair answers to `EUR.USD` or `EUR`).
+    fn is_silenced(&self, sub: &MdSub, silenced: &[String]) -> bool {
+        if silenced.iter().any(|s| s == super::faults::ALL_SYMBOLS) {
+            return true;
+        }
+        let index = match &sub.target {
+            MdTarget::Instrument(i) => *i,
+            MdTarget::Option(o) => o.underlying,
+        };
+        let (symbol, currency) = {
+            let w = self.shared.world.lock();
+            let inst = w.market.get(index);
+            (inst.symbol.clone(), inst.currency.clone())
+        };
+        let pair = format!("{symbol}.{currency}");
+        silenced.iter().any(|s| *s == symbol || *s == pair)
     }
 }
 

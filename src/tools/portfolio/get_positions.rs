@@ -1,7 +1,7 @@
 //! `ibkr_get_positions`: the position table with cost basis, P&L, weights (of gross value in the
 //! base currency, FX-converted) and totals.
 
-use crate::model::{AccountSnapshot, Position, ToolGroup};
+use crate::model::{AccountSnapshot, Millis, Position, ToolGroup};
 use crate::store::LiveState;
 use crate::tools::format::{self as f, Align};
 use crate::tools::support::{FxRates, FxUsed, Meta, resolve_account};
@@ -63,6 +63,10 @@ pub struct PositionRow {
     pub unrealized_pnl_pct: Option<f64>,
     #[serde(serialize_with = "crate::tools::format::dp2")]
     pub daily_pnl: Option<f64>,
+    /// Seconds since `daily_pnl` arrived. Streamed holdings' daily P&L is seconds old; on big
+    /// books the smaller holdings get theirs from rotated short requests, minutes apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_pnl_age_s: Option<i64>,
     /// Percent of gross position value (base currency).
     #[serde(serialize_with = "crate::tools::format::dp2")]
     pub weight_pct: Option<f64>,
@@ -95,6 +99,9 @@ pub struct PositionsOut {
     /// IB, which covers every position.
     #[serde(serialize_with = "crate::tools::format::dp2")]
     pub total_daily_pnl: Option<f64>,
+    /// The oldest daily P&L among the rows, in seconds (see `PositionRow::daily_pnl_age_s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_daily_pnl_age_s: Option<i64>,
     pub fx_rates: Vec<FxUsed>,
     pub unconverted: Vec<String>,
     /// The symbol filter as applied (upper-cased), for the "no position matches" line.
@@ -132,13 +139,14 @@ impl Tool for Positions {
             .symbol_filter
             .as_deref()
             .map(|s| s.trim().to_ascii_uppercase());
-        let mut rows = position_rows(snap, &all, &rates, filter.as_deref());
+        let mut rows = position_rows(snap, &all, &rates, filter.as_deref(), view.now);
         let count = rows.len();
         let totals = Totals::of(&rows, &rates, acct, filter.is_none());
         sort_rows(&mut rows, p.sort);
         if let Some(limit) = p.limit {
             rows.truncate(limit as usize);
         }
+        let oldest_daily_pnl_age_s = rows.iter().filter_map(|r| r.daily_pnl_age_s).max();
         let (fx_rates, unconverted) = rates.used(&base);
         let mut out = PositionsOut {
             warnings: Vec::new(),
@@ -151,6 +159,7 @@ impl Tool for Positions {
             total_gross_value: totals.gross,
             total_unrealized_pnl: totals.unrealized,
             total_daily_pnl: totals.daily,
+            oldest_daily_pnl_age_s,
             fx_rates,
             unconverted,
             symbol_filter: filter,
@@ -171,6 +180,7 @@ fn position_rows(
     all: &[&Position],
     rates: &FxRates,
     filter: Option<&str>,
+    now: Millis,
 ) -> Vec<PositionRow> {
     let gross: Option<f64> = all
         .iter()
@@ -206,6 +216,10 @@ fn position_rows(
                     _ => None,
                 },
                 daily_pnl: f::json_num(pos.daily_pnl),
+                daily_pnl_age_s: pos
+                    .daily_pnl
+                    .and(pos.daily_pnl_at)
+                    .map(|at| (now - at).max(0) / 1000),
                 weight_pct: match (mv_base, gross) {
                     (Some(v), Some(g)) if g != 0.0 => Some(f::round(v.abs() / g * 100.0, 4)),
                     _ => None,
@@ -302,6 +316,9 @@ pub fn render(out: &PositionsOut) -> String {
             );
         }
     }
+    if let Some(note) = daily_pnl_age_note(out) {
+        md.push_str(&note);
+    }
     let _ = write!(
         md,
         "\n## Totals ({base})\n{}",
@@ -330,6 +347,36 @@ pub fn render(out: &PositionsOut) -> String {
     md
 }
 
+/// Daily P&L older than this is not streamed (a streamed holding's updates are seconds apart):
+/// the table shows its age and the note the book's oldest.
+pub const DAILY_PNL_AGED_S: i64 = 60;
+
+/// The daily-P&L cell: the amount, and its age once it is no longer live.
+fn daily_pnl_cell(r: &PositionRow) -> String {
+    let amount = f::signed_money(r.daily_pnl, &r.currency);
+    match r.daily_pnl_age_s {
+        Some(age) if age >= DAILY_PNL_AGED_S => {
+            format!("{amount} ({} ago)", f::age(age * 1000))
+        }
+        _ => amount,
+    }
+}
+
+fn daily_pnl_age_note(out: &PositionsOut) -> Option<String> {
+    let oldest = out
+        .oldest_daily_pnl_age_s
+        .filter(|a| *a >= DAILY_PNL_AGED_S)?;
+    let aged = out
+        .positions
+        .iter()
+        .filter(|r| r.daily_pnl_age_s.is_some_and(|a| a >= DAILY_PNL_AGED_S))
+        .count();
+    Some(format!(
+        "\n_Daily P&L of {aged} holding(s) is not streamed (the largest holdings are; the others get theirs in rotation): each shows its age, the oldest is {} old._\n",
+        f::age(oldest * 1000)
+    ))
+}
+
 fn positions_table(positions: &[PositionRow]) -> String {
     let table: Vec<Vec<String>> = positions
         .iter()
@@ -355,7 +402,7 @@ fn positions_table(positions: &[PositionRow]) -> String {
                     f::signed_money(r.unrealized_pnl, &r.currency),
                     f::pct(r.unrealized_pnl_pct)
                 ),
-                f::signed_money(r.daily_pnl, &r.currency),
+                daily_pnl_cell(r),
                 f::pct_plain(r.weight_pct, 1),
             ]
         })
@@ -444,6 +491,7 @@ mod tests {
             unrealized_pnl: Some(f::round(unrealized, 2)),
             unrealized_pnl_pct: Some(f::round(unrealized / (quantity * avg_cost) * 100.0, 4)),
             daily_pnl: daily,
+            daily_pnl_age_s: daily.map(|_| 4),
             weight_pct: Some(weight),
             delayed,
             portfolio_priced,
@@ -466,6 +514,7 @@ mod tests {
             total_gross_value: Some(38_437.84),
             total_unrealized_pnl: Some(1_234.5),
             total_daily_pnl: Some(-1_304.24),
+            oldest_daily_pnl_age_s: Some(4),
             fx_rates: vec![FxUsed {
                 pair: "USD.CAD".into(),
                 rate: 1.37,
@@ -475,6 +524,30 @@ mod tests {
         };
         insta::assert_snapshot!("render_get_positions", render(&out));
         insta::assert_snapshot!("headline_get_positions", [headline(&out)].join("\n"));
+    }
+
+    #[test]
+    fn daily_pnl_from_rotation_shows_its_age_and_the_oldest() {
+        let mut streamed = row("KRYX", 340.0, 50.0, 54.18, Some(-952.0), 69.4, false, false);
+        streamed.daily_pnl_age_s = Some(2);
+        let mut rotated = row("VLTX", 86.0, 100.0, 94.32, Some(12.5), 30.6, false, true);
+        rotated.daily_pnl_age_s = Some(185);
+        let out = PositionsOut {
+            meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
+            account: "U****4321".into(),
+            base_currency: "USD".into(),
+            positions: vec![streamed, rotated],
+            count: 2,
+            total_market_value: Some(26_533.72),
+            total_gross_value: Some(26_533.72),
+            total_unrealized_pnl: Some(1_234.5),
+            total_daily_pnl: Some(-939.5),
+            oldest_daily_pnl_age_s: Some(185),
+            fx_rates: Vec::new(),
+            unconverted: Vec::new(),
+            symbol_filter: None,
+        };
+        insta::assert_snapshot!("render_get_positions_daily_pnl_age", render(&out));
     }
 
     #[test]
@@ -490,6 +563,7 @@ mod tests {
             total_gross_value: Some(0.0),
             total_unrealized_pnl: Some(0.0),
             total_daily_pnl: None,
+            oldest_daily_pnl_age_s: None,
             fx_rates: Vec::new(),
             unconverted: Vec::new(),
             symbol_filter: Some("ZZ".into()),

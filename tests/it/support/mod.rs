@@ -36,6 +36,9 @@ pub fn gateway_config(role: GatewayRole, port: u16, client_id: i32) -> GatewayCo
         account: None,
         market_data_type: 4,
         stall_timeout: Duration::from_secs(60),
+        // Tests run at any hour and some simulators never tick: the per-symbol rule would
+        // depend on the wall clock. `gateway_symbol_stall` tests it on a fixed clock.
+        symbol_stall: Duration::ZERO,
         quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
     }
 }
