@@ -74,9 +74,9 @@ fn apply_size(q: &mut Quote, t: i32, v: f64) -> bool {
     changed
 }
 
-/// Store key for a quote: the symbol for stocks, `BASE.QUOTE` for FX, a readable option name.
-/// One trading day of one-minute points (6.5 h regular session plus pre-market).
-pub const INTRADAY_POINTS: usize = 480;
+/// The longest US-equity extended session in one-minute points (04:00–20:00 New York), so one
+/// series holds a whole trading day.
+pub const INTRADAY_POINTS: usize = 960;
 
 /// Appends a one-minute price point to the symbol's intraday series, keeping the last day.
 pub fn push_intraday(st: &mut crate::store::LiveState, key: &str, price: f64) {
@@ -87,6 +87,13 @@ pub fn push_intraday(st: &mut crate::store::LiveState, key: &str, price: f64) {
         series.remove(0);
     }
     series.push(price);
+}
+
+/// Drops a symbol's intraday series: the session it showed has ended.
+pub fn clear_intraday(st: &mut crate::store::LiveState, key: &str) {
+    if let Some(series) = Arc::make_mut(&mut st.intraday).get_mut(key) {
+        series.clear();
+    }
 }
 
 /// Replaces a symbol's intraday series with backfilled one-minute closes (oldest first),
@@ -101,6 +108,7 @@ pub fn backfill_intraday(st: &mut crate::store::LiveState, key: &str, closes: &[
     *series = merged.split_off(skip);
 }
 
+/// Store key for a quote: the symbol for stocks, `BASE.QUOTE` for FX, a readable option name.
 pub fn quote_key(
     symbol: &str,
     sec_type: &str,

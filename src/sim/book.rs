@@ -308,6 +308,12 @@ fn seed_primary(m: &Market, now: i64) -> Account {
     cash.insert("CAD".to_string(), SEED_CAD_CASH);
     cash.insert("USD".to_string(), usd_cash);
     let day = 86_400;
+    // "n days ago" stays on that UTC date even just after midnight, so "today's fills" (IB's
+    // default execution filter) always holds the FELN sale.
+    let days_ago = |n: i64, secs_before: i64| {
+        let midnight = super::clock::midnight(super::clock::date_of(now)) - n * day;
+        (now - n * day - secs_before).max(midnight)
+    };
     let fills = vec![
         fill(
             "0000e0d5.67a1b2c3.01.01",
@@ -317,7 +323,7 @@ fn seed_primary(m: &Market, now: i64) -> Account {
             "BOT",
             20.0,
             117.85,
-            now - 2 * day - 5_400,
+            days_ago(2, 5_400),
             None,
         ),
         fill(
@@ -328,7 +334,7 @@ fn seed_primary(m: &Market, now: i64) -> Account {
             "BOT",
             40.0,
             53.62,
-            now - day - 3_600,
+            days_ago(1, 3_600),
             None,
         ),
         fill(
@@ -339,7 +345,7 @@ fn seed_primary(m: &Market, now: i64) -> Account {
             "SLD",
             10.0,
             128.90,
-            now - 1_800,
+            days_ago(0, 1_800),
             Some(feln_sale),
         ),
     ];

@@ -177,6 +177,25 @@ impl BarRequest {
     }
 }
 
+/// IB's answer (error 162) for data its historical service does not keep: IDEALPRO publishes
+/// no trades, so FX `TRADES` bars are refused naming the pair's base currency and the bar size
+/// as HMDS does (`Last 1d`, `Last 300` for five minutes).
+pub fn no_data_reason(inst: &Instrument, req: &BarRequest) -> Option<String> {
+    if inst.kind != AssetKind::Fx || !matches!(req.what, What::Trades | What::AdjustedLast) {
+        return None;
+    }
+    let bar = match req.unit {
+        BarUnit::Seconds(s) => s.to_string(),
+        BarUnit::Day => "1d".into(),
+        BarUnit::Week => "1w".into(),
+        BarUnit::Month => "1m".into(),
+    };
+    Some(format!(
+        "Historical Market Data Service error message:No historical market data for {}/CASH@FXSUBPIP Last {bar}",
+        inst.symbol
+    ))
+}
+
 fn parse_bar_size(s: &str) -> Result<BarUnit, String> {
     let bad = || format!("Error validating request.-'bP' : cause - Invalid bar size: {s:?}");
     let mut it = s.split_whitespace();

@@ -97,6 +97,26 @@ async def checks(port: int, truth: dict) -> None:
         got = summary.get(tag)
         check(f"account summary {tag}", got is not None and close(float(got.value), want)
               and got.currency == acct["base_currency"], f"got {got}, want {want:.2f}")
+    # The look-ahead and Full margins of a book with no scheduled margin change equal today's.
+    for tags, want in [
+        (("FullInitMarginReq", "LookAheadInitMarginReq"), acct["init_margin"]),
+        (("FullMaintMarginReq", "LookAheadMaintMarginReq"), acct["maint_margin"]),
+        (("FullAvailableFunds", "LookAheadAvailableFunds"), acct["available_funds"]),
+        (("FullExcessLiquidity", "LookAheadExcessLiquidity"), acct["excess_liquidity"]),
+    ]:
+        for tag in tags:
+            got = summary.get(tag)
+            check(f"account summary {tag}", got is not None and close(float(got.value), want)
+                  and got.currency == acct["base_currency"], f"got {got}, want {want:.2f}")
+    lev = summary.get("Leverage")
+    check("account summary Leverage", lev is not None
+          and close(float(lev.value), acct["leverage"], 0.006), f"{lev}, want {acct['leverage']:.2f}")
+    prev = summary.get("PreviousDayEquityWithLoanValue")
+    check("account summary PreviousDayEquityWithLoanValue", prev is not None
+          and close(float(prev.value), acct["equity_with_loan"] - acct["daily_pnl"]), f"{prev}")
+    nxt = summary.get("LookAheadNextChange")
+    check("account summary LookAheadNextChange", nxt is not None
+          and 0 < int(nxt.value) - time.time() < 5 * 86400, f"{nxt}")
     cushion = summary.get("Cushion")
     check("account summary Cushion", cushion is not None
           and close(float(cushion.value), acct["cushion"], 0.0001), f"{cushion}")
@@ -181,6 +201,13 @@ async def checks(port: int, truth: dict) -> None:
     check("FX midpoint history", len(fx) > 0 and fx_mid is not None
           and abs(fx[-1].close - fx_mid) / fx_mid < 0.05, f"{len(fx)} bars, last {fx[-1] if fx else None}, mid {fx_mid}")
 
+    # IDEALPRO keeps no trades: FX TRADES history is IB's error 162, no bars.
+    errors = []
+    ib.errorEvent += lambda req_id, code, msg, contract: errors.append((code, msg))
+    fx_trades = await ib.reqHistoricalDataAsync(eurusd, "", "1 D", "1 day", "TRADES", False, 2)
+    want_msg = "Historical Market Data Service error message:No historical market data for EUR/CASH@FXSUBPIP Last 1d"
+    check("FX TRADES history is error 162", len(fx_trades) == 0 and (162, want_msg) in errors, f"{fx_trades}, {errors}")
+
     # contract details and matching symbols
     details = await ib.reqContractDetailsAsync(Stock("KRYX", "SMART", "USD"))
     check("contract details", len(details) == 1 and details[0].contract.conId == q_con(quotes, "KRYX")
@@ -226,10 +253,21 @@ async def checks(port: int, truth: dict) -> None:
               and got.order.action == o["action"] and got.order.totalQuantity == o["qty"]
               and close(got.order.lmtPrice, o["limit"], 1e-9) and got.order.clientId == o["client_id"]
               and got.orderStatus.status == "Submitted", f"got {got}, want {o}")
+    # As at IB, an unfiltered request answers today's (UTC, the simulator's zone) fills only.
     fills = await ib.reqExecutionsAsync(ExecutionFilter())
+    today = time.strftime("%Y%m%d", time.gmtime())
+    todays = [f for f in truth["fills"] if time.strftime("%Y%m%d", time.gmtime(f["time"])) == today]
+    check("executions default to today's", sorted(x.execution.execId for x in fills)
+          == sorted(f["exec_id"] for f in todays) and len(todays) > 0, f"{fills}, want {todays}")
+    sold = await ib.reqExecutionsAsync(ExecutionFilter(side="SELL", symbol="FELN", secType="STK"))
+    check("execution filter side/symbol", [x.execution.execId for x in sold]
+          == [f["exec_id"] for f in todays if f["side"] == "SLD" and f["symbol"] == "FELN"], f"{sold}")
+    none = await ib.reqExecutionsAsync(ExecutionFilter(symbol="KRYX"))
+    check("execution filter symbol without fills today", all(f["symbol"] != "KRYX" for f in todays)
+          and len(none) == 0, f"{none}")
     # ib_async attaches commission reports to the fills it keeps (ib.fills()).
     by_id = {f.execution.execId: f for f in ib.fills() if f in fills or f.execution.execId in {x.execution.execId for x in fills}}
-    for f in truth["fills"]:
+    for f in todays:
         got = by_id.get(f["exec_id"])
         check(f"execution {f['exec_id']}", got is not None and got.contract.symbol == f["symbol"]
               and got.execution.side == f["side"] and got.execution.shares == f["shares"]

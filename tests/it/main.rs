@@ -47,6 +47,7 @@ mod sim_answers;
 mod sim_calendar;
 mod sim_connect;
 mod sim_faults;
+mod sim_fidelity;
 mod sim_handshake;
 mod sim_market;
 mod sim_pacing;

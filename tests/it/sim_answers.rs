@@ -7,7 +7,7 @@ use crate::support::STEP;
 use crate::support::sim::{connect, frozen_sim, next_data};
 use ibapi::orders::{ExecutionFilter, Executions};
 use ibkr_cockpit::calendar::{self, Venue};
-use ibkr_cockpit::sim::SimHandle;
+use ibkr_cockpit::sim::{PRIMARY_ACCOUNT, SimHandle};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
@@ -165,7 +165,12 @@ async fn executions_carry_the_placing_client_and_honour_the_filter() {
             out
         }
     };
-    let all = fetch(ExecutionFilter::default()).await;
+    let week = |f: ExecutionFilter| ExecutionFilter {
+        last_n_days: 7,
+        ..f
+    };
+    let ids = |rows: Vec<(String, i32)>| rows.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    let all = fetch(week(ExecutionFilter::default())).await;
     assert_eq!(all.len(), 3);
     assert!(
         all.iter().all(|(_, c)| *c == 0),
@@ -173,37 +178,96 @@ async fn executions_carry_the_placing_client_and_honour_the_filter() {
     );
 
     let truth = sim.truth();
+    let fills = truth["fills"].as_array().expect("fills");
+    let day_of = |f: &serde_json::Value| {
+        let t = f["time"].as_i64().expect("time");
+        calendar::ymd(
+            time::OffsetDateTime::from_unix_timestamp(t)
+                .expect("t")
+                .date(),
+        )
+    };
     let today = calendar::ymd(time::OffsetDateTime::now_utc().date());
-    let todays: Vec<String> = truth["fills"]
-        .as_array()
-        .expect("fills")
-        .iter()
-        .filter(|f| {
-            let t = f["time"].as_i64().expect("time");
-            calendar::ymd(
-                time::OffsetDateTime::from_unix_timestamp(t)
-                    .expect("t")
-                    .date(),
-            ) == today
-        })
-        .map(|f| f["exec_id"].as_str().expect("id").to_string())
-        .collect();
+    let exec_ids = |keep: &dyn Fn(&serde_json::Value) -> bool| {
+        fills
+            .iter()
+            .filter(|f| keep(f))
+            .map(|f| f["exec_id"].as_str().expect("id").to_string())
+            .collect::<Vec<_>>()
+    };
+    let todays = exec_ids(&|f| day_of(f) == today);
+    assert_eq!(todays.len(), 1, "the seed book sold FELN today: {truth}");
+    // As at IB: no time, lastNDays or specificDates → today's fills only.
+    assert_eq!(ids(fetch(ExecutionFilter::default()).await), todays);
     let last_day = fetch(ExecutionFilter {
         last_n_days: 1,
         ..Default::default()
     })
     .await;
-    assert_eq!(
-        last_day
-            .iter()
-            .map(|(id, _)| id.clone())
-            .collect::<Vec<_>>(),
-        todays
-    );
-    let by_other_client = fetch(ExecutionFilter {
-        client_id: Some(24),
+    assert_eq!(ids(last_day), todays);
+    let two_days = fetch(ExecutionFilter {
+        last_n_days: 2,
         ..Default::default()
     })
+    .await;
+    assert_eq!(
+        ids(two_days),
+        exec_ids(&|f| day_of(f)
+            >= calendar::ymd((time::OffsetDateTime::now_utc() - time::Duration::days(1)).date()))
+    );
+    let omra = fills
+        .iter()
+        .find(|f| f["symbol"] == "OMRA")
+        .expect("OMRA fill");
+    let on_omra_day = fetch(ExecutionFilter {
+        specific_dates: vec![day_of(omra)],
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(ids(on_omra_day), exec_ids(&|f| day_of(f) == day_of(omra)));
+    let kryx = fetch(week(ExecutionFilter {
+        symbol: "KRYX".into(),
+        security_type: "STK".into(),
+        account_code: PRIMARY_ACCOUNT.into(),
+        ..Default::default()
+    }))
+    .await;
+    assert_eq!(ids(kryx), exec_ids(&|f| f["symbol"] == "KRYX"));
+    let sells = fetch(week(ExecutionFilter {
+        side: Some(ibapi::orders::ExecutionFilterSide::Sell),
+        ..Default::default()
+    }))
+    .await;
+    assert_eq!(ids(sells), exec_ids(&|f| f["side"] == "SLD"));
+    assert!(
+        fetch(week(ExecutionFilter {
+            security_type: "CASH".into(),
+            ..Default::default()
+        }))
+        .await
+        .is_empty(),
+        "no FX fills in the book"
+    );
+    assert!(
+        fetch(week(ExecutionFilter {
+            exchange: "TSE".into(),
+            ..Default::default()
+        }))
+        .await
+        .is_empty()
+    );
+    assert!(
+        fetch(week(ExecutionFilter {
+            account_code: "U0000000".into(),
+            ..Default::default()
+        }))
+        .await
+        .is_empty()
+    );
+    let by_other_client = fetch(week(ExecutionFilter {
+        client_id: Some(24),
+        ..Default::default()
+    }))
     .await;
     assert!(by_other_client.is_empty());
 }

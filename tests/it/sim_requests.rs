@@ -236,7 +236,11 @@ async fn open_orders_executions_and_completed_orders() {
     }
     assert!(saw_order && saw_status);
 
-    let mut execs = timeout(STEP, client.executions(ExecutionFilter::default()))
+    let week = ExecutionFilter {
+        last_n_days: 7,
+        ..Default::default()
+    };
+    let mut execs = timeout(STEP, client.executions(week))
         .await
         .unwrap()
         .unwrap();

@@ -4,7 +4,7 @@
 use super::streams::on_notice;
 use super::{Ctx, Msg};
 use crate::calendar::Venue;
-use crate::gateway::{events, lag, quotes};
+use crate::gateway::{events, intraday, lag, quotes};
 use crate::model::*;
 use futures::StreamExt;
 use ibapi::contracts::Contract;
@@ -29,8 +29,10 @@ pub(super) async fn quote_loop(ctx: Arc<Ctx>, key: String, contract: Contract, i
     };
     let watched = super::stall::Watched::new(&ctx, &key, Venue::for_sec_type(&inst.sec_type));
     let mut settled = false;
-    // Minute of the last intraday sample: the movers' sparklines get one point per minute.
+    // Minute of the last intraday sample: the movers' sparklines get one point per minute of
+    // the exchange's extended session, and a new session starts a new series.
     let mut sampled_minute = i64::MIN;
+    let mut sampled_session = None;
     let samples_intraday = inst.sec_type != "CASH";
     while let Some(item) = sub.next().await {
         ctx.touch();
@@ -50,8 +52,13 @@ pub(super) async fn quote_loop(ctx: Arc<Ctx>, key: String, contract: Contract, i
                     if samples_intraday
                         && minute != sampled_minute
                         && let Some(p) = price
+                        && let Some(session) = intraday::sampling_session(now)
                     {
+                        if sampled_session.is_some_and(|s| s != session) {
+                            quotes::clear_intraday(st, &key);
+                        }
                         sampled_minute = minute;
+                        sampled_session = Some(session);
                         quotes::push_intraday(st, &key, p);
                     }
                     (became_delayed, price.is_some())

@@ -109,9 +109,17 @@ async fn refresh_fills(ctx: &Ctx) {
     }
 }
 
-/// Today's executions with their commission reports merged in.
+/// Days of executions asked for: IB answers an unfiltered request with today's fills only and
+/// keeps at most the last seven days for `lastNDays`.
+pub const EXECUTION_DAYS: i32 = 7;
+
+/// The last [`EXECUTION_DAYS`] days' executions with their commission reports merged in.
 pub async fn read_executions(client: &Client) -> Result<Vec<Fill>, ibapi::Error> {
-    let mut sub = client.executions(ExecutionFilter::default()).await?;
+    let filter = ExecutionFilter {
+        last_n_days: EXECUTION_DAYS,
+        ..Default::default()
+    };
+    let mut sub = client.executions(filter).await?;
     let mut fills: Vec<Fill> = Vec::new();
     let mut commissions: HashMap<String, ibapi::orders::CommissionReport> = HashMap::new();
     while let Some(item) = sub.next().await {

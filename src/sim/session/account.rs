@@ -27,7 +27,7 @@ impl Session {
         let rows = {
             let w = self.shared.world.lock();
             let f = w.account.figures(&w.market);
-            summary_rows(&w.account, &f, &w.market, tags)
+            summary_rows(&w.account, &f, &w.market, tags, clock::now_secs())
         };
         let acct = self.account_id();
         for (tag, value, currency) in rows {
@@ -80,7 +80,7 @@ impl Session {
             });
             (
                 w.account.id.clone(),
-                summary_rows(&w.account, &f, &w.market, &tags),
+                summary_rows(&w.account, &f, &w.market, &tags, clock::now_secs()),
             )
         };
         for (key, value, currency) in rows {
@@ -267,18 +267,33 @@ pub(super) const ACCOUNT_UPDATE_TAGS: &[&str] = &[
     "FullAvailableFunds",
     "FullExcessLiquidity",
     "EquityWithLoanValue",
+    "PreviousDayEquityWithLoanValue",
+    "RegTEquity",
+    "RegTMargin",
+    "SMA",
+    "AccruedCash",
+    "LookAheadNextChange",
+    "LookAheadInitMarginReq",
+    "LookAheadMaintMarginReq",
+    "LookAheadAvailableFunds",
+    "LookAheadExcessLiquidity",
     "Cushion",
     "Leverage-S",
     "DayTradesRemaining",
 ];
 
-/// Rows `(tag, value, currency)` for the requested tags, IB style. `$LEDGER` gives the BASE
-/// ledger, `$LEDGER:ALL` every currency plus BASE, `$LEDGER:USD` one currency.
+/// Rows `(tag, value, currency)` for the requested tags, IB style: the tags IB documents for
+/// `reqAccountSummary` (unknown ones, such as the misspelt `ReqTEquity`, get no row, as at IB).
+/// `$LEDGER` gives the BASE ledger, `$LEDGER:ALL` every currency plus BASE, `$LEDGER:USD` one
+/// currency. The margin model has no overnight or scheduled change, so the look-ahead values
+/// equal the current ones and `LookAheadNextChange` names the close of the current (or next)
+/// NYSE session, the next moment IB re-evaluates margin.
 pub(super) fn summary_rows(
     a: &Account,
     f: &AccountFigures,
     m: &Market,
     tags: &[String],
+    now: i64,
 ) -> Vec<(String, String, String)> {
     let base = a.base.clone();
     let mut rows = Vec::new();
@@ -304,12 +319,19 @@ pub(super) fn summary_rows(
             "MaintMarginReq" | "FullMaintMarginReq" | "LookAheadMaintMarginReq" => {
                 push(tag, money(f.maint_margin), &base)
             }
-            "EquityWithLoanValue" | "PreviousDayEquityWithLoanValue" => {
-                push(tag, money(f.equity_with_loan), &base)
+            "LookAheadNextChange" => push(tag, next_margin_change(now).to_string(), ""),
+            "EquityWithLoanValue" => push(tag, money(f.equity_with_loan), &base),
+            // Yesterday's close of the account: today's P&L not yet earned.
+            "PreviousDayEquityWithLoanValue" => {
+                push(tag, money(f.equity_with_loan - f.daily_pnl), &base)
             }
             "Cushion" => push(tag, format!("{:.6}", f.cushion), ""),
-            "Leverage-S" => push(tag, format!("{:.2}", f.leverage), ""),
-            "DayTradesRemaining" => push(tag, "-1".into(), ""),
+            "Leverage" | "Leverage-S" => push(tag, format!("{:.2}", f.leverage), ""),
+            "DayTradesRemaining"
+            | "DayTradesRemainingT+1"
+            | "DayTradesRemainingT+2"
+            | "DayTradesRemainingT+3"
+            | "DayTradesRemainingT+4" => push(tag, "-1".into(), ""),
             "AccruedCash" => push(tag, "0.00".into(), &base),
             "RegTEquity" => push(tag, money(f.equity_with_loan), &base),
             "RegTMargin" => push(tag, money(f.gpv * 0.5), &base),
@@ -364,4 +386,19 @@ pub(super) fn summary_rows(
         }
     }
     rows
+}
+
+/// Epoch seconds of the close of the NYSE session in progress at `now`, or of the next one.
+fn next_margin_change(now: i64) -> i64 {
+    let venue = crate::calendar::Venue::UsEquity;
+    let mut date = crate::calendar::ny_date(now);
+    for _ in 0..10 {
+        if let Some(s) = crate::calendar::session(venue, date, true)
+            && s.close > now
+        {
+            return s.close;
+        }
+        date = crate::calendar::next_trading_day(venue, date);
+    }
+    0
 }

@@ -41,7 +41,12 @@ impl Session {
                     200,
                     "No security definition has been found for the request".to_string(),
                 )),
-                Some(i) => history::BarRequest::parse(&r, i).map_err(|e| (321, e)),
+                Some(i) => history::BarRequest::parse(&r, i)
+                    .map_err(|e| (321, e))
+                    .and_then(|req| match history::no_data_reason(w.market.get(i), &req) {
+                        Some(msg) => Err((162, msg)),
+                        None => Ok(req),
+                    }),
             }
         };
         let req = match parsed {

@@ -37,7 +37,7 @@ impl Session {
             if r.ledger_and_nlv.unwrap_or(false) {
                 tags.push("$LEDGER".into());
             }
-            account::summary_rows(&w.account, &f, &w.market, &tags)
+            account::summary_rows(&w.account, &f, &w.market, &tags, clock::now_secs())
         };
         let model = r.model_code.unwrap_or_default();
         for (key, value, currency) in rows {

@@ -226,18 +226,7 @@ impl Session {
     pub(super) fn req_executions(&self, r: pb::ExecutionRequest) {
         let req_id = r.req_id.unwrap_or(0);
         let filter = r.execution_filter.unwrap_or_default();
-        let since = filter.time.as_deref().and_then(clock::parse_request_time);
-        // `lastNDays`: today and the n−1 days before; `specificDates`: those days only.
-        let today = clock::midnight(clock::date_of(clock::now_secs()));
-        let n_days_from = filter
-            .last_n_days
-            .filter(|n| *n > 0)
-            .map(|n| today - i64::from(n - 1) * 86_400);
-        let dates: Vec<String> = filter
-            .specific_dates
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
+        let window = ExecWindow::of(&filter, clock::now_secs());
         let client = filter.client_id.filter(|c| *c != 0);
         let rows: Vec<(pb::ExecutionDetails, pb::CommissionAndFeesReport)> = {
             let w = self.shared.world.lock();
@@ -258,9 +247,14 @@ impl Session {
                             .side
                             .as_deref()
                             .is_none_or(|s| s.is_empty() || side_matches(s, f.side))
-                        && since.is_none_or(|t| f.time >= t)
-                        && n_days_from.is_none_or(|t| f.time >= t)
-                        && (dates.is_empty() || dates.contains(&clock::ymd(clock::date_of(f.time))))
+                        && filter
+                            .sec_type
+                            .as_deref()
+                            .is_none_or(|t| t.is_empty() || t.eq_ignore_ascii_case(inst.sec_type()))
+                        && filter.exchange.as_deref().is_none_or(|x| {
+                            x.is_empty() || x.eq_ignore_ascii_case(&inst.primary_exch)
+                        })
+                        && window.contains(f.time)
                         && client.is_none_or(|c| c == BOOK_CLIENT_ID)
                 })
                 .map(|f| {
@@ -310,6 +304,43 @@ impl Session {
                 req_id: Some(req_id),
             },
         );
+    }
+}
+
+/// Which fills an execution filter's time fields select, as IB: `specificDates` those days,
+/// else `lastNDays` today and the n−1 days before, and with neither only today's (since
+/// midnight); `time` further drops fills before that instant. Days are UTC, the simulator's
+/// time zone.
+struct ExecWindow {
+    since: Option<i64>,
+    from: i64,
+    dates: Vec<String>,
+}
+
+impl ExecWindow {
+    fn of(filter: &pb::ExecutionFilter, now: i64) -> ExecWindow {
+        let today = clock::midnight(clock::date_of(now));
+        let dates: Vec<String> = filter
+            .specific_dates
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let from = match filter.last_n_days.filter(|n| *n > 0) {
+            _ if !dates.is_empty() => i64::MIN,
+            Some(n) => today - i64::from(n - 1) * 86_400,
+            None => today,
+        };
+        ExecWindow {
+            since: filter.time.as_deref().and_then(clock::parse_request_time),
+            from,
+            dates,
+        }
+    }
+
+    fn contains(&self, t: i64) -> bool {
+        t >= self.from
+            && self.since.is_none_or(|s| t >= s)
+            && (self.dates.is_empty() || self.dates.contains(&clock::ymd(clock::date_of(t))))
     }
 }
 

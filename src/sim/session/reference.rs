@@ -297,14 +297,7 @@ impl Session {
 pub(super) fn full_contract(inst: &Instrument) -> pb::Contract {
     let (local, class) = match inst.kind {
         AssetKind::Fx => (inst.key(), inst.key()),
-        _ => (
-            inst.symbol.clone(),
-            if inst.primary_exch == "NMS" {
-                "NMS".into()
-            } else {
-                inst.symbol.clone()
-            },
-        ),
+        _ => (inst.symbol.clone(), trading_class(inst)),
     };
     pb::Contract {
         con_id: Some(inst.con_id),
@@ -330,18 +323,19 @@ pub(crate) fn session_hours(now: i64, liquid: bool, fx: bool) -> String {
     calendar::hours_text(venue, calendar::ny_date(now), 7, liquid)
 }
 
-/// `SMART`, the primary exchange, then the other venues, each once.
-fn valid_exchanges(primary: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for x in [
-        "SMART", primary, "ARCA", "BATS", "IEX", "EDGX", "NYSE", "NASDAQ",
-    ] {
-        if !x.is_empty() && !out.contains(&x) {
-            out.push(x);
-        }
+/// IB's trading class for a US stock: `NMS` (National Market System) for NASDAQ listings, the
+/// symbol for NYSE, ARCA and the other exchanges.
+fn trading_class(inst: &Instrument) -> String {
+    if inst.primary_exch == "NASDAQ" {
+        "NMS".into()
+    } else {
+        inst.symbol.clone()
     }
-    out.join(",")
 }
+
+/// The venues IB routes a US stock to, in IB's order (`SMART` first, each venue once, the
+/// primary listing among them and not repeated).
+const US_STOCK_EXCHANGES: &str = "SMART,AMEX,NYSE,CBOE,PHLX,ISE,CHX,ARCA,NASDAQ,DRCTEDGE,BEX,BATS,EDGEA,BYX,IEX,EDGX,FOXRIVER,PEARL,NYSENAT,LTSE,MEMX,IBEOS,OVERNIGHT,TPLUS0,PSX";
 
 fn stock_details(inst: &Instrument, now: i64) -> pb::ContractDetails {
     let fx = inst.kind == AssetKind::Fx;
@@ -349,7 +343,7 @@ fn stock_details(inst: &Instrument, now: i64) -> pb::ContractDetails {
         market_name: Some(if fx { inst.key() } else { inst.symbol.clone() }),
         min_tick: Some(format!("{}", inst.min_tick)),
         order_types: Some("ACTIVETIM,AD,ADJUST,ALERT,ALLOC,AVGCOST,BASKET,COND,CONDORDER,DAY,DEACT,GAT,GTC,GTD,LIT,LMT,MIT,MKT,MTL,NGCOMB,OCA,REL,SCALE,STP,STPLMT,TRAIL,WHATIF".into()),
-        valid_exchanges: Some(if fx { "IDEALPRO".into() } else { valid_exchanges(&inst.primary_exch) }),
+        valid_exchanges: Some(if fx { "IDEALPRO" } else { US_STOCK_EXCHANGES }.into()),
         price_magnifier: Some(1),
         under_con_id: Some(0),
         long_name: Some(inst.long_name.clone()),

@@ -1,7 +1,7 @@
 //! `ibkr_get_intraday`: current price, session range, volume and move, with one-minute bars for
 //! the last N minutes (extended hours included).
 
-use crate::gateway::BarSpec;
+use crate::gateway::{BarSpec, intraday};
 use crate::model::{Bar, BarSize, Quote};
 use crate::tools::format as f;
 use crate::tools::market_data::lookup::{bars_with_cache, quote_for};
@@ -110,7 +110,11 @@ impl Tool for Intraday {
     }
 }
 
-/// The session's numbers from today's minute bars and the latest quote.
+/// The session's numbers from the latest session's minute bars and the latest quote. The
+/// session comes from the exchange calendar: the extended session (04:00–20:00 New York, 17:00
+/// on early-close days) of the last bar, so bars of an earlier day never count; its high, low
+/// and volume are the regular session's (09:30 to 16:00 or the early close), as IB's day
+/// high/low, or the pre-market's before the open.
 fn summarise(
     meta: Meta,
     symbol: String,
@@ -118,6 +122,16 @@ fn summarise(
     bars: &[Bar],
     quote: Option<&Quote>,
 ) -> IntradayOut {
+    let session = bars.last().and_then(|b| intraday::latest_session(b.time));
+    let day: Vec<Bar> = match &session {
+        Some(s) => intraday::bars_in(bars, s),
+        None => bars.to_vec(),
+    };
+    let regular = session
+        .map(|s| intraday::regular_hours(&day, s.date))
+        .unwrap_or_default();
+    let ranged: &[Bar] = if regular.is_empty() { &day } else { &regular };
+    let bars = day.as_slice();
     let window = &bars[bars.len().saturating_sub(minutes as usize)..];
     let current = quote
         .and_then(|q| q.last.or_else(|| q.price()))
@@ -139,12 +153,12 @@ fn summarise(
         symbol,
         currency,
         current: f::json_num(current),
-        session_high: bars.iter().map(|b| b.high).reduce(f64::max),
-        session_low: bars.iter().map(|b| b.low).reduce(f64::min),
-        session_volume: if bars.is_empty() {
+        session_high: ranged.iter().map(|b| b.high).reduce(f64::max),
+        session_low: ranged.iter().map(|b| b.low).reduce(f64::min),
+        session_volume: if ranged.is_empty() {
             None
         } else {
-            Some(bars.iter().map(|b| b.volume).sum())
+            Some(ranged.iter().map(|b| b.volume).sum())
         },
         window_move: f::json_num(wm.map(|m| f::round(m, 6))),
         window_move_pct: wmp,
@@ -235,9 +249,48 @@ mod tests {
     use super::*;
     use crate::model::DataMode;
 
+    fn bar(time: i64, high: f64, low: f64) -> Bar {
+        Bar {
+            time,
+            open: low,
+            high,
+            low,
+            close: high,
+            volume: 100.0,
+            wap: low,
+            count: 1,
+        }
+    }
+
+    #[test]
+    fn session_range_is_the_regular_session_of_the_last_bars_day() {
+        // 2026-11-27 closes at 13:00 New York (18:00 UTC); extended hours run to 17:00 (22:00 UTC).
+        let pre = 1_795_770_000; // 2026-11-27 09:00 UTC, 04:00 New York
+        let open = 1_795_789_800; // 14:30 UTC, 09:30 New York
+        let bars = vec![
+            bar(1_795_636_800, 99.0, 1.0), // Wednesday 15:00 New York: another day
+            bar(pre, 80.0, 40.0),          // pre-market
+            bar(open, 52.0, 50.0),
+            bar(open + 60, 53.0, 51.0),
+            bar(1_795_806_000, 70.0, 45.0), // 14:00 New York: after the early close
+        ];
+        let out = summarise(support::meta(0, None), "KRYX".into(), 120, &bars, None);
+        assert_eq!(
+            (out.session_high, out.session_low, out.session_volume),
+            (Some(53.0), Some(50.0), Some(200.0))
+        );
+        assert_eq!(out.bars.len(), 4, "the Wednesday bar is not today's");
+        // Before the open the pre-market is all the session there is.
+        let out = summarise(support::meta(0, None), "KRYX".into(), 120, &bars[..2], None);
+        assert_eq!(
+            (out.session_high, out.session_low),
+            (Some(80.0), Some(40.0))
+        );
+    }
+
     #[test]
     fn render_get_intraday() {
-        let t0 = 1_777_815_000; // 2026-05-03 13:30 UTC
+        let t0 = 1_777_901_400; // 2026-05-04 13:30 UTC, 09:30 New York (a Monday)
         let bars: Vec<Bar> = (0..8)
             .map(|i| {
                 let c = 54.0 + i as f64 * 0.03;

@@ -31,7 +31,8 @@ pub struct BarsParams {
     /// Bar size (default `1 day`).
     #[serde(default)]
     pub bar_size: BarSize,
-    /// Data type (default `TRADES`).
+    /// Data type (default `TRADES`; for FX pairs, `sec_type` CASH, `TRADES` is read as
+    /// `MIDPOINT`: IB keeps no trades for currencies).
     #[serde(default)]
     pub what_to_show: WhatToShow,
     /// Regular trading hours only (default true).
@@ -151,14 +152,16 @@ impl Tool for HistoricalBars {
             o.as_deref()
                 .map_or(default.to_string(), str::to_ascii_uppercase)
         };
+        let sec_type = upper_or(&p.sec_type, "STK");
+        let what_to_show = fx_safe_what_to_show(&sec_type, p.what_to_show);
         let spec = BarSpec {
             symbol: symbol.clone(),
-            sec_type: upper_or(&p.sec_type, "STK"),
+            sec_type,
             exchange: upper_or(&p.exchange, "SMART"),
             currency: upper_or(&p.currency, "USD"),
             duration: duration.clone(),
             bar_size: p.bar_size,
-            what_to_show: p.what_to_show,
+            what_to_show,
             use_rth: p.use_rth,
         };
         let (bars, stale) = bars_with_cache(ctx, Self::NAME, &spec).await?;
@@ -169,6 +172,16 @@ impl Tool for HistoricalBars {
             markdown,
             data: out,
         })
+    }
+}
+
+/// IDEALPRO publishes no trades, and IB answers FX `TRADES` (and `ADJUSTED_LAST`) history with
+/// error 162; the midpoint is the price a currency pair's bars are made of.
+fn fx_safe_what_to_show(sec_type: &str, what: WhatToShow) -> WhatToShow {
+    if sec_type == "CASH" && matches!(what, WhatToShow::Trades | WhatToShow::AdjustedLast) {
+        WhatToShow::Midpoint
+    } else {
+        what
     }
 }
 
@@ -299,6 +312,22 @@ pub fn headline(out: &BarsOut) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fx_pairs_never_ask_for_trades() {
+        assert_eq!(
+            fx_safe_what_to_show("CASH", WhatToShow::Trades),
+            WhatToShow::Midpoint
+        );
+        assert_eq!(
+            fx_safe_what_to_show("CASH", WhatToShow::Bid),
+            WhatToShow::Bid
+        );
+        assert_eq!(
+            fx_safe_what_to_show("STK", WhatToShow::Trades),
+            WhatToShow::Trades
+        );
+    }
 
     #[test]
     fn render_get_historical_bars() {

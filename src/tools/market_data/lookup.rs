@@ -2,7 +2,7 @@
 //! symbol (live state, then a snapshot request, then extended-hours bars) and historical bars
 //! with the SQLite bar cache as the fallback when the gateway is unreachable.
 
-use crate::gateway::{BarSpec, ContractQuery, GatewayError};
+use crate::gateway::{BarSpec, ContractQuery, GatewayError, intraday};
 use crate::model::{Bar, BarSize, Quote};
 use crate::store::{LiveState, Staleness};
 use crate::tools::support::gateway_error;
@@ -77,26 +77,34 @@ pub async fn quote_for(
         use_rth: false,
         ..BarSpec::daily(symbol, "1 D")
     };
-    if let Ok(bars) = req.historical_bars(&minute).await
-        && let Some(b) = bars.last()
-    {
-        q.last = Some(b.close);
-        q.high = bars.iter().map(|b| b.high).reduce(f64::max);
-        q.low = bars.iter().map(|b| b.low).reduce(f64::min);
-        q.volume = Some(bars.iter().map(|b| b.volume).sum());
-    }
+    let minute_bars = req.historical_bars(&minute).await.unwrap_or_default();
+    let session_date = fill_from_minute_bars(&mut q, &minute_bars);
     if q.close.is_none()
         && let Ok(bars) = req.historical_bars(&BarSpec::daily(symbol, "5 D")).await
     {
-        let n = bars.len();
-        // The last daily bar is today's when the session has traded; the close before it is "previous".
-        q.close = if q.last.is_some() && n >= 2 {
-            Some(bars[n - 2].close)
-        } else {
-            bars.last().map(|b| b.close)
+        // The session the "last" comes from, else the latest on the calendar (a weekend's or a
+        // holiday's is the last trading day's).
+        let date = session_date
+            .or_else(|| intraday::latest_session(ctx.now().div_euclid(1_000)).map(|s| s.date));
+        q.close = match date {
+            Some(d) => intraday::previous_close(&bars, d),
+            None => bars.last().map(|b| b.close),
         };
     }
     Ok((q, QuoteSource::ExtendedHoursBars))
+}
+
+/// Last, high, low and volume from the latest session's extended-hours minute bars (the
+/// exchange calendar's session of the last bar); returns that session's date.
+fn fill_from_minute_bars(q: &mut Quote, bars: &[Bar]) -> Option<time::Date> {
+    let last = bars.last()?;
+    let session = intraday::latest_session(last.time)?;
+    let day = intraday::bars_in(bars, &session);
+    q.last = Some(last.close);
+    q.high = day.iter().map(|b| b.high).reduce(f64::max);
+    q.low = day.iter().map(|b| b.low).reduce(f64::min);
+    q.volume = Some(day.iter().map(|b| b.volume).sum());
+    Some(session.date)
 }
 
 /// Bars from the gateway, or from the SQLite bar cache (with a staleness note) when it fails.
@@ -142,5 +150,40 @@ pub async fn bars_with_cache(
             &format!("bars for {}", spec.symbol),
             &e,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(time: i64, close: f64) -> Bar {
+        Bar {
+            time,
+            open: close,
+            high: close,
+            low: close,
+            close,
+            volume: 10.0,
+            ..Bar::default()
+        }
+    }
+
+    #[test]
+    fn pre_market_change_is_against_the_last_session_not_the_one_before() {
+        // Monday 2026-11-30 07:00 New York (12:00 UTC): pre-market bars are Monday's, the last
+        // daily bar is Friday's (a half day), so Friday's close is the previous close.
+        let mut q = Quote::default();
+        let date = fill_from_minute_bars(
+            &mut q,
+            &[bar(1_796_040_000 - 60, 9.0), bar(1_796_040_000, 10.5)],
+        );
+        assert_eq!(date, Some(time::macros::date!(2026 - 11 - 30)));
+        assert_eq!((q.last, q.high, q.low), (Some(10.5), Some(10.5), Some(9.0)));
+        let daily = [
+            bar(1_795_564_800, 8.0),  // Wed 25 Nov
+            bar(1_795_737_600, 10.0), // Fri 27 Nov (Thursday was Thanksgiving)
+        ];
+        assert_eq!(intraday::previous_close(&daily, date.unwrap()), Some(10.0));
     }
 }
