@@ -533,6 +533,7 @@ mod tests {
         let mut rotated = row("VLTX", 86.0, 100.0, 94.32, Some(12.5), 30.6, false, true);
         rotated.daily_pnl_age_s = Some(185);
         let out = PositionsOut {
+            warnings: Vec::new(),
             meta: Meta::fresh("2026-05-03 17:17:44 UTC"),
             account: "U****4321".into(),
             base_currency: "USD".into(),
