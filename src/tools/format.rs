@@ -410,6 +410,24 @@ pub fn dp5<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Er
 
 /// The method note every computing tool ends its markdown with: `_Method: …._`, from the same
 /// `method` string its JSON carries.
+/// The closing lines of an answer that lists its own warnings and per-symbol errors: each warning
+/// as a ⚠ line, each error as a bullet, then the method.
+pub fn push_warnings_errors_method(
+    md: &mut String,
+    warnings: &[String],
+    errors: &[String],
+    method: &str,
+) {
+    use std::fmt::Write as _;
+    for w in warnings {
+        let _ = writeln!(md, "\n⚠ {w}");
+    }
+    for e in errors {
+        let _ = writeln!(md, "- {e}");
+    }
+    let _ = writeln!(md, "\n_Method: {method}_");
+}
+
 pub fn method_line(method: &str) -> String {
     format!("\n_Method: {}._\n", method.trim().trim_end_matches('.'))
 }

@@ -11,7 +11,6 @@ use crate::tools::{Answer, Tool, ToolContext, ToolError};
 use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
 
 const MAX_SYMBOLS: usize = 8;
 /// Symbols read at once: each needs three paced historical requests.
@@ -349,13 +348,7 @@ pub fn render(out: &VolatilityOut) -> String {
             &table,
         ));
     }
-    for w in &out.warnings {
-        let _ = writeln!(md, "\n⚠ {w}");
-    }
-    for e in &out.errors {
-        let _ = writeln!(md, "- {e}");
-    }
-    let _ = writeln!(md, "\n_Method: {}_", out.method);
+    f::push_warnings_errors_method(&mut md, &out.warnings, &out.errors, &out.method);
     md
 }
 

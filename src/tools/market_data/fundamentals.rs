@@ -411,13 +411,7 @@ pub fn render(out: &FundamentalsOut) -> String {
             );
         }
     }
-    for w in &out.warnings {
-        let _ = writeln!(md, "\n⚠ {w}");
-    }
-    for e in &out.errors {
-        let _ = writeln!(md, "- {e}");
-    }
-    let _ = writeln!(md, "\n_Method: {}_", out.method);
+    f::push_warnings_errors_method(&mut md, &out.warnings, &out.errors, &out.method);
     md
 }
 

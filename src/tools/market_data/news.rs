@@ -400,13 +400,7 @@ pub fn render(out: &NewsOut) -> String {
         md.push_str("~~~\n");
         md.push_str("\nRead one in full with `article_id` (and `provider`).\n");
     }
-    for w in &out.warnings {
-        let _ = writeln!(md, "\n⚠ {w}");
-    }
-    for e in &out.errors {
-        let _ = writeln!(md, "- {e}");
-    }
-    let _ = writeln!(md, "\n_Method: {}_", out.method);
+    f::push_warnings_errors_method(&mut md, &out.warnings, &out.errors, &out.method);
     md
 }
 

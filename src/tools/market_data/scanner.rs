@@ -282,10 +282,7 @@ pub fn render(out: &ScannerOut) -> String {
             &table,
         ));
     }
-    for w in &out.warnings {
-        let _ = writeln!(md, "\n⚠ {w}");
-    }
-    let _ = writeln!(md, "\n_Method: {}_", out.method);
+    f::push_warnings_errors_method(&mut md, &out.warnings, &[], &out.method);
     md
 }
 
