@@ -89,6 +89,10 @@ const MIGRATIONS: &[&str] = &[
          json    TEXT    NOT NULL
      );
      CREATE INDEX briefings_by_account ON briefings (account, time);",
+    // 2: margin figures sampled beside NLV.
+    super::margin_history::SCHEMA,
+    // 3: alert firings.
+    super::alerts::SCHEMA,
 ];
 
 /// The schema version this build creates and understands.
@@ -376,6 +380,33 @@ impl Db {
             path: path.map(Path::to_path_buf),
             health: Arc::new(Health::default()),
         }
+    }
+
+    /// Runs `f` on the connection (held for the call): for the tables whose code lives in
+    /// their own module (`margin_history`, `alerts`).
+    pub(crate) fn with_conn<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, DbError>,
+    ) -> Result<R, DbError> {
+        let conn = self.conn.lock();
+        f(&conn)
+    }
+
+    /// Proves the database takes writes without keeping any: creates a table and a row inside
+    /// a savepoint, then rolls it back.
+    pub fn probe_write(&self) -> Result<(), DbError> {
+        let conn = self.conn.lock();
+        conn.execute_batch("SAVEPOINT probe_write")?;
+        let wrote = conn
+            .execute_batch(
+                "CREATE TABLE probe_write (x INTEGER); INSERT INTO probe_write (x) VALUES (1);",
+            )
+            .map_err(DbError::from);
+        // Roll back whatever happened, then report the write's outcome.
+        let undone = conn.execute_batch("ROLLBACK TO probe_write; RELEASE probe_write");
+        wrote?;
+        undone?;
+        Ok(())
     }
 
     /// The file backing this database; `None` when in memory.
@@ -844,7 +875,14 @@ fn damaged_copies(path: &Path) -> Vec<PathBuf> {
 }
 
 /// The tables worth carrying over from a damaged file (caches are simply fetched again).
-const SALVAGED_TABLES: &[&str] = &["nlv_history", "fills", "briefings", "tool_calls"];
+const SALVAGED_TABLES: &[&str] = &[
+    "nlv_history",
+    "fills",
+    "briefings",
+    "tool_calls",
+    "margin_history",
+    "alert_firings",
+];
 
 /// Moves the damaged file aside, creates a fresh one and copies over every row of
 /// [`SALVAGED_TABLES`] that can still be read. Returns the new connection, where the old file
