@@ -346,7 +346,10 @@ pub fn ladder(
                 .unwrap_or(m.equity - m.maint_margin),
             2,
         ),
-        cushion_pct: book.get(tags::CUSHION).map(|c| f::round(c * 100.0, 2)),
+        cushion_pct: book
+            .get(tags::CUSHION)
+            .or_else(|| (nlv_now > 0.0).then(|| (m.equity - m.maint_margin) / nlv_now))
+            .map(|c| f::round(c * 100.0, 2)),
         first_restricting_rung_pct: rungs
             .iter()
             .find(|r| r.buying_power_restricted)
