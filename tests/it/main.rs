@@ -9,6 +9,7 @@ mod reference;
 mod support;
 
 // Test areas.
+mod alerts;
 mod analytics_by_hand;
 mod analytics_reference;
 mod cli_docs;
