@@ -58,6 +58,7 @@ mod tools_account;
 mod tools_briefing;
 mod tools_intelligence;
 mod tools_live;
+mod tools_margin_alerts;
 mod tools_market;
 mod tools_monitoring_orders;
 mod tools_risk;
