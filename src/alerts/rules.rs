@@ -296,7 +296,7 @@ fn compile_one(i: usize, c: &AlertConfig) -> Result<Rule, RuleError> {
             Kind::DrawdownBelow => level != 0.0 && level.abs() <= 100.0,
             Kind::LeverageAbove | Kind::PriceAbove | Kind::PriceBelow => level > 0.0,
             Kind::DailyMove => level > 0.0 && level <= 1000.0,
-            Kind::DataStale => level >= 1.0 && level <= 86_400.0,
+            Kind::DataStale => (1.0..=86_400.0).contains(&level),
             Kind::GatewayDisconnected => (0.0..=86_400.0).contains(&level),
         };
     if !level_ok {

@@ -16,7 +16,11 @@ async fn margin_ladder_rungs_equal_the_simulated_book_under_the_stated_model() {
     let j = &out.json;
     assert_close(&j["equity"], sim.equity_with_loan, "equity");
     assert_close(&j["maint_margin"], sim.maint_margin, "maintenance");
-    assert_close(&j["excess_liquidity"], sim.excess_liquidity, "excess liquidity");
+    assert_close(
+        &j["excess_liquidity"],
+        sim.excess_liquidity,
+        "excess liquidity",
+    );
     let rungs = j["rungs"].as_array().unwrap();
     assert_eq!(rungs.len(), 9);
     let mut first_restricted = None;
@@ -27,7 +31,11 @@ async fn margin_ladder_rungs_equal_the_simulated_book_under_the_stated_model() {
         let equity = sim.equity_with_loan - loss;
         let excess_init = equity - sim.init_margin * (1.0 - d);
         let excess_maint = equity - sim.maint_margin * (1.0 - d);
-        assert_close(&r["stressed_nlv"], sim.net_liquidation - loss, "stressed NLV");
+        assert_close(
+            &r["stressed_nlv"],
+            sim.net_liquidation - loss,
+            "stressed NLV",
+        );
         assert_close(&r["excess_init"], excess_init, "excess over initial");
         assert_close(&r["excess_maint"], excess_maint, "excess liquidity");
         if excess_init < 0.0 && first_restricted.is_none() {
@@ -44,8 +52,8 @@ async fn margin_ladder_rungs_equal_the_simulated_book_under_the_stated_model() {
     assert_eq!(runway["source"], "book_returns", "{j}");
     assert!(runway["daily_sigma"].as_f64().unwrap() > 0.0);
     let liq = &runway["lines"][1];
-    let be = (sim.equity_with_loan - sim.maint_margin)
-        / (sim.gross_position_value - sim.maint_margin);
+    let be =
+        (sim.equity_with_loan - sim.maint_margin) / (sim.gross_position_value - sim.maint_margin);
     assert_close(
         &liq["drawdown_to_line_pct"],
         (be * 10_000.0).round() / 100.0,
@@ -53,7 +61,11 @@ async fn margin_ladder_rungs_equal_the_simulated_book_under_the_stated_model() {
     );
     let days = liq["loss_to_line"].as_f64().unwrap() / runway["daily_sigma"].as_f64().unwrap();
     assert!((liq["days_at_1_sigma"].as_f64().unwrap() - days).abs() < 0.06);
-    assert!(out.markdown.contains("## Cushion Runway"), "{}", out.markdown);
+    assert!(
+        out.markdown.contains("## Cushion Runway"),
+        "{}",
+        out.markdown
+    );
     assert!(out.markdown.contains("from the book's returns"));
     h.shutdown().await;
 }
@@ -94,8 +106,17 @@ async fn margin_history_reads_the_samples_and_ends_with_the_simulated_book() {
     assert_eq!(cushion["min"]["time"], "2026-04-30 17:17:44 UTC");
     assert_eq!(cushion["max"]["value"], 90.0);
     let lev = &out.json["stats"][2];
-    assert_close(&lev["current"], (sim.leverage * 1e4).round() / 1e4, "leverage");
-    assert_eq!(out.json["daily"].as_array().unwrap().len(), 3, "{}", out.json);
+    assert_close(
+        &lev["current"],
+        (sim.leverage * 1e4).round() / 1e4,
+        "leverage",
+    );
+    assert_eq!(
+        out.json["daily"].as_array().unwrap().len(),
+        3,
+        "{}",
+        out.json
+    );
     assert!(out.markdown.contains("| Cushion |"), "{}", out.markdown);
     h.shutdown().await;
 }
@@ -126,6 +147,9 @@ async fn selftest_passes_against_the_simulator_and_names_what_it_checked() {
         .iter()
         .find(|c| c["name"] == "API / server version")
         .unwrap();
-    assert!(version["detail"].as_str().unwrap().contains("226"), "{version}");
+    assert!(
+        version["detail"].as_str().unwrap().contains("226"),
+        "{version}"
+    );
     h.shutdown().await;
 }
