@@ -4,6 +4,7 @@
 //! Dependency direction: front doors (`tui`, `mcp`, CLI) → `tools` → `store`, `analytics`,
 //! `gateway` → `model`. `analytics` is pure. `gateway` never imports `sim`.
 
+pub mod alerts;
 pub mod analytics;
 pub mod app;
 pub mod calendar;

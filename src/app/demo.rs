@@ -87,6 +87,8 @@ pub async fn start_demo(mut config: Config, opts: &DemoOptions) -> anyhow::Resul
         simulated: true,
         description: format!("simulated demo book (seed {})", opts.seed),
     });
+    super::demo_history::seed_margin_history(&store, &primary.world(), store.now());
+    crate::alerts::start(store.clone(), &config);
     let (primary_cfg, secondary_cfg) = config.gateway_configs();
     let gateways = Gateways {
         primary: GatewayHandle::spawn(primary_cfg, store.clone()),

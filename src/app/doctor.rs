@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::gateway::{AUTO_DETECT_PORTS, GatewayConfig, GatewayHandle};
 use crate::model::ConnState;
 use crate::store::Store;
+use crate::tools::monitoring::checks;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -79,10 +80,7 @@ async fn check_gateway(cfg: GatewayConfig, out: &mut String, problems: &mut Vec<
             problems.push(format!("{role}: {why}"));
             return false;
         }
-        problems.push(format!(
-            "{role}: the port accepts connections but the API session failed ({why}). In IB Gateway/TWS enable \"ActiveX and Socket Clients\", check \"Trusted IPs\" includes 127.0.0.1, and that client id {} is free.",
-            cfg.client_id
-        ));
+        problems.push(checks::api_session_fix(role, &why, cfg.client_id));
         return false;
     }
     let version = status
@@ -94,9 +92,7 @@ async fn check_gateway(cfg: GatewayConfig, out: &mut String, problems: &mut Vec<
     let _ = writeln!(out, "  accounts: {}", status.accounts.join(", "));
     let _ = writeln!(out, "  market data: {}", status.market_data_mode.label());
     if status.market_data_mode.is_delayed() {
-        problems.push(format!(
-            "{role}: quotes are delayed (no real-time market-data subscription for some symbols). Subscribe in Client Portal → Market Data Subscriptions for live prices; delayed data is labelled everywhere meanwhile."
-        ));
+        problems.push(checks::delayed_fix(role));
     }
     for acct in snap
         .accounts
@@ -111,7 +107,7 @@ async fn check_gateway(cfg: GatewayConfig, out: &mut String, problems: &mut Vec<
         let _ = writeln!(out, "  {}: NLV {nlv}, {count} positions", acct.account);
     }
     if status.accounts.is_empty() {
-        problems.push(format!("{role}: the gateway reports no managed accounts; log in to IB Gateway with a trading account."));
+        problems.push(checks::no_accounts_fix(role));
     }
     true
 }

@@ -5,6 +5,7 @@
 pub mod daemon;
 pub mod demo;
 pub mod demo_files;
+pub mod demo_history;
 pub mod doctor;
 pub mod logging;
 
@@ -84,6 +85,7 @@ pub fn start_live(config: Config) -> anyhow::Result<Runtime> {
     let mut warnings = Vec::new();
     let db = open_db(&config, &mut warnings)?;
     let store = Store::new(Clock::System, Some(db));
+    crate::alerts::start(store.clone(), &config);
     let (primary_cfg, secondary_cfg) = config.gateway_configs();
     let gateways = Gateways {
         primary: GatewayHandle::spawn(primary_cfg, store.clone()),

@@ -43,6 +43,9 @@ pub struct Config {
     /// ETF or symbol → sector, used when contract details carry no industry.
     #[serde(default)]
     pub sectors: BTreeMap<String, String>,
+    /// `[[alerts]]`: rules the cockpit watches (see `crate::alerts::rules`).
+    #[serde(default)]
+    pub alerts: Vec<crate::alerts::AlertConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -376,6 +379,7 @@ pub fn accepted(key: &str) -> Option<&'static str> {
         }
         k if k.starts_with("sectors.") => "a sector name in quotes, e.g. \"Technology\"",
         "gateway" | "mcp" | "data" | "display" | "thresholds" | "sectors" => "a [section] table",
+        "alerts" => "[[alerts]] tables with kind, level, symbol, name, hysteresis, on_fire, bell",
         _ => return None,
     })
 }

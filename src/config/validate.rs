@@ -45,6 +45,11 @@ pub fn validate(cfg: &Config) -> Result<(), Problem> {
             format!("{k:?}"),
         ));
     }
+    crate::alerts::rules::compile(&cfg.alerts).map_err(|e| Problem {
+        key: e.key,
+        expected: e.expected,
+        found: e.found,
+    })?;
     Ok(())
 }
 

@@ -355,4 +355,12 @@ impl Requests {
     pub async fn completed_orders(&self) -> Result<Vec<OrderView>, GatewayError> {
         self.inner.completed_orders().await
     }
+    /// The gateway's clock (reqCurrentTime), epoch ms.
+    pub async fn server_time(&self) -> Result<Millis, GatewayError> {
+        self.inner.server_time().await
+    }
+    /// Historical-data requests in the pacing window and open now, against IB's limits.
+    pub fn pacing_usage(&self) -> pacing::PacingUsage {
+        self.inner.pacing_usage()
+    }
 }

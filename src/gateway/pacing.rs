@@ -48,6 +48,16 @@ struct Ledger {
     last_by_key: HashMap<String, Instant>,
 }
 
+/// How much of the historical-data allowance is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacingUsage {
+    pub sent_in_window: usize,
+    pub max_per_window: usize,
+    pub window: Duration,
+    pub open: usize,
+    pub max_open: usize,
+}
+
 /// Shared pacer for one gateway connection.
 pub struct HistoricalPacer {
     limits: PacingLimits,
@@ -111,6 +121,25 @@ impl HistoricalPacer {
         let mut ledger = self.ledger.lock();
         self.prune(&mut ledger, now);
         self.wait_needed(&ledger, key, now)
+    }
+
+    /// Historical requests sent in the current window and open now, against their limits
+    /// (`ibkr_selftest`'s pacing headroom).
+    pub fn usage(&self) -> PacingUsage {
+        let now = Instant::now();
+        let mut ledger = self.ledger.lock();
+        self.prune(&mut ledger, now);
+        PacingUsage {
+            sent_in_window: ledger.sent.len(),
+            max_per_window: self.limits.max_per_window,
+            window: self.limits.window,
+            open: self
+                .limits
+                .max_open
+                .max(1)
+                .saturating_sub(self.open.available_permits()),
+            max_open: self.limits.max_open,
+        }
     }
 
     fn prune(&self, ledger: &mut Ledger, now: Instant) {

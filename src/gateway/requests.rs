@@ -616,6 +616,20 @@ impl RequestsInner {
     // -----------------------------------------------------------------------------------------
     // Orders and executions (read-only)
 
+    pub fn pacing_usage(&self) -> super::pacing::PacingUsage {
+        self.pacer.usage()
+    }
+
+    /// The gateway's clock, epoch ms.
+    pub async fn server_time(&self) -> Result<Millis, GatewayError> {
+        let client = self.client()?;
+        let t = self
+            .bounded(client.server_time())
+            .await?
+            .map_err(|e| map_err(e, "current time"))?;
+        Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis)
+    }
+
     pub async fn executions(&self) -> Result<Vec<Fill>, GatewayError> {
         let client = self.client()?;
         self.bounded(session::read_executions(&client))

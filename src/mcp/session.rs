@@ -1,5 +1,6 @@
 //! What one MCP session (stdio, or a sidecar over the socket) is told without asking: gateway
-//! events as `notifications/message` at or above the level the client set with
+//! events and alert firings (logger `alerts`, level warning) as `notifications/message` at or
+//! above the level the client set with
 //! `logging/setLevel` (warnings until it does), and `notifications/resources/updated` for the
 //! resources it subscribed to when the book changes. Stateless HTTP has no channel for either,
 //! so its sessions do not advertise them.
@@ -120,11 +121,17 @@ fn events_after<'a>(
     events.iter().skip(start).collect()
 }
 
+/// Id of the newest alert firing in the state (0 for none): later firings are new.
+fn newest_alert(snap: &crate::store::LiveState) -> u64 {
+    snap.alerts.recent.back().map_or(0, |f| f.id)
+}
+
 async fn watch(ctx: ToolContext, state: Arc<SessionState>, peer: Peer<RoleServer>) {
     let mut changes = ctx.store.subscribe();
     let snap = ctx.store.snapshot();
     let mut mark = BookMark::of(&snap);
     let mut last_event = snap.events.back().cloned();
+    let mut last_alert = newest_alert(&snap);
     drop(snap);
     loop {
         tokio::select! {
@@ -153,6 +160,25 @@ async fn watch(ctx: ToolContext, state: Arc<SessionState>, peer: Peer<RoleServer
             }
         }
         last_event = snap.events.back().cloned();
+        if state.sends(LoggingLevel::Warning) {
+            for f in snap.alerts.recent.iter().filter(|f| f.id > last_alert) {
+                let data = json!({
+                    "rule": f.rule,
+                    "kind": f.kind,
+                    "symbol": f.subject,
+                    "value": crate::tools::format::round(f.value, 4),
+                    "level": crate::tools::format::round(f.level, 4),
+                    "message": f.message,
+                    "time": crate::tools::format::utc(f.time),
+                });
+                let mut param = LoggingMessageNotificationParam::new(LoggingLevel::Warning, data);
+                param.logger = Some("alerts".into());
+                if peer.notify_logging_message(param).await.is_err() {
+                    return;
+                }
+            }
+        }
+        last_alert = newest_alert(&snap);
         let now = BookMark::of(&snap);
         drop(snap);
         let subscribed = state.subscriptions.lock().clone();

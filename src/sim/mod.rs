@@ -450,6 +450,27 @@ impl SimHandle {
         let _ = self.shared.events.send(SessionEvent::Tick { force: true });
     }
 
+    /// Puts `symbol`'s last trade at `price` (the day's high and low stretch to include it)
+    /// and pushes the new values to every subscriber: how a test scripts a price crossing a
+    /// line, one step at a time. False when the symbol is not in the universe.
+    pub fn set_price(&self, symbol: &str, price: f64) -> bool {
+        if !(price.is_finite() && price > 0.0) {
+            return false;
+        }
+        {
+            let mut w = self.shared.world.lock();
+            let Some(idx) = w.market.by_key(symbol) else {
+                return false;
+            };
+            let inst = &mut w.market.instruments[idx];
+            inst.last = price;
+            inst.high = inst.high.max(price);
+            inst.low = inst.low.min(price);
+        }
+        let _ = self.shared.events.send(SessionEvent::Tick { force: true });
+        true
+    }
+
     /// The book as JSON (world view, open orders, fills), as `--truth` writes it.
     pub fn truth(&self) -> serde_json::Value {
         truth::snapshot(self)

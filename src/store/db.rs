@@ -91,6 +91,10 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX briefings_by_account ON briefings (account, time);",
     // 2: each journaled call keeps its one-line headline (rows written before have none).
     "ALTER TABLE tool_calls ADD COLUMN headline TEXT NOT NULL DEFAULT '';",
+    // 3: margin figures sampled beside NLV.
+    super::margin_history::SCHEMA,
+    // 4: alert firings.
+    super::alerts::SCHEMA,
 ];
 
 /// The schema version this build creates and understands.
@@ -378,6 +382,33 @@ impl Db {
             path: path.map(Path::to_path_buf),
             health: Arc::new(Health::default()),
         }
+    }
+
+    /// Runs `f` on the connection (held for the call): for the tables whose code lives in
+    /// their own module (`margin_history`, `alerts`).
+    pub(crate) fn with_conn<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, DbError>,
+    ) -> Result<R, DbError> {
+        let conn = self.conn.lock();
+        f(&conn)
+    }
+
+    /// Proves the database takes writes without keeping any: creates a table and a row inside
+    /// a savepoint, then rolls it back.
+    pub fn probe_write(&self) -> Result<(), DbError> {
+        let conn = self.conn.lock();
+        conn.execute_batch("SAVEPOINT probe_write")?;
+        let wrote = conn
+            .execute_batch(
+                "CREATE TABLE probe_write (x INTEGER); INSERT INTO probe_write (x) VALUES (1);",
+            )
+            .map_err(DbError::from);
+        // Roll back whatever happened, then report the write's outcome.
+        let undone = conn.execute_batch("ROLLBACK TO probe_write; RELEASE probe_write");
+        wrote?;
+        undone?;
+        Ok(())
     }
 
     /// The file backing this database; `None` when in memory.
@@ -848,7 +879,14 @@ fn damaged_copies(path: &Path) -> Vec<PathBuf> {
 }
 
 /// The tables worth carrying over from a damaged file (caches are simply fetched again).
-const SALVAGED_TABLES: &[&str] = &["nlv_history", "fills", "briefings", "tool_calls"];
+const SALVAGED_TABLES: &[&str] = &[
+    "nlv_history",
+    "fills",
+    "briefings",
+    "tool_calls",
+    "margin_history",
+    "alert_firings",
+];
 
 /// Moves the damaged file aside, creates a fresh one and copies over every row of
 /// [`SALVAGED_TABLES`] that can still be read. Returns the new connection, where the old file

@@ -4,8 +4,10 @@
 //! writer only copies the part it changes (`Arc::make_mut`) when a reader still holds the old one.
 //! No lock is ever held across an `.await`: `update` takes a closure.
 
+pub mod alerts;
 pub mod db;
 pub mod journal;
+pub mod margin_history;
 pub mod refusals;
 pub mod wire;
 
@@ -41,6 +43,8 @@ pub struct LiveState {
     pub gateways: Arc<BTreeMap<GatewayRole, GatewayStatus>>,
     pub events: Arc<VecDeque<GatewayEvent>>,
     pub journal: Arc<VecDeque<ToolCallRecord>>,
+    /// Alert rules, which are firing, the latest firings (written by `crate::alerts`).
+    pub alerts: Arc<alerts::AlertBoard>,
 }
 
 /// Why and how long data has been stale.

@@ -36,6 +36,8 @@ pub struct WireState {
     pub gateways: Option<Vec<(GatewayRole, GatewayStatus)>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<GatewayEvent>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<super::alerts::AlertBoard>,
     /// Full message: the whole journal. Delta: records newer than the previous message's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub journal: Vec<ToolCallRecord>,
@@ -94,6 +96,7 @@ impl LiveState {
                 .map(|m| m.into_iter().collect()),
             events: changed(&self.events, before.map(|b| &b.events))
                 .map(|d| d.into_iter().collect()),
+            alerts: changed(&self.alerts, before.map(|b| &b.alerts)),
             journal,
         }
     }
@@ -131,6 +134,9 @@ impl LiveState {
         }
         if let Some(events) = wire.events {
             self.events = Arc::new(events.into_iter().collect());
+        }
+        if let Some(alerts) = wire.alerts {
+            self.alerts = Arc::new(alerts);
         }
         if wire.full {
             self.journal = Arc::new(wire.journal.into_iter().collect::<VecDeque<_>>());

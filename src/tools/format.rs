@@ -408,10 +408,8 @@ pub fn dp5<T: Rounded, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Er
     v.serialize_rounded(5, s)
 }
 
-/// The method note every computing tool ends its markdown with: `_Method: …._`, from the same
-/// `method` string its JSON carries.
 /// The closing lines of an answer that lists its own warnings and per-symbol errors: each warning
-/// as a ⚠ line, each error as a bullet, then the method.
+/// as a ⚠️ line, each error as a bullet, then the method.
 pub fn push_warnings_errors_method(
     md: &mut String,
     warnings: &[String],
@@ -420,7 +418,7 @@ pub fn push_warnings_errors_method(
 ) {
     use std::fmt::Write as _;
     for w in warnings {
-        let _ = writeln!(md, "\n⚠ {w}");
+        let _ = writeln!(md, "\n⚠️ {w}");
     }
     for e in errors {
         let _ = writeln!(md, "- {e}");
@@ -428,6 +426,8 @@ pub fn push_warnings_errors_method(
     let _ = writeln!(md, "\n_Method: {method}_");
 }
 
+/// The method note every computing tool ends its markdown with: `_Method: …._`, from the same
+/// `method` string its JSON carries.
 pub fn method_line(method: &str) -> String {
     format!("\n_Method: {}._\n", method.trim().trim_end_matches('.'))
 }

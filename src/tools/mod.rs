@@ -229,6 +229,8 @@ fn registry() -> Vec<Entry> {
         entry::<account::list_accounts::ListAccounts>(),
         entry::<account::get_account_pnl::AccountPnl>(),
         entry::<account::consolidated_view::ConsolidatedView>(),
+        entry::<account::margin_ladder::MarginLadder>(),
+        entry::<account::margin_history::MarginHistory>(),
         // Portfolio
         entry::<portfolio::get_positions::Positions>(),
         // Market data
@@ -249,6 +251,8 @@ fn registry() -> Vec<Entry> {
         // Monitoring
         entry::<monitoring::drawdown_tracker::DrawdownTracker>(),
         entry::<monitoring::connection_status::ConnectionStatus>(),
+        entry::<monitoring::selftest::Selftest>(),
+        entry::<monitoring::alerts::Alerts>(),
         // Orders
         entry::<orders::trades::Trades>(),
         entry::<orders::get_orders::GetOrders>(),

@@ -294,6 +294,18 @@ fn bad_argument_cases() -> Vec<BadArgs> {
             "unknown field `currency`",
             "`base_currency`",
         ),
+        bad(
+            "ibkr_margin_ladder",
+            json!({"lookback_days": 5}),
+            "out of range: 5",
+            "from 20 to 252",
+        ),
+        bad(
+            "ibkr_margin_history",
+            json!({"days": 1000}),
+            "out of range: 1000",
+            "from 1 to 365",
+        ),
         // portfolio
         bad(
             "ibkr_get_positions",
@@ -551,6 +563,24 @@ fn bad_argument_cases() -> Vec<BadArgs> {
             json!({"gateway": "primary"}),
             "unknown field `gateway`",
             "Accepted parameters: none",
+        ),
+        bad(
+            "ibkr_selftest",
+            json!({"verbose": true}),
+            "unknown field `verbose`",
+            "Accepted parameters: none",
+        ),
+        bad(
+            "ibkr_alerts",
+            json!({"days": 400}),
+            "out of range: 400",
+            "from 1 to 90",
+        ),
+        bad(
+            "ibkr_alerts",
+            json!({"limit": 0}),
+            "out of range: 0",
+            "from 1 to 200",
         ),
         // orders
         bad(

@@ -159,6 +159,8 @@ pub enum Action {
     /// Esc: close the help, then the open view.
     Close,
     ToggleHelp,
+    /// Open the alerts list (firing now, latest firings, rules).
+    ShowAlerts,
     ToggleCorrWindow,
     /// The terminal's size (at start and on every resize).
     Resize(u16, u16),
@@ -202,6 +204,8 @@ pub enum Effect {
         name: String,
         args: Value,
     },
+    /// Ring the terminal bell (an alert fired).
+    Bell,
 }
 
 /// The Tab-completion popup: the candidates for the word being completed, and which one the
@@ -304,6 +308,8 @@ pub struct App {
     pub input_hint: Option<String>,
     pub input_error: bool,
     pub should_quit: bool,
+    /// Id of the newest alert firing already seen (newer ones may ring the bell).
+    pub alerts_seen: u64,
 }
 
 fn new_input(theme: &Theme) -> TextArea<'static> {
@@ -350,6 +356,7 @@ impl App {
             input_hint: None,
             input_error: false,
             should_quit: false,
+            alerts_seen: 0,
         }
     }
 
@@ -391,6 +398,7 @@ impl App {
                 self.help = !self.help;
                 self.help_scroll = 0;
             }
+            Action::ShowAlerts => self.show_alerts(state),
             Action::Resize(width, height) => {
                 self.viewport = ratatui::layout::Rect::new(0, 0, width, height);
                 self.help_scroll = self.help_scroll.min(self.help_max_scroll());
@@ -692,7 +700,30 @@ impl App {
         self.set_input_text(&text);
     }
 
+    /// Opens (or refreshes) the alerts list in the answer view.
+    fn show_alerts(&mut self, state: &LiveState) {
+        let firing = state.alerts.firing.len();
+        let scroll = match &self.view {
+            Some(View::Answer(a)) if a.title == super::alerts::TITLE => a.scroll,
+            _ => 0,
+        };
+        self.view = Some(View::Answer(AnswerView {
+            title: super::alerts::TITLE.to_string(),
+            subtitle: format!("{firing} firing · {} rule(s)", state.alerts.rules.len()),
+            body: Fetch::Ready(super::alerts::list_markdown(&state.alerts)),
+            scroll,
+        }));
+    }
+
     fn on_state_changed(&mut self, state: &LiveState, effects: &mut Vec<Effect>) {
+        let (bell, newest) = super::alerts::new_firings(&state.alerts, self.alerts_seen);
+        if bell {
+            effects.push(Effect::Bell);
+        }
+        self.alerts_seen = newest;
+        if matches!(&self.view, Some(View::Answer(a)) if a.title == super::alerts::TITLE) {
+            self.show_alerts(state);
+        }
         let rows = &self.book.rows;
         self.selected = self.selected.min(rows.len().saturating_sub(1));
         self.journal_selected = self

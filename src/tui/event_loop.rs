@@ -253,6 +253,12 @@ pub fn start_effects(effects: Vec<Effect>, ctx: &ToolContext, tx: &UnboundedSend
                     },
                 );
             }
+            Effect::Bell => {
+                use std::io::Write as _;
+                let mut out = std::io::stdout();
+                // BEL between frames: terminals ring (or flash) and draw nothing.
+                let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+            }
             Effect::RunTool { line, name, args } => {
                 let ctx = ctx.clone();
                 let failed_line = line.clone();

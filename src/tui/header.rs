@@ -254,6 +254,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     if delayed {
         health.push(Span::styled(" DELAYED ", t.badge_delayed));
     }
+    let firing = state.alerts.firing.len();
+    if firing > 0 {
+        // Press `a` for the list; the count is what is firing now, not what has fired.
+        health.push(Span::styled(
+            format!(" ⚠ {firing} ALERT{} ", if firing == 1 { "" } else { "S" }),
+            t.badge_down,
+        ));
+        health.push(Span::styled(" ", t.header));
+    }
     if state.events.iter().any(crate::store::is_db_damage) {
         // The damaged file was moved aside and a fresh one made; ibkr_connection_status says where.
         health.push(Span::styled(" DB REPAIRED ", t.badge_stale));

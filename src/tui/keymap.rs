@@ -142,6 +142,12 @@ static BINDINGS: LazyLock<Vec<Binding>> = LazyLock::new(|| {
             Action::ToggleHelp,
             "show / hide this help",
         )),
+        b(
+            Global,
+            Char('a'),
+            Action::ShowAlerts,
+            "alerts: firing now, latest firings, rules",
+        ),
         hinted(b(Global, Char('q'), Action::Quit, "quit")),
         ctrl(b(Global, Char('c'), Action::Quit, "quit")),
         hinted(b(

@@ -5,6 +5,7 @@
 //!
 //! Entry point: [`run`].
 
+pub mod alerts;
 pub mod app;
 pub mod book;
 pub mod completion;

@@ -16,7 +16,17 @@ import sys
 import tempfile
 import time
 
-from ib_async import IB, Contract, ExecutionFilter, Forex, LimitOrder, Option, Stock
+from ib_async import (
+    IB,
+    Contract,
+    ExecutionFilter,
+    Forex,
+    LimitOrder,
+    Option,
+    ScannerSubscription,
+    Stock,
+    TagValue,
+)
 
 FAILURES: list[str] = []
 PASSED: list[str] = []
@@ -284,6 +294,33 @@ async def checks(port: int, truth: dict) -> None:
     if headlines:
         article = await ib.reqNewsArticleAsync(headlines[0].providerCode, headlines[0].articleId)
         check("news article", article is not None and article.articleText != "", f"{article}")
+
+    # market scanner: parameters, then a scan with a field limit and a filter option
+    xml = await ib.reqScannerParametersAsync()
+    check("scanner parameters", "<scanCode>MOST_ACTIVE</scanCode>" in xml
+          and "<locationCode>STK.US</locationCode>" in xml, xml[:200])
+    price_floor = 20.0
+    rows = await ib.reqScannerDataAsync(
+        ScannerSubscription(instrument="STK", locationCode="STK.US", scanCode="MOST_ACTIVE",
+                            numberOfRows=10),
+        [], [TagValue("priceAbove", str(price_floor))])
+    got = [r.contractDetails.contract.symbol for r in rows]
+    usd = {s: q for s, q in quotes.items() if q["currency"] == "USD"}
+    volumes = [usd[s]["volume"] for s in got if s in usd]
+    below = [s for s, q in usd.items() if q["last"] < price_floor]
+    check("scanner MOST_ACTIVE", len(got) > 0 and all(s in usd for s in got)
+          and volumes == sorted(volumes, reverse=True)
+          and all(usd[s]["last"] > price_floor for s in got)
+          and [r.rank for r in rows] == list(range(len(rows)))
+          and all(r.contractDetails.contract.conId == usd[r.contractDetails.contract.symbol]["con_id"]
+                  for r in rows),
+          f"got {got} (USD stocks below {price_floor}: {below})")
+    try:
+        bad = await asyncio.wait_for(ib.reqScannerDataAsync(
+            ScannerSubscription(instrument="STK", locationCode="STK.US", scanCode="NOT_A_SCAN")), 5)
+        check("scanner refuses an unknown scan code", len(bad) == 0, f"{bad}")
+    except asyncio.TimeoutError:
+        check("scanner refuses an unknown scan code", False, "no answer in 5 s")
 
     ib.disconnect()
 

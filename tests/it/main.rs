@@ -9,6 +9,7 @@ mod reference;
 mod support;
 
 // Test areas.
+mod alerts;
 mod analytics_by_hand;
 mod analytics_reference;
 mod cli_docs;
@@ -60,6 +61,7 @@ mod tools_account;
 mod tools_briefing;
 mod tools_intelligence;
 mod tools_live;
+mod tools_margin_alerts;
 mod tools_market;
 mod tools_monitoring_orders;
 mod tools_risk;

@@ -63,6 +63,7 @@ pub fn every_tool_call() -> Vec<(&'static str, Value)> {
         ("ibkr_consolidated_view", json!({})),
         ("ibkr_correlation_matrix", json!({})),
         ("ibkr_currency", json!({})),
+        ("ibkr_alerts", json!({})),
         ("ibkr_dividends", json!({})),
         ("ibkr_drawdown_tracker", json!({})),
         ("ibkr_fundamentals", json!({"symbols": "KRYX"})),
@@ -78,6 +79,8 @@ pub fn every_tool_call() -> Vec<(&'static str, Value)> {
         ("ibkr_get_positions", json!({})),
         ("ibkr_list_accounts", json!({})),
         ("ibkr_margin", json!({})),
+        ("ibkr_margin_history", json!({})),
+        ("ibkr_margin_ladder", json!({})),
         ("ibkr_news", json!({"symbols": "KRYX"})),
         ("ibkr_portfolio_beta", json!({})),
         ("ibkr_position_detail", json!({"symbol": "KRYX"})),
@@ -89,6 +92,7 @@ pub fn every_tool_call() -> Vec<(&'static str, Value)> {
         ("ibkr_scanner", json!({})),
         ("ibkr_search_contracts", json!({"query": "KRYX"})),
         ("ibkr_sector_exposure", json!({})),
+        ("ibkr_selftest", json!({})),
         ("ibkr_shortable", json!({"symbols": "KRYX"})),
         ("ibkr_stress_test", json!({})),
         ("ibkr_technicals", json!({"symbol": "KRYX"})),
@@ -162,6 +166,7 @@ async fn by_default_the_model_reads_each_tools_markdown() {
         "no outputSchema in the default mode"
     );
     let chars = list_chars(&listed);
+    eprintln!("tools/list: {chars} characters for {} tools", listed.len());
     assert!(
         chars <= TOOLS_LIST_BUDGET,
         "tools/list is {chars} characters, over the {TOOLS_LIST_BUDGET} budget"

@@ -86,6 +86,7 @@ const MAY_BE_NULL: &[(&str, &str)] = &[
     ),
     ("ibkr_position_detail.margin_note", "nothing to note"),
     ("rows[].note", "nothing to note"),
+    ("checks[].fix", "a passing check has nothing to fix"),
     ("ibkr_stress_test.shocks", "no custom shocks given"),
     (
         "ibkr_stress_test.sigma_multiplier",
@@ -131,6 +132,8 @@ const COMPUTING: &[&str] = &[
     "ibkr_geopolitical_risk",
     "ibkr_get_historical_bars",
     "ibkr_margin",
+    "ibkr_margin_history",
+    "ibkr_margin_ladder",
     "ibkr_portfolio_beta",
     "ibkr_position_detail",
     "ibkr_rebalance_planner",
@@ -139,6 +142,9 @@ const COMPUTING: &[&str] = &[
     "ibkr_technicals",
     "ibkr_thesis_check",
     "ibkr_var_estimate",
+    "ibkr_volatility",
+    "ibkr_alerts",
+    "ibkr_selftest",
 ];
 
 /// The most decimals a float at `key` of `tool` may carry: percentages and money as shown (2),

@@ -1,5 +1,5 @@
 //! Session housekeeping: gateway notices (1100/1101/1102, delayed data), the heartbeat that
-//! tells a quiet market from a stalled connection, and NLV sampling into SQLite.
+//! tells a quiet market from a stalled connection, and NLV and margin sampling into SQLite.
 
 use super::stall::{ANSWER_DEADLINE, HEARTBEAT_EVERY};
 use super::{Ctx, Msg, is_connection_gone};
@@ -57,7 +57,7 @@ pub(super) async fn nlv_loop(ctx: Arc<Ctx>) {
     }
 }
 
-/// Samples each account's NLV into SQLite (when a database is attached).
+/// Samples each account's NLV and margin figures into SQLite (when a database is attached).
 pub(super) fn record_nlv(ctx: &Ctx) {
     let Some(db) = ctx.store().db() else {
         return;
@@ -73,6 +73,11 @@ pub(super) fn record_nlv(ctx: &Ctx) {
             && let Err(e) = db.record_nlv(&a.account, now, nlv, &a.base_currency)
         {
             tracing::warn!("could not record NLV for {}: {e}", a.account);
+        }
+        if let Some(sample) = crate::store::margin_history::MarginSample::of(a, now)
+            && let Err(e) = crate::store::margin_history::record(db, &a.account, &sample)
+        {
+            tracing::warn!("could not record margin figures for {}: {e}", a.account);
         }
     }
 }

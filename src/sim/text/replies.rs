@@ -367,6 +367,36 @@ impl TextReplies {
                 }
                 push(&f);
             }
+            In::ScannerData => {
+                // Version 3: the rows and their end in one message; each row is rank, the
+                // contract (conId … localSymbol), marketName, tradingClass, distance, benchmark,
+                // projection and the combo legs string.
+                let m = crate::sim::research::ScannerData::decode(b).unwrap_or_default();
+                let mut f = Fields::new(20);
+                f.int(3)
+                    .opt_int(m.req_id.map(i64::from))
+                    .int(m.scanner_data_element.len() as i64);
+                for e in &m.scanner_data_element {
+                    let c = e.contract.clone().unwrap_or_default();
+                    f.opt_int(e.rank.map(i64::from))
+                        .opt_int(c.con_id.map(i64::from))
+                        .opt(&c.symbol)
+                        .opt(&c.sec_type)
+                        .opt(&c.last_trade_date_or_contract_month)
+                        .dbl_or(c.strike, 0.0)
+                        .opt(&c.right)
+                        .opt(&c.exchange)
+                        .opt(&c.currency)
+                        .opt(&c.local_symbol)
+                        .opt(&e.market_name)
+                        .opt(&c.trading_class)
+                        .opt(&e.distance)
+                        .opt(&e.benchmark)
+                        .opt(&e.projection)
+                        .opt(&e.combo_key);
+                }
+                push(&f);
+            }
             In::ScannerParameters => {
                 let m = pb::ScannerParameters::decode(b).unwrap_or_default();
                 push(Fields::new(19).int(1).opt(&m.xml));

@@ -47,6 +47,57 @@ fn skip_bag_legs(r: &mut Reader, c: &pb::Contract) {
     }
 }
 
+/// A number the client left unset: empty, or IB's `UNSET_DOUBLE` / `UNSET_INTEGER` sentinels.
+fn set(v: Option<f64>) -> Option<f64> {
+    v.filter(|x| x.is_finite() && x.abs() < f64::MAX / 2.0 && *x != f64::from(i32::MAX))
+}
+
+/// `reqId, numberOfRows, instrument, locationCode, scanCode, abovePrice, belowPrice, aboveVolume,
+/// marketCapAbove, marketCapBelow`, then ratings, maturities, coupons, excludeConvertible,
+/// averageOptionVolumeAbove, scannerSettingPairs and stockTypeFilter (12 fields the simulated
+/// scans do not use), then the filter options and the subscription options as `tag=value;`
+/// lists (no version field from 143 on, below every text version served). Filter options name
+/// the same limits as the fields (`priceAbove`, `priceBelow`, `volumeAbove`,
+/// `marketCapAbove1e6`, `marketCapBelow1e6`); a filter option wins over an empty field.
+fn scanner_subscription(r: &mut Reader) -> Vec<u8> {
+    use crate::sim::research::{ScannerSubscription, ScannerSubscriptionRequest};
+    let req_id = r.int();
+    let mut sub = ScannerSubscription {
+        number_of_rows: r.int().filter(|n| *n > 0 && *n != i32::MAX),
+        instrument: r.opt(),
+        location_code: r.opt(),
+        scan_code: r.opt(),
+        above_price: set(r.dbl()),
+        below_price: set(r.dbl()),
+        above_volume: set(r.dbl()).map(|v| v as i64),
+        market_cap_above: set(r.dbl()),
+        market_cap_below: set(r.dbl()),
+    };
+    r.skip(12);
+    let filters = r.str();
+    for pair in filters.split(';') {
+        let Some((tag, value)) = pair.split_once('=') else {
+            continue;
+        };
+        let value = set(value.trim().parse().ok());
+        match tag.trim() {
+            "priceAbove" => sub.above_price = value.or(sub.above_price),
+            "priceBelow" => sub.below_price = value.or(sub.below_price),
+            "volumeAbove" => {
+                sub.above_volume = value.map(|v| v as i64).or(sub.above_volume);
+            }
+            "marketCapAbove1e6" => sub.market_cap_above = value.or(sub.market_cap_above),
+            "marketCapBelow1e6" => sub.market_cap_below = value.or(sub.market_cap_below),
+            _ => {}
+        }
+    }
+    ScannerSubscriptionRequest {
+        req_id,
+        scanner_subscription: Some(sub),
+    }
+    .encode_to_vec()
+}
+
 fn req_id_only(r: &mut Reader, versioned: bool) -> Vec<u8> {
     if versioned {
         r.skip(1);
@@ -99,12 +150,12 @@ fn body(kind: Out, r: &mut Reader, version: i32) -> Vec<u8> {
         Out::RequestTickByTickData
         | Out::RequestHistoricalTicks
         | Out::RequestHistogramData
-        | Out::RequestScannerSubscription
         | Out::RequestSmartComponents
         | Out::RequestSoftDollarTiers
         | Out::RequestWshMetaData
         | Out::RequestWshEventData
         | Out::RequestUserInfo => req_id_only(r, false),
+        Out::RequestScannerSubscription => scanner_subscription(r),
         Out::PlaceOrder => place_order(r, version),
         Out::CancelOrder => {
             r.skip(1);
@@ -385,4 +436,59 @@ fn place_order(r: &mut Reader, version: i32) -> Vec<u8> {
         }),
     }
     .encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::research::ScannerSubscriptionRequest;
+
+    /// The fields ib_async 2.1 writes for `reqScannerSubscription` with one filter option.
+    #[test]
+    fn a_text_scanner_subscription_keeps_its_scan_and_limits() {
+        let fields = [
+            "22",
+            "7",
+            "10",
+            "STK",
+            "STK.US",
+            "MOST_ACTIVE",
+            "1.7976931348623157E308",
+            "",
+            "2147483647",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "priceAbove=20;marketCapBelow1e6=5000;",
+            "",
+        ];
+        let payload: Vec<u8> = fields
+            .iter()
+            .flat_map(|f| [f.as_bytes(), b"\0"].concat())
+            .collect();
+        let Some(frame) = to_request(&payload, 176) else {
+            panic!("a text frame with a message id");
+        };
+        assert_eq!(frame.id, 22);
+        let r = ScannerSubscriptionRequest::decode(frame.body.as_slice()).unwrap_or_default();
+        let sub = r.scanner_subscription.unwrap_or_default();
+        assert_eq!(r.req_id, Some(7));
+        assert_eq!(sub.number_of_rows, Some(10));
+        assert_eq!(sub.location_code.as_deref(), Some("STK.US"));
+        assert_eq!(sub.scan_code.as_deref(), Some("MOST_ACTIVE"));
+        assert_eq!(sub.above_price, Some(20.0));
+        assert_eq!(sub.above_volume, None);
+        assert_eq!(sub.market_cap_below, Some(5000.0));
+    }
 }

@@ -18,6 +18,39 @@ pub struct MarginInputs {
     pub maint_margin: f64,
 }
 
+impl MarginInputs {
+    /// The figures as IB reports them (equity with loan, else NLV); `None` until all are in.
+    pub fn of(acct: &crate::model::AccountSnapshot) -> Option<MarginInputs> {
+        use crate::model::tags;
+        Some(MarginInputs {
+            equity: acct
+                .get(tags::EQUITY_WITH_LOAN)
+                .or_else(|| acct.net_liquidation())?,
+            gross_position_value: acct.gross_position_value()?,
+            init_margin: acct.get(tags::INIT_MARGIN_REQ)?,
+            maint_margin: acct.get(tags::MAINT_MARGIN_REQ)?,
+        })
+    }
+
+    /// The exact drawdown (percent of gross position value) at which equity meets the
+    /// requirement of `threshold`: the linear model's break-even, `Some(0)` when already
+    /// breached, `None` when no drawdown up to 100% reaches it.
+    pub fn break_even_pct(&self, threshold: Threshold) -> Option<f64> {
+        let state = crate::analytics::stress::MarginState {
+            nlv: self.equity,
+            gross_position_value: self.gross_position_value,
+            init_margin: self.init_margin,
+            maint_margin: self.maint_margin,
+        };
+        let p = crate::analytics::stress::preflight(&state);
+        match threshold {
+            Threshold::BuyingPowerRestricted => p.restricts_exact,
+            Threshold::ForcedLiquidation => p.liquidates_exact,
+        }
+        .map(|d| d * 100.0)
+    }
+}
+
 /// The account after a drawdown of `drawdown_pct` percent.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct StressPoint {

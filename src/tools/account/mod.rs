@@ -1,5 +1,5 @@
 //! Account tools: summary, margin (summary | efficiency | headroom), the list of accounts, P&L,
-//! and the consolidated view across gateways. `margin_math` is the drawdown model the margin
+//! the consolidated view across gateways, the margin ladder and the margin history. `margin_math` is the drawdown model the margin
 //! summary and the stress test share.
 
 pub mod consolidated_view;
@@ -7,6 +7,8 @@ pub mod get_account_pnl;
 pub mod get_account_summary;
 pub mod list_accounts;
 pub mod margin;
+pub mod margin_history;
+pub mod margin_ladder;
 pub mod margin_math;
 
 use schemars::JsonSchema;
