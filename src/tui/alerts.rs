@@ -6,7 +6,7 @@ use crate::store::alerts::AlertBoard;
 use std::fmt::Write as _;
 
 /// Title of the alerts view (the answer view shows it).
-pub const TITLE: &str = "alerts";
+pub const TITLE: &str = "Alerts";
 
 /// The alerts list as markdown, for the answer view.
 pub fn list_markdown(board: &AlertBoard) -> String {
@@ -46,14 +46,13 @@ pub fn list_markdown(board: &AlertBoard) -> String {
         md.push_str("No rules: add [[alerts]] tables to the config (see examples/config.toml).\n");
     }
     for r in &board.rules {
-        let _ = writeln!(
-            md,
-            "- **{}** ({}): {}{}",
-            r.name,
-            r.kind,
-            r.condition,
-            if r.bell { "" } else { " · no bell" }
-        );
+        let bell = if r.bell { "" } else { " · no bell" };
+        // An unnamed rule is named by its condition: say it once.
+        if r.name == r.condition {
+            let _ = writeln!(md, "- **{}** ({}){bell}", r.name, r.kind);
+        } else {
+            let _ = writeln!(md, "- **{}** ({}): {}{bell}", r.name, r.kind, r.condition);
+        }
     }
     md
 }
