@@ -771,7 +771,9 @@ mod tests {
     #[test]
     fn minute_bars_cover_a_session_and_are_deterministic() {
         let m = universe::base_market(7);
-        let now = clock::now_secs();
+        // A Wednesday 15:00 New York with five full sessions behind it (the wall clock could
+        // be early in a session or just after a holiday, leaving fewer hourly bars).
+        let now = 1_792_004_400;
         let a = bars(&m, &req(&m, "VLTX", "1 min", "1 D", "TRADES"), now).unwrap();
         let b = bars(&m, &req(&m, "VLTX", "1 min", "1 D", "TRADES"), now).unwrap();
         assert_eq!(a.bars, b.bars);

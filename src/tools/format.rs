@@ -16,28 +16,84 @@ fn finite(v: Option<f64>) -> Option<f64> {
 
 /// `1234567.891, 2` → `1,234,567.89`. Negative numbers keep their sign in front.
 pub fn group(v: f64, dp: usize) -> String {
-    let s = format!("{:.*}", dp, v.abs());
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i.to_string(), Some(f.to_string())),
-        None => (s.clone(), None),
+    let mut out = String::with_capacity(24);
+    push_group(&mut out, v, dp);
+    out
+}
+
+/// Appends `group(v, dp)` to `out`: the digits are formatted on the stack, the separators
+/// inserted on the way into `out` (answers format hundreds of amounts).
+fn push_group(out: &mut String, v: f64, dp: usize) {
+    let mut digits = Digits::default();
+    let _ = write!(digits, "{:.*}", dp, v.abs());
+    let spilled;
+    let s: &str = match digits.as_str() {
+        Some(s) => s,
+        // Longer than the stack buffer (only for absurd magnitudes).
+        None => {
+            spilled = format!("{:.*}", dp, v.abs());
+            &spilled
+        }
     };
-    let mut out = String::with_capacity(int.len() + int.len() / 3 + 4);
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s, None),
+    };
+    // "-0.00" would be a lie about the sign.
+    let is_zero = s.bytes().all(|c| matches!(c, b'0' | b'.'));
+    if v < 0.0 && !is_zero {
+        out.push('-');
+    }
+    let len = int.chars().count();
     for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+        if i > 0 && (len - i) % 3 == 0 {
             out.push(',');
         }
         out.push(c);
     }
     if let Some(f) = frac {
         out.push('.');
-        out.push_str(&f);
+        out.push_str(f);
     }
-    // "-0.00" would be a lie about the sign.
-    let is_zero = out.chars().all(|c| matches!(c, '0' | ',' | '.'));
-    if v < 0.0 && !is_zero {
-        format!("-{out}")
-    } else {
-        out
+}
+
+/// A fixed buffer for one formatted number; `as_str` is `None` once a write did not fit.
+struct Digits {
+    buf: [u8; 64],
+    len: usize,
+    overflow: bool,
+}
+
+impl Default for Digits {
+    fn default() -> Self {
+        Digits {
+            buf: [0; 64],
+            len: 0,
+            overflow: false,
+        }
+    }
+}
+
+impl Digits {
+    fn as_str(&self) -> Option<&str> {
+        if self.overflow {
+            return None;
+        }
+        std::str::from_utf8(&self.buf[..self.len]).ok()
+    }
+}
+
+impl std::fmt::Write for Digits {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) if !self.overflow => {
+                dst.copy_from_slice(s.as_bytes());
+                self.len = end;
+            }
+            _ => self.overflow = true,
+        }
+        Ok(())
     }
 }
 
@@ -54,7 +110,13 @@ pub fn money(v: Option<f64>, ccy: &str) -> String {
 /// Money with `dp` decimals (`$18,414 USD` with 0).
 pub fn money_dp(v: Option<f64>, ccy: &str, dp: usize) -> String {
     match finite(v) {
-        Some(x) => with_ccy(format!("${}", group(x, dp)), ccy),
+        Some(x) => {
+            let mut out = String::with_capacity(32);
+            out.push('$');
+            push_group(&mut out, x, dp);
+            push_ccy(&mut out, ccy);
+            out
+        }
         None => NA.to_string(),
     }
 }
@@ -67,23 +129,23 @@ pub fn signed_money(v: Option<f64>, ccy: &str) -> String {
 pub fn signed_money_dp(v: Option<f64>, ccy: &str, dp: usize) -> String {
     match finite(v) {
         Some(x) => {
-            let body = group(x, dp);
-            let s = if x > 0.0 && body.chars().any(|c| c.is_ascii_digit() && c != '0') {
-                format!("+${body}")
-            } else {
-                format!("${body}")
-            };
-            with_ccy(s, ccy)
+            let mut out = String::with_capacity(32);
+            out.push_str("+$");
+            push_group(&mut out, x, dp);
+            if !(x > 0.0 && out.bytes().any(|c| c.is_ascii_digit() && c != b'0')) {
+                out.remove(0);
+            }
+            push_ccy(&mut out, ccy);
+            out
         }
         None => NA.to_string(),
     }
 }
 
-fn with_ccy(s: String, ccy: &str) -> String {
-    if ccy.is_empty() {
-        s
-    } else {
-        format!("{s} {ccy}")
+fn push_ccy(out: &mut String, ccy: &str) {
+    if !ccy.is_empty() {
+        out.push(' ');
+        out.push_str(ccy);
     }
 }
 
@@ -311,8 +373,20 @@ pub fn table(headers: &[&str], aligns: &[Align], rows: &[Vec<String>]) -> String
         .collect();
     let _ = writeln!(out, "|{}|", seps.join("|"));
     for row in rows {
-        let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
-        let _ = writeln!(out, "| {} |", cells.join(" | "));
+        out.push('|');
+        for cell in row {
+            out.push(' ');
+            if cell.contains('|') {
+                out.push_str(&cell.replace('|', "\\|"));
+            } else {
+                out.push_str(cell);
+            }
+            out.push_str(" |");
+        }
+        if row.is_empty() {
+            out.push_str("  |");
+        }
+        out.push('\n');
     }
     out
 }

@@ -342,7 +342,7 @@ pub async fn call_journaled(
         Ok(out) => (
             true,
             None,
-            out.markdown.len() + out.json.to_string().len(),
+            out.markdown.len() + json_len(&out.json),
             out.markdown.clone(),
             out.headline.clone(),
         ),
@@ -368,6 +368,25 @@ pub async fn call_journaled(
         headline,
     });
     result
+}
+
+/// Length in bytes of `value` as compact JSON (what `value.to_string().len()` gives), counted
+/// without building the string.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a `Value` to a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 /// Tells every reader of a demo answer that it is simulated: the notice above the markdown, and

@@ -949,6 +949,26 @@ fn calls_are_journaled() {
     assert_eq!(journal[1].arguments, json!({"symbols": "A,,B"}));
 }
 
+/// The journal's size is the markdown plus the compact JSON, byte for byte as sent.
+#[test]
+fn journaled_size_is_markdown_plus_compact_json() {
+    let ctx = filled_context();
+    let out = run(call_journaled(
+        &ctx,
+        "cli",
+        "ibkr_get_positions",
+        Value::Null,
+    ))
+    .expect("positions");
+    let journal = ctx.store.snapshot().journal;
+    assert_eq!(
+        journal[0].result_bytes,
+        out.markdown.len() + out.json.to_string().len()
+    );
+    let awkward = json!({"é": "line\nbreak \"quoted\" €", "n": [1.5, -0.0, 1e300, null]});
+    assert_eq!(json_len(&awkward), awkward.to_string().len());
+}
+
 /// The simulated-data notice reaches a JSON reader too: `simulated: true` and the notice first
 /// among the warnings, the same sentence the markdown starts with.
 #[test]

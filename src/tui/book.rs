@@ -20,6 +20,9 @@ pub struct PositionRow {
     /// Unrealized P&L as a percent of cost basis.
     pub unrealized_pct: Option<f64>,
     pub daily: Option<f64>,
+    /// When `daily` arrived. Streamed holdings' daily P&L is seconds old; on big books the
+    /// smaller holdings get theirs from rotated short requests, minutes apart.
+    pub daily_at: Option<Millis>,
     /// Daily change of the price, percent (from the quote's previous close).
     pub daily_pct: Option<f64>,
     /// Share of the book's gross value, in base currency (fraction).
@@ -146,6 +149,8 @@ pub struct BookTotals {
     pub any_portfolio_priced: bool,
     /// The longest-silent row's symbol and when it last ticked (its market open).
     pub oldest_silent: Option<(String, Millis)>,
+    /// The row whose daily P&L is oldest: its symbol and when that P&L arrived.
+    pub oldest_daily: Option<(String, Millis)>,
 }
 
 /// Totals of `rows` converted to the base currency. A sum is unknown (`None`) when any row's
@@ -186,6 +191,10 @@ pub fn book_totals(state: &LiveState, rows: &[PositionRow]) -> BookTotals {
             .iter()
             .filter_map(|r| Some((r.symbol.clone(), r.silent_since?)))
             .min_by_key(|(_, since)| *since),
+        oldest_daily: rows
+            .iter()
+            .filter_map(|r| Some((r.symbol.clone(), r.daily_at?)))
+            .min_by_key(|(_, at)| *at),
         base,
     }
 }
@@ -223,6 +232,7 @@ pub fn position_rows(state: &LiveState) -> Vec<PositionRow> {
                 unrealized: p.unrealized_pnl,
                 unrealized_pct,
                 daily: p.daily_pnl,
+                daily_at: p.daily_pnl.and(p.daily_pnl_at),
                 daily_pct: quote.and_then(|q| q.change()).map(|(_, pct)| pct),
                 weight: None,
                 currency: p.instrument.currency.clone(),

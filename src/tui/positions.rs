@@ -1,14 +1,20 @@
 //! Positions table: the columns of `ibkr_get_positions`, sortable by any column, scrollable,
 //! with the selected row highlighted. Narrow panes drop the least important columns.
+//!
+//! Marks: after the symbol `!` (stale quote), `*` (delayed quote), `~` (portfolio price); after
+//! the daily P&L `°` (not streamed: older than [`DAILY_PNL_AGED_S`], dimmed), with the oldest
+//! age in the totals line.
 
 use super::app::{App, Pane};
 use super::book::{BookTotals, PositionRow, SortColumn};
 use super::format::{self, MISSING};
 use super::pane_block;
+use crate::model::Millis;
 use crate::store::LiveState;
+use crate::tools::portfolio::get_positions::DAILY_PNL_AGED_S;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
@@ -78,10 +84,21 @@ fn cell_text(row: &PositionRow, column: SortColumn) -> String {
     }
 }
 
+/// The mark after a daily P&L that is not streamed (see [`DAILY_PNL_AGED_S`]).
+pub const AGED_MARK: char = '°';
+
+/// Whether a daily P&L that arrived at `at` is older than a streamed one ever is.
+fn aged(now: Millis, at: Option<Millis>) -> bool {
+    at.is_some_and(|at| now - at >= DAILY_PNL_AGED_S * 1000)
+}
+
 fn cell_style(app: &App, row: &PositionRow, column: SortColumn) -> Style {
     let t = &app.theme;
     match column {
         SortColumn::Unrealized | SortColumn::UnrealizedPct => t.signed(row.unrealized),
+        SortColumn::Daily if aged(app.now, row.daily_at) => {
+            t.signed(row.daily).add_modifier(Modifier::DIM)
+        }
         SortColumn::Daily => t.signed(row.daily),
         SortColumn::Weight
             if row
@@ -90,7 +107,7 @@ fn cell_style(app: &App, row: &PositionRow, column: SortColumn) -> Style {
         {
             t.watch
         }
-        SortColumn::Symbol => t.text.add_modifier(ratatui::style::Modifier::BOLD),
+        SortColumn::Symbol => t.text.add_modifier(Modifier::BOLD),
         _ => t.text,
     }
 }
@@ -118,6 +135,7 @@ fn totals_line<'a>(app: &App, totals: &BookTotals) -> Line<'a> {
         any_delayed,
         any_portfolio_priced,
         oldest_silent,
+        oldest_daily,
     } = totals.clone();
     let t = &app.theme;
     Line::from(vec![
@@ -127,6 +145,16 @@ fn totals_line<'a>(app: &App, totals: &BookTotals) -> Line<'a> {
         Span::styled(format::opt_signed(unrl, 0), t.signed(unrl)),
         Span::styled(" · daily ", t.dim),
         Span::styled(format::opt_signed(daily, 0), t.signed(daily)),
+        Span::styled(
+            match &oldest_daily {
+                Some((symbol, at)) if aged(app.now, Some(*at)) => format!(
+                    " · {AGED_MARK} daily P&L up to {} old ({symbol})",
+                    format::age(app.now - at)
+                ),
+                _ => String::new(),
+            },
+            t.dim,
+        ),
         Span::styled(
             if any_delayed {
                 " · * delayed quote"
@@ -214,6 +242,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     frame.render_widget(Paragraph::new(totals_line(app, &book.totals)), totals_area);
     let account_width = if show_account { ACCOUNT_WIDTH + 1 } else { 0 };
     let columns = visible_columns(inner.width.saturating_sub(account_width));
+    // Some daily P&L is not streamed: its cell ends with the mark, the others with a space, so
+    // the digits stay aligned.
+    let daily_marks = book
+        .totals
+        .oldest_daily
+        .as_ref()
+        .is_some_and(|(_, at)| aged(app.now, Some(*at)));
     let account_header = show_account.then(|| Cell::from("Account"));
     let header = Row::new(
         account_header
@@ -235,10 +270,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
             ))
         });
         Row::new(account.into_iter().chain(columns.iter().map(|(c, w)| {
-            Cell::from(Line::from(Span::styled(
-                aligned(cell_text(row, *c), *w, right_aligned(*c)),
-                cell_style(app, row, *c),
-            )))
+            let text = if *c == SortColumn::Daily && daily_marks {
+                let mark = if aged(app.now, row.daily_at) {
+                    AGED_MARK
+                } else {
+                    ' '
+                };
+                format!(
+                    "{}{mark}",
+                    aligned(cell_text(row, *c), w.saturating_sub(1), true)
+                )
+            } else {
+                aligned(cell_text(row, *c), *w, right_aligned(*c))
+            };
+            Cell::from(Line::from(Span::styled(text, cell_style(app, row, *c))))
         })))
     });
     let widths: Vec<Constraint> = show_account
@@ -249,9 +294,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, state: &LiveState) {
     let selected_style = if focused {
         app.theme.selected
     } else {
-        app.theme
-            .selected
-            .remove_modifier(ratatui::style::Modifier::BOLD)
+        app.theme.selected.remove_modifier(Modifier::BOLD)
     };
     let table = Table::new(body, widths)
         .header(header)

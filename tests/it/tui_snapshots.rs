@@ -182,6 +182,48 @@ async fn positions_pane_sorted_by_weight_and_by_daily() {
     c.shutdown().await;
 }
 
+/// On big books the smaller holdings' daily P&L comes from rotated short requests, minutes
+/// apart. Rotation over hundreds of positions takes minutes, so two rows' P&L times are set by
+/// hand to what a rotation leaves (VLTX 3 min 05 s ago, HDRX 75 s ago): their cells are marked
+/// `°`, and the totals line gives the oldest age and whose it is.
+#[tokio::test]
+async fn positions_pane_marks_daily_pnl_that_is_not_streamed() {
+    let mut c = seed().await;
+    c.h.ctx.store.update(|st| {
+        for p in Arc::make_mut(&mut st.positions).values_mut() {
+            match p.instrument.symbol.as_str() {
+                "VLTX" => p.daily_pnl_at = Some(NOW - 185_000),
+                "HDRX" => p.daily_pnl_at = Some(NOW - 75_000),
+                _ => {}
+            }
+        }
+    });
+    c.settle().await;
+    let t = pane(positions::render, &c.app, &c.state, 110, 9);
+    let text = t.backend().to_string();
+    assert!(text.contains("daily P&L up to 3m old (VLTX)"), "{text}");
+    let row = |symbol: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("│{symbol} ")))
+            .unwrap_or_else(|| panic!("{symbol} row:\n{text}"))
+            .to_string()
+    };
+    for (symbol, marked) in [
+        ("VLTX", true),
+        ("HDRX", true),
+        ("KRYX", false),
+        ("OMRA", false),
+    ] {
+        assert_eq!(row(symbol).contains('°'), marked, "{symbol}:\n{text}");
+    }
+    assert_snapshot!("pane_positions_daily_aged", t.backend());
+    assert_snapshot!(
+        "pane_positions_daily_aged_narrow",
+        pane(positions::render, &c.app, &c.state, 60, 9).backend()
+    );
+    c.shutdown().await;
+}
+
 #[tokio::test]
 async fn margin_pane() {
     let c = seed().await;
