@@ -79,6 +79,7 @@ pub async fn start_demo(mut config: Config, opts: &DemoOptions) -> anyhow::Resul
         quote_lines: config.gateway.quote_lines,
         stall_timeout_secs: config.gateway.stall_timeout_secs,
         symbol_stall_secs: config.gateway.symbol_stall_secs,
+        warm_history: config.gateway.warm_history,
     });
 
     let db = Db::in_memory().map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -62,6 +62,8 @@ async fn check_gateway(cfg: GatewayConfig, out: &mut String, problems: &mut Vec<
     let handle = GatewayHandle::spawn(
         GatewayConfig {
             port: Some(port),
+            // A check, not a session: no history to warm.
+            warm_history: false,
             ..cfg.clone()
         },
         store.clone(),

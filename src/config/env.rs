@@ -95,6 +95,7 @@ pub(super) fn apply(
             quote_lines: primary.quote_lines,
             stall_timeout_secs: primary.stall_timeout_secs,
             symbol_stall_secs: primary.symbol_stall_secs,
+            warm_history: primary.warm_history,
         });
         if let Some((var, v)) = lookup("secondary.host") {
             secondary.host = v;

@@ -72,6 +72,14 @@ pub struct GatewaySection {
     /// symbol's values are labelled stale (all of them silent: `stalled`). 0 turns it off.
     #[serde(default = "default_symbol_stall_secs")]
     pub symbol_stall_secs: u64,
+    /// Fetch daily history for every holding in the background after connecting, so the
+    /// first VaR or correlation answer covers the whole book.
+    #[serde(default = "default_warm_history")]
+    pub warm_history: bool,
+}
+
+fn default_warm_history() -> bool {
+    true
 }
 
 fn default_stall_timeout_secs() -> u64 {
@@ -344,6 +352,7 @@ pub fn accepted(key: &str) -> Option<&'static str> {
         "gateway.symbol_stall_secs" => {
             "a whole number of seconds, 2–3600, or 0 to turn the per-symbol rule off (30 by default)"
         }
+        "gateway.warm_history" => "true or false",
         "mcp.bind" => "an IP address in quotes, e.g. \"127.0.0.1\"",
         "mcp.http_port" => "an integer 0–65535 (0 = any free port)",
         "mcp.token" => "a string",
@@ -469,6 +478,7 @@ impl Config {
             stall_timeout: Duration::from_secs(g.stall_timeout_secs),
             symbol_stall: Duration::from_secs(g.symbol_stall_secs),
             quote_lines: g.quote_lines,
+            warm_history: g.warm_history,
         };
         (
             convert(GatewayRole::Primary, &self.gateway),

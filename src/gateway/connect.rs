@@ -24,6 +24,23 @@ pub fn set_message_rate(per_second: u32) {
     MESSAGES_PER_SECOND.store(per_second.max(1), Ordering::Relaxed);
 }
 
+static MESSAGE_RATE_BY_PORT: LazyLock<Mutex<HashMap<u16, u32>>> = LazyLock::new(Default::default);
+
+/// The message budget for connections to `port` only (a simulator that allows more, so a
+/// test's thousands of requests are not paced like a real gateway's).
+pub fn set_message_rate_for_port(port: u16, per_second: u32) {
+    MESSAGE_RATE_BY_PORT.lock().insert(port, per_second.max(1));
+}
+
+/// The message budget a new connection to `port` gets.
+fn message_rate(port: u16) -> u32 {
+    MESSAGE_RATE_BY_PORT
+        .lock()
+        .get(&port)
+        .copied()
+        .unwrap_or_else(|| MESSAGES_PER_SECOND.load(Ordering::Relaxed))
+}
+
 /// Frames each streaming subscription can hold unread (ibapi's `channel_capacity`).
 ///
 /// ibapi gives every non-order subscription a tokio broadcast channel that preallocates all its
@@ -166,9 +183,7 @@ async fn attempt(host: &str, port: u16, client_id: i32, handshake_timeout: Durat
         .client_id(client_id)
         .max_reconnect_attempts(0)
         .channel_capacity(channel_capacity(port))
-        .rate_limiter(RateLimiter::per_second(
-            MESSAGES_PER_SECOND.load(Ordering::Relaxed),
-        ));
+        .rate_limiter(RateLimiter::per_second(message_rate(port)));
     match tokio::time::timeout(handshake_timeout, builder.connect_with_notice_stream()).await {
         Err(_) => Attempt::Failed(format!(
             "the gateway at {address} accepted the connection but did not finish the API handshake within {}s (is 'Enable ActiveX and Socket Clients' on, and this host trusted?)",

@@ -10,7 +10,8 @@
 //! `session` subscribes everything on a live session, writes the store and detects stalls,
 //! `quotes`/`cleaning`/`convert` turn IB's data into ours, `events` writes the event log in
 //! words, `requests`/`pacing`/`coalesce` serve on-demand data within a `deadline`, `unknown`
-//! remembers contracts IB does not know, `probe` answers `doctor`.
+//! remembers contracts IB does not know, `warm` fills the daily-bar cache for every holding after
+//! the initial sync, `probe` answers `doctor`.
 
 pub mod cleaning;
 mod coalesce;
@@ -29,6 +30,7 @@ mod session;
 mod shared;
 mod supervisor;
 mod unknown;
+mod warm;
 
 pub use pacing::PacingLimits;
 
@@ -38,6 +40,7 @@ pub use pacing::PacingLimits;
 pub fn set_message_rate(per_second: u32) {
     connect::set_message_rate(per_second);
 }
+pub use connect::set_message_rate_for_port;
 /// Streaming channel capacity (frames per subscription): the default, a process-wide setter and
 /// a per-port override for tests. See `connect::DEFAULT_CHANNEL_CAPACITY` for why it is small.
 pub use connect::{
@@ -91,6 +94,9 @@ pub struct GatewayConfig {
     /// budget, minus a small reserve for on-demand requests; the rest are priced from
     /// portfolio updates. `DEFAULT_QUOTE_LINES` unless the account has more.
     pub quote_lines: usize,
+    /// After the initial sync, fetch every holding's daily bars in the background (within a
+    /// share of IB's open-request cap) so risk tools answer for the whole book at once.
+    pub warm_history: bool,
 }
 
 /// Market-data lines of an IB account without booster packs.
@@ -114,6 +120,9 @@ pub enum GatewayError {
     #[error("{0}")]
     Other(String),
 }
+
+/// Sessions in the shortest exchange year of the calendar (NYSE/NASDAQ years hold 250–253).
+const MIN_SESSIONS_PER_YEAR: usize = 250;
 
 /// Historical bars request: duration in IB's own wording (`"30 D"`), bar size and data type typed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -140,6 +149,17 @@ impl BarSpec {
             bar_size: BarSize::Day1,
             what_to_show: WhatToShow::Trades,
             use_rth: true,
+        }
+    }
+    /// The daily-bar spec for `lookback` returns of `symbol` (priced in `currency`): enough whole
+    /// years that `lookback + 1` closes are there whatever the holidays, and never less than
+    /// two, so the usual windows (60 and 252 returns) share one request and one cache entry per
+    /// symbol — the entry background warming fills.
+    pub fn daily_returns(symbol: &str, currency: &str, lookback: usize) -> Self {
+        let years = (lookback + 1).div_ceil(MIN_SESSIONS_PER_YEAR).clamp(2, 3);
+        BarSpec {
+            currency: currency.to_string(),
+            ..BarSpec::daily(symbol, &format!("{years} Y"))
         }
     }
     /// Stable key for caches (memory and SQLite), in IB's wording so keys outlive the enums.
@@ -242,6 +262,9 @@ impl GatewayHandle {
             inner: Arc::new(requests::RequestsInner::new(shared.clone(), pacing)),
         };
         let task = tokio::spawn(supervisor::run(shared.clone()));
+        if shared.cfg.warm_history {
+            tokio::spawn(warm::run(shared.clone(), requests.inner.clone()));
+        }
         GatewayHandle {
             inner: Arc::new(HandleInner {
                 role,

@@ -8,7 +8,7 @@
 
 use super::coalesce::Coalescer;
 use super::deadline::{self, CALL_DEADLINE};
-use super::pacing::{HistoricalPacer, PacingLimits};
+use super::pacing::{HistoricalPacer, PacingLimits, RequestKind};
 use super::shared::Shared;
 use super::unknown::UnknownContracts;
 use super::{
@@ -36,6 +36,30 @@ const INTRADAY_FRESH_MS: i64 = 60_000;
 /// Option chains change at most daily.
 const CHAIN_FRESH_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
+/// Daily bars cached longer ago than this are fetched in full again rather than topped up.
+const TOP_UP_MAX_DAYS: i64 = 60;
+
+/// The recent days to ask for, and the cached series they extend.
+struct TopUp {
+    duration: String,
+    cached: Arc<Vec<Bar>>,
+}
+
+/// The cached series with `recent` laid over its end: bars from the first recent day on are
+/// replaced, and as many of the oldest dropped as were added, so the series keeps the span
+/// it was asked for.
+fn merge_top_up(cached: &[Bar], recent: Vec<Bar>) -> Vec<Bar> {
+    let Some(first_new) = recent.first().map(|b| b.time) else {
+        return cached.to_vec();
+    };
+    let kept: Vec<Bar> = cached
+        .iter()
+        .filter(|b| b.time < first_new)
+        .cloned()
+        .collect();
+    let added = (kept.len() + recent.len()).saturating_sub(cached.len());
+    kept.into_iter().skip(added).chain(recent).collect()
+}
 
 type BarsResult = Result<Arc<Vec<Bar>>, GatewayError>;
 /// Bars with when they were fetched (epoch ms).
@@ -155,22 +179,95 @@ impl RequestsInner {
     }
 
     async fn fetch_bars(&self, spec: &BarSpec, key: &str) -> BarsResult {
+        if let Some(top_up) = self.top_up_plan(spec) {
+            match self.request_bars(spec, &top_up.duration, false).await {
+                Ok(recent) => {
+                    let merged = merge_top_up(&top_up.cached, recent);
+                    return Ok(self.remember_bars(key, merged));
+                }
+                // The cached series is still good as a base; a full request is the fallback.
+                Err(e) => tracing::debug!("top-up of {key} failed ({e}); fetching in full"),
+            }
+        }
+        let bars = self.request_bars(spec, &spec.duration, false).await?;
+        Ok(self.remember_bars(key, bars))
+    }
+
+    /// Daily bars for `spec` fetched and stored without anyone waiting for them, with a share
+    /// of the open-request slots that leaves the rest to callers: used to warm the cache for
+    /// every holding after connecting.
+    pub async fn warm_bars(&self, spec: &BarSpec) -> BarsResult {
+        let key = spec.cache_key();
+        if let Some(bars) = self.fresh_from_cache(spec, &key) {
+            return Ok(bars);
+        }
+        self.bars_inflight
+            .run(key.clone(), || async {
+                if let Some(bars) = self.fresh_from_cache(spec, &key) {
+                    return Ok(bars);
+                }
+                let duration = self
+                    .top_up_plan(spec)
+                    .map(|plan| (plan.duration, Some(plan.cached)));
+                let bars = match duration {
+                    Some((recent, Some(cached))) => {
+                        merge_top_up(&cached, self.request_bars(spec, &recent, true).await?)
+                    }
+                    _ => self.request_bars(spec, &spec.duration, true).await?,
+                };
+                Ok(self.remember_bars(&key, bars))
+            })
+            .await
+    }
+
+    /// When daily bars for `spec` are cached from an earlier day, only the days since the last
+    /// cached bar need asking for (one overlapping day replaces a bar that was still forming).
+    fn top_up_plan(&self, spec: &BarSpec) -> Option<TopUp> {
+        // Adjusted bars are rewritten backwards at every dividend: only a full request is right.
+        if spec.bar_size != BarSize::Day1 || spec.what_to_show == WhatToShow::AdjustedLast {
+            return None;
+        }
+        let (_, cached) = self.cached_bars(spec)?;
+        let last = cached.last()?.time;
+        let now_secs = self.now().div_euclid(1_000);
+        let gap_days = (now_secs - last).div_euclid(86_400) + 1;
+        if gap_days > TOP_UP_MAX_DAYS || cached.len() < 2 {
+            return None;
+        }
+        Some(TopUp {
+            duration: format!("{} D", gap_days.max(1)),
+            cached,
+        })
+    }
+
+    /// One historical request on the wire, paced; bars as the model keeps them.
+    async fn request_bars(
+        &self,
+        spec: &BarSpec,
+        duration_text: &str,
+        background: bool,
+    ) -> Result<Vec<Bar>, GatewayError> {
         let bar_size = convert::bar_size(spec.bar_size);
         let what = convert::what_to_show(spec.what_to_show);
         let duration: ibapi::market_data::historical::Duration =
-            spec.duration.trim().parse().map_err(|_| {
+            duration_text.trim().parse().map_err(|_| {
                 GatewayError::Other(format!(
-                    "unknown duration '{}' (use IB's wording: '30 D', '6 M', '1 Y')",
-                    spec.duration
+                    "unknown duration '{duration_text}' (use IB's wording: '30 D', '6 M', '1 Y')"
                 ))
             })?;
         let client = self.client()?;
-        let _permit = self.pacer.acquire(key).await.map_err(|wait| {
-            GatewayError::Other(format!(
-                "IB allows 60 historical data requests per 10 minutes and this one would have to wait; try again in {}s",
-                wait.as_secs() + 1
-            ))
-        })?;
+        let bar_secs = spec.bar_size.seconds();
+        let kind = if background {
+            RequestKind::background(bar_secs)
+        } else {
+            RequestKind::foreground(bar_secs)
+        };
+        let pace_key = format!("{}|{duration_text}", spec.cache_key());
+        let _permit = self
+            .pacer
+            .acquire(&pace_key, kind)
+            .await
+            .map_err(|refusal| GatewayError::Other(refusal.to_string()))?;
         let contract = convert::contract_from_parts(
             &spec.symbol,
             &spec.sec_type,
@@ -188,7 +285,11 @@ impl RequestsInner {
             Ok(Err(e)) => return Err(map_err(e, &format!("historical bars for {}", spec.symbol))),
             Ok(Ok(d)) => d,
         };
-        let bars: Vec<Bar> = data.bars.iter().filter_map(convert::bar).collect();
+        Ok(data.bars.iter().filter_map(convert::bar).collect())
+    }
+
+    /// Keeps fetched bars in memory and SQLite (stamped now) and hands them out.
+    fn remember_bars(&self, key: &str, bars: Vec<Bar>) -> Arc<Vec<Bar>> {
         let fetched = self.now();
         if let Some(db) = self.shared.store.db()
             && let Err(e) = db.put_bars(key, fetched, &bars)
@@ -199,7 +300,7 @@ impl RequestsInner {
         self.bars
             .lock()
             .insert(key.to_string(), (fetched, bars.clone()));
-        Ok(bars)
+        bars
     }
 
     // -----------------------------------------------------------------------------------------
@@ -615,6 +716,10 @@ impl RequestsInner {
 
     // -----------------------------------------------------------------------------------------
     // Orders and executions (read-only)
+
+    pub fn pacing_limits(&self) -> &PacingLimits {
+        self.pacer.limits()
+    }
 
     pub fn pacing_usage(&self) -> super::pacing::PacingUsage {
         self.pacer.usage()

@@ -237,12 +237,11 @@ impl RequestsInner {
             })?;
         let client = self.client()?;
         let pace_key = format!("{symbol}|{}|{duration}", series.ib());
-        let _permit = self.pacer.acquire(&pace_key).await.map_err(|wait| {
-            GatewayError::Other(format!(
-                "IB allows 60 historical data requests per 10 minutes and this one would have to wait; try again in {}s",
-                wait.as_secs() + 1
-            ))
-        })?;
+        let _permit = self
+            .pacer
+            .acquire(&pace_key, RequestKind::foreground(86_400))
+            .await
+            .map_err(|refusal| GatewayError::Other(refusal.to_string()))?;
         let contract = convert::contract_from_parts(&symbol, "STK", "SMART", "USD");
         let fetch = client
             .historical_data(&contract, BarSize::Day)

@@ -289,15 +289,92 @@ pub fn current_session(inst: &Instrument, now: i64) -> (calendar::Session, i64) 
 /// Daily history (oldest first) ending with today's (partial) bar from the live state: one bar
 /// per trading day of the instrument's venue.
 pub fn daily_series(m: &Market, inst: &Instrument, now: i64) -> Vec<DailyBar> {
-    let v = venue(inst);
     let today = current_session(inst, now).0.date;
-    let mut dates = Vec::with_capacity(HISTORY_DAYS);
-    let mut d = today;
-    for _ in 0..HISTORY_DAYS {
-        d = calendar::prev_trading_day(v, d);
-        dates.push(d);
+    let key = MemoKey {
+        inst: inst.key(),
+        today,
+        prev_close: inst.prev_close.to_bits(),
+    };
+    let past = m.history_memo.past_days(key, || past_days(m, inst, today));
+    let mut bars = Vec::with_capacity(past.len() + 1);
+    bars.extend_from_slice(&past);
+    bars.push(DailyBar {
+        date: today,
+        open: inst.open,
+        high: inst.high.max(inst.last),
+        low: inst.low.min(inst.last),
+        close: inst.last,
+        volume: inst.volume,
+    });
+    bars
+}
+
+/// What makes an instrument's past daily bars what they are (the seed is the market's own).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct MemoKey {
+    inst: String,
+    today: Date,
+    prev_close: u64,
+}
+
+/// Past daily bars per instrument and day, so a book of thousands of symbols asking for
+/// history does not regenerate years of bars (and walk the calendar) per request while holding
+/// the world's lock. Bounded: cleared whole when full.
+#[derive(Default)]
+pub struct HistoryMemo {
+    past: parking_lot::Mutex<std::collections::HashMap<MemoKey, std::sync::Arc<Vec<DailyBar>>>>,
+    dates: parking_lot::Mutex<std::collections::HashMap<(Venue, Date), std::sync::Arc<Vec<Date>>>>,
+    factors: std::sync::OnceLock<Vec<[f64; SECTORS.len()]>>,
+}
+
+const MEMO_MAX_ENTRIES: usize = 20_000;
+
+impl HistoryMemo {
+    fn past_days(
+        &self,
+        key: MemoKey,
+        build: impl FnOnce() -> Vec<DailyBar>,
+    ) -> std::sync::Arc<Vec<DailyBar>> {
+        if let Some(hit) = self.past.lock().get(&key) {
+            return hit.clone();
+        }
+        let built = std::sync::Arc::new(build());
+        let mut past = self.past.lock();
+        if past.len() >= MEMO_MAX_ENTRIES {
+            past.clear();
+        }
+        past.insert(key, built.clone());
+        built
     }
-    let factors = factor_returns(m.seed, HISTORY_DAYS);
+
+    /// The `HISTORY_DAYS` trading days before `today`, newest first.
+    fn dates(&self, v: Venue, today: Date) -> std::sync::Arc<Vec<Date>> {
+        let mut dates = self.dates.lock();
+        if dates.len() >= MEMO_MAX_ENTRIES {
+            dates.clear();
+        }
+        dates
+            .entry((v, today))
+            .or_insert_with(|| {
+                let mut out = Vec::with_capacity(HISTORY_DAYS);
+                let mut d = today;
+                for _ in 0..HISTORY_DAYS {
+                    d = calendar::prev_trading_day(v, d);
+                    out.push(d);
+                }
+                std::sync::Arc::new(out)
+            })
+            .clone()
+    }
+}
+
+/// The instrument's daily bars before `today`, oldest first.
+fn past_days(m: &Market, inst: &Instrument, today: Date) -> Vec<DailyBar> {
+    let dates = m.history_memo.dates(venue(inst), today);
+    let factors = m
+        .history_memo
+        .factors
+        .get_or_init(|| factor_returns(m.seed, HISTORY_DAYS));
     let mut rng = ChaCha8Rng::seed_from_u64(m.seed ^ stable_hash(&inst.key()));
     let vol = inst.daily_vol;
     let sector = inst.sector.min(SECTORS.len() - 1);
@@ -334,14 +411,6 @@ pub fn daily_series(m: &Market, inst: &Instrument, now: i64) -> Vec<DailyBar> {
         close = prev_close;
     }
     bars.reverse();
-    bars.push(DailyBar {
-        date: today,
-        open: inst.open,
-        high: inst.high.max(inst.last),
-        low: inst.low.min(inst.last),
-        close: inst.last,
-        volume: inst.volume,
-    });
     bars
 }
 

@@ -160,6 +160,8 @@ pub struct Market {
     /// Minutes the market has been moved forward by `advance` (for reports).
     pub advanced_minutes: u64,
     pub ticks: u64,
+    /// Generated daily history, kept so repeated requests do not regenerate it.
+    pub history_memo: super::history::HistoryMemo,
 }
 
 impl Market {
@@ -172,6 +174,7 @@ impl Market {
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_71c4),
             advanced_minutes: 0,
             ticks: 0,
+            history_memo: Default::default(),
         }
     }
 

@@ -91,6 +91,8 @@ pub struct SimCounters {
     pub connections: u64,
     /// Error 162 answers sent for historical requests.
     pub pacing_violations: u64,
+    /// Bars sent in answers to historical requests (a top-up sends days, a full request years).
+    pub historical_bars_sent: u64,
     /// Non-what-if orders received (always rejected with 201). Must stay 0.
     pub real_orders: u64,
     pub what_if_orders: u64,

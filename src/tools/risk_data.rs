@@ -180,18 +180,10 @@ pub async fn book(
     })
 }
 
-/// Sessions in the shortest exchange year of the calendar (NYSE/NASDAQ years hold 250–253).
-const MIN_SESSIONS_PER_YEAR: usize = 250;
-
-/// The daily-bar spec used for `lookback` returns of `symbol` (priced in `currency`): enough whole
-/// years that `lookback + 1` closes are there whatever the holidays, and never less than two, so
-/// the usual windows (60 and 252 returns) share one request and one cache entry per symbol.
+/// The daily-bar spec used for `lookback` returns of `symbol` (priced in `currency`); see
+/// [`BarSpec::daily_returns`].
 pub fn daily_spec(symbol: &str, currency: &str, lookback: usize) -> BarSpec {
-    let years = (lookback + 1).div_ceil(MIN_SESSIONS_PER_YEAR).clamp(2, 3);
-    BarSpec {
-        currency: currency.to_string(),
-        ..BarSpec::daily(symbol, &format!("{years} Y"))
-    }
+    BarSpec::daily_returns(symbol, currency, lookback)
 }
 
 /// A symbol whose history could not be used, and why (in words).

@@ -30,6 +30,7 @@ fn gateway_config(port: u16) -> GatewayConfig {
         stall_timeout: Duration::from_secs(20),
         symbol_stall: Duration::ZERO,
         quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
+        warm_history: false,
     }
 }
 

@@ -25,6 +25,7 @@ mod gateway_requests;
 mod gateway_stall;
 mod gateway_symbol_stall;
 mod gateway_sync;
+mod gateway_warm;
 mod mcp_binary;
 mod mcp_cli;
 mod mcp_context;

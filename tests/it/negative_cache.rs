@@ -30,6 +30,7 @@ async fn an_unknown_symbol_is_answered_from_memory_on_repeat() {
             stall_timeout: Duration::from_secs(60),
             symbol_stall: Duration::ZERO,
             quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
+            warm_history: false,
         },
         store.clone(),
     );

@@ -299,15 +299,34 @@ async fn all_nine_tools_work_at_two_thousand_positions() {
         )
         .await;
     assert_eq!(out.json["rows"].as_array().map(Vec::len), Some(2000));
-    // Beta first: its benchmark needs one of the 60 historical requests IB allows per 10 minutes.
+    // Beta first: its benchmark is one more daily history beside the book's.
     let out = h.ok("ibkr_portfolio_beta", json!({})).await;
     assert_eq!(out.json["positions"].as_array().map(Vec::len), Some(2000));
     let out = h
         .ok("ibkr_correlation_matrix", json!({"lookback_days": 60}))
         .await;
     assert!(out.json["symbols"].as_array().is_some_and(|s| s.len() >= 2));
-    h.ok("ibkr_var_estimate", json!({})).await;
-    assert!(h.sim.counters().requests("RequestHistoricalData") <= 2001);
+    // The first VaR covers every holding: daily bars meet only IB's open-request cap.
+    let var = h.ok("ibkr_var_estimate", json!({})).await;
+    assert_eq!(var.json["missing"], json!([]), "{}", var.markdown);
+    assert_eq!(var.json["components"].as_array().map(Vec::len), Some(2000));
+    // One history per holding and the benchmark, plus the FX pairs of foreign holdings (two
+    // requests when IB quotes the pair the other way round).
+    let base = var.json["base_currency"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let foreign: std::collections::BTreeSet<String> = held
+        .iter()
+        .map(|p| p.currency.clone())
+        .filter(|c| *c != base)
+        .collect();
+    let asked = h.sim.counters().requests("RequestHistoricalData");
+    assert!(
+        asked <= 2001 + 2 * foreign.len() as u64,
+        "{asked} historical requests ({foreign:?} against {base})"
+    );
+    assert_eq!(h.sim.counters().pacing_violations, 0);
     assert_read_only(&h);
     h.shutdown().await;
 }

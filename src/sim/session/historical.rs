@@ -63,6 +63,7 @@ impl Session {
         };
         match result {
             Ok(out) => {
+                self.shared.counters.lock().historical_bars_sent += out.bars.len() as u64;
                 let text_dates = r.format_date == Some(1);
                 let bars: Vec<pb::HistoricalDataBar> = out
                     .bars

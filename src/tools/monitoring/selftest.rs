@@ -174,20 +174,21 @@ fn quotes_check(snap: &LiveState) -> Check {
 
 fn pacing_check(u: crate::gateway::pacing::PacingUsage) -> Check {
     let detail = format!(
-        "{} of {} historical requests used in the last {} s; {} of {} open",
+        "{} of {} small-bar (30 s or less) historical requests used in the last {} s; {} of {} open",
         u.sent_in_window,
         u.max_per_window,
         u.window.as_secs(),
         u.open,
         u.max_open
     );
-    if (u.sent_in_window as f64) < u.max_per_window as f64 * PACING_WARN {
+    let near = |used: usize, max: usize| used as f64 >= max as f64 * PACING_WARN;
+    if !near(u.sent_in_window, u.max_per_window) && !near(u.open, u.max_open) {
         Check::pass("pacing headroom", detail)
     } else {
         Check::warn(
             "pacing headroom",
             detail,
-            "Historical requests are near IB's limit: further ones wait their turn. Ask for fewer symbols or wait a few minutes.",
+            "Historical requests are near IB's limits: further ones wait their turn. Ask for fewer symbols or wait a few minutes.",
         )
     }
 }

@@ -40,6 +40,8 @@ pub fn gateway_config(role: GatewayRole, port: u16, client_id: i32) -> GatewayCo
         // depend on the wall clock. `gateway_symbol_stall` tests it on a fixed clock.
         symbol_stall: Duration::ZERO,
         quote_lines: ibkr_cockpit::gateway::DEFAULT_QUOTE_LINES,
+        // Off so a test's count of historical requests is its own; `gateway_warm` turns it on.
+        warm_history: false,
     }
 }
 

@@ -17,6 +17,9 @@ use ibkr_cockpit::tools::{self, ToolContext, ToolError, ToolOutput};
 use serde_json::Value;
 use std::sync::Arc;
 
+/// Messages per second the adapter may send a big book's simulator.
+pub const BIG_BOOK_MESSAGE_RATE: u32 = 2_000;
+
 /// The fixed "now" of every harness: 2026-05-03 17:17:44 UTC.
 pub const NOW: Millis = 1_777_828_664_000;
 
@@ -48,7 +51,7 @@ pub async fn start() -> Harness {
 /// in-memory database).
 pub async fn start_with(sim: SimConfig, config: Config) -> Harness {
     let db = Db::in_memory().expect("in-memory database");
-    build(sim, config, Store::new(Clock::fixed(NOW), Some(db))).await
+    build(sim, config, Store::new(Clock::fixed(NOW), Some(db)), None).await
 }
 
 /// The seed book (frozen prices) with the real clock and no database: what `serve` and `mcp`
@@ -62,14 +65,20 @@ pub async fn start_live_clock_with(config: Config) -> Harness {
         tick_interval: None,
         ..SimConfig::default()
     };
-    build(sim, config, Store::in_memory()).await
+    build(sim, config, Store::in_memory(), None).await
 }
 
-async fn build(sim: SimConfig, config: Config, store: Store) -> Harness {
+/// Big books fetch a daily history per holding; `message_rate` lifts the adapter's budget of
+/// IB's 50 messages per second for this simulator so those thousands of requests take
+/// seconds, not minutes (BENCHMARKS.md times them at IB's rate).
+async fn build(sim: SimConfig, config: Config, store: Store, message_rate: Option<u32>) -> Harness {
     let sim = tokio::time::timeout(STEP, SimGateway::start(sim))
         .await
         .expect("simulator starts in time")
         .expect("simulator starts");
+    if let Some(rate) = message_rate {
+        ibkr_cockpit::gateway::set_message_rate_for_port(sim.port(), rate);
+    }
     let gateway = GatewayHandle::spawn(
         gateway_config(GatewayRole::Primary, sim.port(), 17),
         store.clone(),
@@ -95,7 +104,8 @@ async fn build(sim: SimConfig, config: Config, store: Store) -> Harness {
 /// within one `STEP` like the seed book; big books arrive in pushes, so this also waits until
 /// every position is in the store.
 pub async fn start_big(positions: usize, config: Config) -> Harness {
-    let h = start_with(
+    let db = Db::in_memory().expect("in-memory database");
+    let h = build(
         SimConfig {
             seed: 7,
             positions: Some(positions),
@@ -103,6 +113,8 @@ pub async fn start_big(positions: usize, config: Config) -> Harness {
             ..SimConfig::default()
         },
         config,
+        Store::new(Clock::fixed(NOW), Some(db)),
+        Some(BIG_BOOK_MESSAGE_RATE),
     )
     .await;
     eventually("every position in the store", || async {
