@@ -10,9 +10,12 @@ use super::clock;
 use super::market::{AssetKind, Instrument, Market, SECTORS, stable_hash};
 use super::proto as pb;
 use crate::calendar::{self, Venue};
+use parking_lot::Mutex;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use time::Date;
 
 /// Trading days of daily history before the current session (a little over five years).
@@ -322,23 +325,22 @@ struct MemoKey {
 /// the world's lock. Bounded: cleared whole when full.
 #[derive(Default)]
 pub struct HistoryMemo {
-    past: parking_lot::Mutex<std::collections::HashMap<MemoKey, std::sync::Arc<Vec<DailyBar>>>>,
-    dates: parking_lot::Mutex<std::collections::HashMap<(Venue, Date), std::sync::Arc<Vec<Date>>>>,
-    factors: std::sync::OnceLock<Vec<[f64; SECTORS.len()]>>,
+    past: Mutex<HashMap<MemoKey, Arc<Vec<DailyBar>>>>,
+    dates: Mutex<HashMap<(Venue, Date), TradingDays>>,
+    factors: OnceLock<Vec<[f64; SECTORS.len()]>>,
 }
+
+/// Trading days before a date, newest first.
+type TradingDays = Arc<Vec<Date>>;
 
 const MEMO_MAX_ENTRIES: usize = 20_000;
 
 impl HistoryMemo {
-    fn past_days(
-        &self,
-        key: MemoKey,
-        build: impl FnOnce() -> Vec<DailyBar>,
-    ) -> std::sync::Arc<Vec<DailyBar>> {
+    fn past_days(&self, key: MemoKey, build: impl FnOnce() -> Vec<DailyBar>) -> Arc<Vec<DailyBar>> {
         if let Some(hit) = self.past.lock().get(&key) {
             return hit.clone();
         }
-        let built = std::sync::Arc::new(build());
+        let built = Arc::new(build());
         let mut past = self.past.lock();
         if past.len() >= MEMO_MAX_ENTRIES {
             past.clear();
@@ -348,7 +350,7 @@ impl HistoryMemo {
     }
 
     /// The `HISTORY_DAYS` trading days before `today`, newest first.
-    fn dates(&self, v: Venue, today: Date) -> std::sync::Arc<Vec<Date>> {
+    fn dates(&self, v: Venue, today: Date) -> TradingDays {
         let mut dates = self.dates.lock();
         if dates.len() >= MEMO_MAX_ENTRIES {
             dates.clear();
@@ -362,7 +364,7 @@ impl HistoryMemo {
                     d = calendar::prev_trading_day(v, d);
                     out.push(d);
                 }
-                std::sync::Arc::new(out)
+                Arc::new(out)
             })
             .clone()
     }
