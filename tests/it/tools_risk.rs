@@ -7,11 +7,10 @@ use crate::support::world;
 
 use crate::support::{STEP, assert_close};
 use ibkr_cockpit::gateway::BarSpec;
-use ibkr_cockpit::sim::SimConfig;
 use ibkr_cockpit::tools::risk_data::{daily_spec, fx_daily_spec};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use world::{Harness, default_config, redact_dates, start, start_big, start_with};
+use world::{Harness, default_config, redact_dates, start, start_big};
 
 const HIST: &str = "RequestHistoricalData";
 
