@@ -39,6 +39,7 @@ pub async fn synced_context(positions: Option<usize>, store: Store) -> (SimHandl
             // This simulator does not tick; the per-symbol rule would fire in market hours.
             symbol_stall: Duration::ZERO,
             quote_lines: DEFAULT_QUOTE_LINES,
+            warm_history: false,
         },
         store.clone(),
     );

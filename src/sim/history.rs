@@ -443,14 +443,16 @@ pub fn dividend_dates(inst: &Instrument, series: &[DailyBar]) -> Vec<(Date, f64)
 /// One minute bar: (start epoch, open, high, low, close, volume).
 type MinuteBar = (i64, f64, f64, f64, f64, f64);
 
-/// Minute bars of one session (regular hours, plus pre-market when `rth` is false) bridging
-/// `open` to `close` over the first `minutes` minutes of the calendar's session.
+/// Minute bars of one session bridging `open` to `close` over the regular session's minutes
+/// that have begun before `upto`; when `rth` is false, also pre-market (04:00 New York to the
+/// open, drifting from the previous close) and after-hours (the close to 20:00, or 17:00 on a
+/// half day), as IB serves them with `useRTH=0`.
 fn minute_bars(
     m: &Market,
     inst: &Instrument,
     day: &DailyBar,
     prev_close: f64,
-    minutes: i64,
+    upto: i64,
     rth: bool,
 ) -> Vec<MinuteBar> {
     let (date, open, close, day_volume) = (day.date, day.open, day.close, day.volume);
@@ -464,12 +466,15 @@ fn minute_bars(
     let sigma = inst.daily_vol / (session_minutes as f64).sqrt();
     let session_open = session.open;
     let mut out = Vec::new();
-    if !rth && venue(inst) == Venue::UsEquity {
-        // Pre-market 04:00–09:30 New York: thin trading drifting from yesterday's close to the open.
-        let pre = 330;
+    let extended = (!rth && venue(inst) == Venue::UsEquity)
+        .then(|| calendar::session(venue(inst), date, false))
+        .flatten();
+    if let Some(ext) = extended {
+        // Pre-market: thin trading drifting from yesterday's close to the open.
+        let pre = (session_open - ext.open) / 60;
         out.extend(bridge(
             &mut rng,
-            session_open - pre * 60,
+            ext.open,
             pre,
             prev_close,
             open,
@@ -477,7 +482,7 @@ fn minute_bars(
             day_volume * 0.03,
         ));
     }
-    let n = minutes.clamp(1, session_minutes);
+    let n = ((upto.saturating_sub(session_open)) / 60 + 1).clamp(1, session_minutes);
     out.extend(bridge(
         &mut rng,
         session_open,
@@ -487,7 +492,56 @@ fn minute_bars(
         sigma,
         day_volume * (n as f64 / session_minutes as f64),
     ));
+    if let Some(ext) = extended
+        && upto >= session.close
+    {
+        // After hours: thinner still, wandering about the close.
+        let post = (ext.close - session.close) / 60;
+        out.extend(bridge(
+            &mut rng,
+            session.close,
+            post,
+            close,
+            close,
+            sigma * 0.4,
+            day_volume * 0.02,
+        ));
+    }
     out
+}
+
+/// Pre-market minute bars of `now`'s New York day when its regular session has not opened
+/// yet (the daily series ends with the previous session then): thin trading about the last
+/// close, from 04:00 up to now.
+fn pre_market_today(m: &Market, inst: &Instrument, last: &DailyBar, now: i64) -> Vec<MinuteBar> {
+    let v = venue(inst);
+    if v != Venue::UsEquity {
+        return Vec::new();
+    }
+    let date = calendar::ny_date(now);
+    let (Some(ext), Some(rth)) = (
+        calendar::session(v, date, false),
+        calendar::session(v, date, true),
+    ) else {
+        return Vec::new();
+    };
+    if date <= last.date || now < ext.open || now >= rth.open {
+        return Vec::new();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(
+        m.seed ^ stable_hash(&inst.key()) ^ (date.to_julian_day() as u64).wrapping_mul(0x9e37_79b9),
+    );
+    let sigma = inst.daily_vol / (rth.minutes().max(1) as f64).sqrt();
+    let n = (now - ext.open) / 60 + 1;
+    bridge(
+        &mut rng,
+        ext.open,
+        n,
+        last.close,
+        last.close,
+        sigma * 0.4,
+        inst.avg_volume * 0.03 * n as f64 / ((rth.open - ext.open) / 60).max(1) as f64,
+    )
 }
 
 fn bridge(
@@ -610,7 +664,7 @@ pub fn bars(m: &Market, req: &BarRequest, now: i64) -> Result<BarsOut, String> {
             aggregate_days(inst, req.what, &days, req.unit)
         }
         BarUnit::Seconds(secs) => {
-            let (today, elapsed) = current_session(inst, now);
+            let today = current_session(inst, now).0;
             let mut minutes: Vec<MinuteBar> = Vec::new();
             for (i, b) in upto.iter().enumerate() {
                 let Some(session) = calendar::session(venue(inst), b.date, req.use_rth) else {
@@ -620,12 +674,13 @@ pub fn bars(m: &Market, req: &BarRequest, now: i64) -> Result<BarsOut, String> {
                     continue;
                 }
                 let prev_close = if i > 0 { upto[i - 1].close } else { b.open };
-                let n = if b.date == today.date {
-                    elapsed
-                } else {
-                    i64::MAX
-                };
-                minutes.extend(minute_bars(m, inst, b, prev_close, n, req.use_rth));
+                let limit = if b.date == today.date { now } else { i64::MAX };
+                minutes.extend(minute_bars(m, inst, b, prev_close, limit, req.use_rth));
+            }
+            if !req.use_rth
+                && let Some(last) = upto.last()
+            {
+                minutes.extend(pre_market_today(m, inst, last, now));
             }
             minutes.retain(|b| b.0 >= start - 59 && b.0 <= end);
             aggregate_intraday(inst, req.what, &minutes, secs)
@@ -853,6 +908,60 @@ mod tests {
         assert!(a.bars[0].date.parse::<i64>().is_ok());
         let hourly = bars(&m, &req(&m, "VLTX", "1 hour", "5 D", "MIDPOINT"), now).unwrap();
         assert!(hourly.bars.len() >= 5 * 6);
+    }
+
+    /// 1-minute TRADES bars of VLTX over the last day at `now`, with or without extended hours.
+    fn minute_times(m: &Market, now: i64, rth: bool) -> Vec<i64> {
+        let mut r = req(m, "VLTX", "1 min", "1 D", "TRADES");
+        r.use_rth = rth;
+        let out = bars(m, &r, now).unwrap();
+        out.bars
+            .iter()
+            .map(|b| b.date.parse::<i64>().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn extended_hours_add_pre_market_and_after_hours_bars() {
+        let m = universe::base_market(7);
+        // Wed 2026-10-14 17:30 New York (EDT): the regular session ended at 20:00 UTC.
+        let now = 1_792_013_400;
+        let rth = minute_times(&m, now, true);
+        assert_eq!(rth.first(), Some(&1_791_984_600), "09:30 New York");
+        assert_eq!(rth.last(), Some(&(1_792_008_000 - 60)), "last bar 15:59");
+        let ext = minute_times(&m, now, false);
+        assert_eq!(
+            ext.first(),
+            Some(&(1_791_984_600 - 330 * 60)),
+            "04:00 New York"
+        );
+        assert_eq!(
+            ext.last(),
+            Some(&now),
+            "after hours up to the minute in progress"
+        );
+        assert!(ext.contains(&1_792_008_000), "16:00 bar");
+        // Half day (Fri 2026-11-27, EST): the regular session closes 13:00, after hours 17:00.
+        let half_day_close = 1_795_802_400; // 2026-11-27 13:00 New York = 18:00 UTC
+        let evening = half_day_close + 6 * 3_600; // 19:00 New York
+        let rth = minute_times(&m, evening, true);
+        assert_eq!(rth.last(), Some(&(half_day_close - 60)));
+        let ext = minute_times(&m, evening, false);
+        assert_eq!(
+            ext.last(),
+            Some(&(half_day_close + 4 * 3_600 - 60)),
+            "16:59 New York"
+        );
+        // Thu 2026-10-15 08:00 New York, before the open: today's pre-market so far.
+        let morning = 1_792_065_600;
+        let ext = minute_times(&m, morning, false);
+        assert_eq!(ext.last(), Some(&morning), "up to the minute in progress");
+        assert!(ext.contains(&(morning - 4 * 3_600)), "04:00 bar of today");
+        let rth = minute_times(&m, morning, true);
+        assert!(
+            rth.last().is_some_and(|t| *t < morning - 12 * 3_600),
+            "yesterday's session only"
+        );
     }
 
     #[test]
