@@ -203,6 +203,10 @@ struct SimArgs {
     /// Freeze prices (no ticks), so answers can be compared with --truth.
     #[arg(long)]
     frozen: bool,
+    /// Answer each historical request after this many milliseconds, as IB's HMDS takes a
+    /// while (the request counts as open meanwhile). Default 0.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    historical_latency_ms: u64,
     /// Write the simulated book as JSON to this file once listening.
     #[arg(long)]
     truth: Option<std::path::PathBuf>,
@@ -297,6 +301,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             server_version: a.server_version,
             frozen: a.frozen,
             truth: a.truth.clone(),
+            historical_latency: std::time::Duration::from_millis(a.historical_latency_ms),
         })
         .await?;
         return Ok(ExitCode::SUCCESS);

@@ -583,6 +583,8 @@ pub struct SimCli {
     /// Write the primary book (accounts, positions, quotes, orders, fills) as JSON here once
     /// listening: the values a client's answers must equal.
     pub truth: Option<std::path::PathBuf>,
+    /// `SimConfig::historical_latency`.
+    pub historical_latency: Duration,
 }
 
 pub async fn run_sim_gateway_cli(opts: SimCli) -> anyhow::Result<()> {
@@ -595,6 +597,7 @@ pub async fn run_sim_gateway_cli(opts: SimCli) -> anyhow::Result<()> {
         server_version,
         frozen,
         truth,
+        historical_latency,
     } = opts;
     let faults = faults.as_deref();
     let plan = match faults {
@@ -606,6 +609,7 @@ pub async fn run_sim_gateway_cli(opts: SimCli) -> anyhow::Result<()> {
         positions,
         faults: plan,
         server_version,
+        historical_latency,
         tick_interval: if frozen {
             None
         } else {

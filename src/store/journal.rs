@@ -12,7 +12,7 @@ use super::db::Db;
 use crate::model::ToolCallRecord;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
 /// How long the writer gathers calls before committing them: the most a kill -9 can lose, less
@@ -99,13 +99,22 @@ fn write_loop(db: Db, rx: Receiver<Item>) {
     prune(&db);
     let mut batch: Vec<ToolCallRecord> = Vec::new();
     let mut waiting: Vec<std::sync::mpsc::Sender<()>> = Vec::new();
+    let mut pending: Option<Item> = None;
     loop {
-        // Block for the first item of a batch; then gather until the window closes.
-        let first = match rx.recv() {
-            Ok(item) => item,
-            Err(_) => break,
+        // Block for the first item of a batch; then sleep out the window and take everything
+        // that arrived. The writer is not waiting on the channel meanwhile, so a tool call's
+        // hand-over is a plain enqueue, never a wake-up of this thread.
+        let first = match pending.take() {
+            Some(item) => item,
+            None => match rx.recv() {
+                Ok(item) => item,
+                Err(_) => break,
+            },
         };
-        let window_ends = Instant::now() + BATCH_WINDOW;
+        let flush_now = matches!(first, Item::Flush(_));
+        if !flush_now {
+            std::thread::sleep(BATCH_WINDOW);
+        }
         // A batch also ends at a twentieth of the size cap, so retention (run between batches)
         // is never outrun by one huge transaction.
         let batch_limit = (db.retention().max_bytes / 20).max(64 * 1024);
@@ -117,21 +126,21 @@ fn write_loop(db: Db, rx: Receiver<Item>) {
                 Item::Record(r) => {
                     batch_bytes += approximate_bytes(&r);
                     batch.push(*r);
-                    if batch_bytes >= batch_limit {
-                        break;
-                    }
                 }
-                Item::Flush(done) => {
-                    waiting.push(done);
-                    // Nothing more to wait for: whoever flushes wants it on disk now.
-                    break;
-                }
+                Item::Flush(done) => waiting.push(done),
             }
-            match rx.recv_timeout(window_ends.saturating_duration_since(Instant::now())) {
+            if batch_bytes >= batch_limit {
+                break;
+            }
+            match rx.try_recv() {
                 Ok(item) => next = Some(item),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => closed = true,
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Disconnected) => closed = true,
             }
+        }
+        // Whatever is left (a full batch) starts the next one at once.
+        if !closed && let Ok(item) = rx.try_recv() {
+            pending = Some(item);
         }
         written_since_prune += batch_bytes;
         commit(&db, &mut batch);
