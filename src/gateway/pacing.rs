@@ -47,7 +47,7 @@ impl Default for PacingLimits {
             window: Duration::from_secs(600),
             max_per_window: 60,
             max_open: 40,
-            background_open: 8,
+            background_open: 12,
             max_wait: Duration::from_secs(30),
         }
     }

@@ -22,6 +22,9 @@ pub struct Shared {
     unusable: watch::Sender<Option<String>>,
     pub synced: watch::Sender<bool>,
     pub cancel: CancellationToken,
+    /// True while every holding's daily history is being fetched after the initial sync: the
+    /// P&L rotation then leaves most of the message budget to it.
+    pub warming: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -36,6 +39,7 @@ impl Shared {
             unusable: watch::Sender::new(Some("not connected yet".into())),
             synced,
             cancel: CancellationToken::new(),
+            warming: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

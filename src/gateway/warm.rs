@@ -11,6 +11,7 @@ use super::shared::Shared;
 use futures::StreamExt;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 /// The lookback the risk tools use by default (a year of returns); its spec covers their
@@ -30,6 +31,7 @@ pub async fn run(shared: Arc<Shared>, requests: Arc<RequestsInner>) {
     }
     let started = Instant::now();
     let total = specs.len();
+    shared.warming.store(true, Ordering::Relaxed);
     let concurrency = requests.pacing_limits().background_open.max(1);
     let warm = futures::stream::iter(specs)
         .map(|spec| {
@@ -40,8 +42,12 @@ pub async fn run(shared: Arc<Shared>, requests: Arc<RequestsInner>) {
         .filter(|ok| std::future::ready(*ok))
         .count();
     let warmed = tokio::select! {
-        _ = shared.cancel.cancelled() => return,
-        n = warm => n,
+        _ = shared.cancel.cancelled() => None,
+        n = warm => Some(n),
+    };
+    shared.warming.store(false, Ordering::Relaxed);
+    let Some(warmed) = warmed else {
+        return;
     };
     events::supervisor(
         &shared.store,

@@ -24,6 +24,9 @@ pub(super) const PNL_SINGLE_AT_ONCE: usize = lines::SYNC_QUOTES;
 pub const PNL_SINGLE_STREAMS: usize = 100;
 /// Rotated position P&L requests started per session tick, and open at once.
 const ROTATED_PER_TICK: usize = 3;
+/// The same while the daily history of every holding is being fetched (see `warm`): a few
+/// minutes' older daily P&L for the smallest holdings buys the history twice the messages.
+const ROTATED_PER_TICK_WHILE_WARMING: usize = 1;
 const ROTATED_IN_FLIGHT: usize = 12;
 /// Trailing subscriptions (quotes first, then position P&L) opened per session tick (4 ticks a
 /// second → ~20 messages/s, leaving the rest of IB's budget to on-demand requests).
@@ -250,8 +253,17 @@ pub(super) fn open_trailing(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &m
 /// ticks a second is ~24 messages a second with the cancels, so a 2,000-position book's 1,900
 /// rotated holdings each get a fresh daily P&L every ~2.7 minutes.
 fn rotate_pnl(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>, tracker: &mut Tracker) {
+    let per_tick = if ctx
+        .shared
+        .warming
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        ROTATED_PER_TICK_WHILE_WARMING
+    } else {
+        ROTATED_PER_TICK
+    };
     let mut started = 0;
-    while started < ROTATED_PER_TICK && tracker.pnl_rotating < ROTATED_IN_FLIGHT {
+    while started < per_tick && tracker.pnl_rotating < ROTATED_IN_FLIGHT {
         let Some((account, con_id)) = tracker.pnl_rotation.pop_front() else {
             break;
         };
