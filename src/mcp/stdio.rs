@@ -13,15 +13,16 @@
 //! - a bridging sidecar's first line (`surface::SURFACE_METHOD`) sets the session's tools and
 //!   output mode and goes no further.
 //!
-//! JSON lines that pass go on to rmcp over an in-process pipe. One writer task owns the output
-//! stream, so rmcp's answers and the filter's never interleave mid-line.
+//! JSON lines that pass go on to rmcp over an in-process pipe. The output stream is written one
+//! whole line at a time under a lock (`LineOut`), so rmcp's answers and the filter's never
+//! interleave mid-line, and an answer goes out from the task that has it.
 //!
 //! A plain `tools/call` (params `name` and `arguments` only, after initialize, for a tool this
 //! session exposes) is the one hot request: it is served here, on a task of its own, with the
 //! same tool call, journal and result shape rmcp's handler uses (`server::to_call_result`),
 //! and skips rmcp's second parse, its dispatch and the pipe both ways. Anything else about a
-//! call (an unknown or hidden tool, `_meta`, unfit params) goes to rmcp as before, so its
-//! errors come from one place. `notifications/cancelled` aborts such a call.
+//! call (an unknown or hidden tool, `_meta`, unfit params) goes to rmcp, so its errors come
+//! from one place. `notifications/cancelled` aborts such a call.
 
 use super::server::{CockpitMcp, DEFAULT_CLIENT, to_call_result};
 use super::surface::Surface;
@@ -59,11 +60,10 @@ where
 {
     let (rmcp_end, filter_end) = tokio::io::duplex(1 << 20);
     let (from_rmcp, to_rmcp) = tokio::io::split(filter_end);
-    let (out_tx, out_rx) = mpsc::channel::<String>(256);
+    let (out_tx, mut writers_gone) = LineOut::new(output);
     let (surface_tx, surface_rx) = oneshot::channel::<Option<Surface>>();
     let session = Arc::new(Mutex::new(Session::default()));
 
-    let writer = tokio::spawn(write_lines(out_rx, output));
     let relay = tokio::spawn(relay_rmcp_output(
         BufReader::new(from_rmcp),
         out_tx.clone(),
@@ -99,7 +99,8 @@ where
     // input EOF (which is what stops rmcp in the normal case).
     filter.abort();
     let _ = relay.await;
-    let _ = writer.await;
+    // Tool calls still running write their answers before the session ends.
+    let _ = writers_gone.recv().await;
     outcome
 }
 
@@ -147,20 +148,48 @@ struct ToolCall {
     arguments: Value,
 }
 
-/// The only writer of `output`: one JSON-RPC message per line, flushed at once. The newline
-/// goes out with the message in one write (stdout hands each write to a blocking thread).
-async fn write_lines<W: AsyncWrite + Unpin>(mut rx: mpsc::Receiver<String>, mut output: W) {
-    while let Some(mut line) = rx.recv().await {
+/// The only way to `output`: one JSON-RPC message per line, written and flushed by whichever
+/// task has the answer (under a lock, so lines never interleave), without a hand-over to a
+/// writer task. The newline goes out with the message in one write (stdout hands each write to
+/// a blocking thread). Every clone holds a token of `writers_gone`, whose `recv` ends when the
+/// last clone is dropped: the session waits for it so no answer is lost at the end.
+#[derive(Clone)]
+struct LineOut {
+    output: Arc<tokio::sync::Mutex<Option<Box<dyn AsyncWrite + Unpin + Send>>>>,
+    _alive: mpsc::Sender<()>,
+}
+
+/// The client's output has gone; nothing more can be written.
+#[derive(Debug)]
+struct OutputClosed;
+
+impl LineOut {
+    fn new<W: AsyncWrite + Unpin + Send + 'static>(output: W) -> (LineOut, mpsc::Receiver<()>) {
+        let (alive, gone) = mpsc::channel(1);
+        let out = LineOut {
+            output: Arc::new(tokio::sync::Mutex::new(Some(Box::new(output)))),
+            _alive: alive,
+        };
+        (out, gone)
+    }
+
+    async fn send(&self, mut line: String) -> Result<(), OutputClosed> {
         line.push('\n');
+        let mut output = self.output.lock().await;
+        let Some(w) = output.as_mut() else {
+            return Err(OutputClosed);
+        };
         let written = async {
-            output.write_all(line.as_bytes()).await?;
-            output.flush().await
+            w.write_all(line.as_bytes()).await?;
+            w.flush().await
         };
         if let Err(e) = written.await {
             // The client has gone; nothing else can be told.
             tracing::debug!("MCP output closed: {e}");
-            return;
+            *output = None;
+            return Err(OutputClosed);
         }
+        Ok(())
     }
 }
 
@@ -177,7 +206,7 @@ struct Head {
 /// flight, and answers that belong to a batch are held until the batch is complete.
 async fn relay_rmcp_output<R: AsyncBufRead + Unpin>(
     mut from_rmcp: R,
-    out: mpsc::Sender<String>,
+    out: LineOut,
     session: Arc<Mutex<Session>>,
 ) {
     let mut line = String::new();
@@ -240,7 +269,7 @@ async fn filter_input<R, W>(
     ctx: ToolContext,
     mut input: R,
     mut to_rmcp: W,
-    out: mpsc::Sender<String>,
+    out: LineOut,
     session: Arc<Mutex<Session>>,
     surface_tx: oneshot::Sender<Option<Surface>>,
 ) where
@@ -480,12 +509,7 @@ fn plain_call(obj: &serde_json::Map<String, Value>, s: &Session) -> Option<ToolC
 
 /// Runs a plain tool call on its own task (calls do not wait for each other, as under rmcp)
 /// and writes its answer, shaped as rmcp's handler shapes it.
-fn serve_call(
-    ctx: &ToolContext,
-    call: ToolCall,
-    out: &mpsc::Sender<String>,
-    session: &Arc<Mutex<Session>>,
-) {
+fn serve_call(ctx: &ToolContext, call: ToolCall, out: &LineOut, session: &Arc<Mutex<Session>>) {
     let key = call.id.to_string();
     let mut s = session.lock();
     let (Some(surface), client) = (s.surface.clone(), s.client.clone()) else {
