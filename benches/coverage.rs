@@ -13,9 +13,10 @@
 // A harness that fails loudly is what a benchmark wants; the no-panic rule is for the product.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use ibkr_cockpit::config::{Config, DEFAULT_CONFIG_TOML};
-use ibkr_cockpit::gateway::{DEFAULT_QUOTE_LINES, GatewayConfig, GatewayHandle, Gateways};
-use ibkr_cockpit::model::GatewayRole;
+use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle, Gateways};
 use ibkr_cockpit::sim::{SimConfig, SimGateway, SimHandle};
 use ibkr_cockpit::store::db::Db;
 use ibkr_cockpit::store::{Clock, Store};
@@ -45,16 +46,8 @@ async fn session(sim: &SimHandle, db: &Db) -> (ToolContext, Instant) {
     let store = Store::new(Clock::System, Some(db.clone()));
     let gateway = GatewayHandle::spawn(
         GatewayConfig {
-            role: GatewayRole::Primary,
-            host: "127.0.0.1".into(),
-            port: Some(sim.port()),
-            client_id: 17,
-            account: None,
-            market_data_type: 4,
-            stall_timeout: Duration::from_secs(600),
-            symbol_stall: Duration::ZERO,
-            quote_lines: DEFAULT_QUOTE_LINES,
             warm_history: true,
+            ..support::gateway_config(sim.port())
         },
         store.clone(),
     );

@@ -27,22 +27,7 @@ pub async fn synced_context(positions: Option<usize>, store: Store) -> (SimHandl
     })
     .await
     .expect("simulator starts");
-    let gateway = GatewayHandle::spawn(
-        GatewayConfig {
-            role: GatewayRole::Primary,
-            host: "127.0.0.1".into(),
-            port: Some(sim.port()),
-            client_id: 17,
-            account: None,
-            market_data_type: 4,
-            stall_timeout: Duration::from_secs(600),
-            // This simulator does not tick; the per-symbol rule would fire in market hours.
-            symbol_stall: Duration::ZERO,
-            quote_lines: DEFAULT_QUOTE_LINES,
-            warm_history: false,
-        },
-        store.clone(),
-    );
+    let gateway = GatewayHandle::spawn(gateway_config(sim.port()), store.clone());
     assert!(gateway.wait_synced(SETUP_BOUND).await, "adapter synced");
     let want = positions.unwrap_or(5);
     let all = tokio::time::timeout(SETUP_BOUND, async {
@@ -63,6 +48,23 @@ pub async fn synced_context(positions: Option<usize>, store: Store) -> (SimHandl
         remote: None,
     };
     (sim, ctx)
+}
+
+/// The adapter's configuration for a simulator on `port`: the user defaults, no history warming.
+pub fn gateway_config(port: u16) -> GatewayConfig {
+    GatewayConfig {
+        role: GatewayRole::Primary,
+        host: "127.0.0.1".into(),
+        port: Some(port),
+        client_id: 17,
+        account: None,
+        market_data_type: 4,
+        stall_timeout: Duration::from_secs(600),
+        // This simulator does not tick; the per-symbol rule would fire in market hours.
+        symbol_stall: Duration::ZERO,
+        quote_lines: DEFAULT_QUOTE_LINES,
+        warm_history: false,
+    }
 }
 
 /// A store with `clock` and an in-memory SQLite (bar cache, journal, briefing snapshots).

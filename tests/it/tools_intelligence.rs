@@ -8,7 +8,9 @@ use crate::support::world;
 use crate::support::assert_close;
 use ibkr_cockpit::sim::SimConfig;
 use serde_json::{Value, json};
-use world::{Harness, default_config, redact_dates, start, start_big, start_with};
+use world::{
+    Harness, default_config, fx_requests_allowed, redact_dates, start, start_big, start_with,
+};
 
 fn num(v: &Value, what: &str) -> f64 {
     v.as_f64()
@@ -312,19 +314,11 @@ async fn all_nine_tools_work_at_two_thousand_positions() {
     assert_eq!(var.json["components"].as_array().map(Vec::len), Some(2000));
     // One history per holding and the benchmark, plus the FX pairs of foreign holdings (two
     // requests when IB quotes the pair the other way round).
-    let base = var.json["base_currency"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let foreign: std::collections::BTreeSet<String> = held
-        .iter()
-        .map(|p| p.currency.clone())
-        .filter(|c| *c != base)
-        .collect();
+    let (allowed, currencies) = fx_requests_allowed(&var.json, &held);
     let asked = h.sim.counters().requests("RequestHistoricalData");
     assert!(
-        asked <= 2001 + 2 * foreign.len() as u64,
-        "{asked} historical requests ({foreign:?} against {base})"
+        asked <= 2001 + allowed,
+        "{asked} historical requests ({currencies})"
     );
     assert_eq!(h.sim.counters().pacing_violations, 0);
     assert_read_only(&h);

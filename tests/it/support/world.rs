@@ -270,3 +270,19 @@ pub fn redact_history_figures(md: &str) -> String {
     }
     out
 }
+
+/// The most FX-history requests the VaR answer `var` may have added for a book holding
+/// `positions`: one per currency outside its base currency, two when IB quotes the pair the
+/// other way round. With the currencies, for a failure message.
+pub fn fx_requests_allowed(var: &Value, positions: &[SimPositionView]) -> (u64, String) {
+    let base = var["base_currency"].as_str().unwrap_or_default();
+    let foreign: std::collections::BTreeSet<&str> = positions
+        .iter()
+        .map(|p| p.currency.as_str())
+        .filter(|c| *c != base)
+        .collect();
+    (
+        2 * foreign.len() as u64,
+        format!("{foreign:?} against {base}"),
+    )
+}
