@@ -15,14 +15,12 @@
 
 mod support;
 
-use ibkr_cockpit::config::{Config, DEFAULT_CONFIG_TOML};
-use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle, Gateways};
+use ibkr_cockpit::gateway::{GatewayConfig, GatewayHandle};
 use ibkr_cockpit::sim::{SimConfig, SimGateway, SimHandle};
 use ibkr_cockpit::store::db::Db;
 use ibkr_cockpit::store::{Clock, Store};
 use ibkr_cockpit::tools::{self, ToolContext};
 use serde_json::json;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const POSITIONS: usize = 2_000;
@@ -53,17 +51,7 @@ async fn session(sim: &SimHandle, db: &Db) -> (ToolContext, Instant) {
     );
     assert!(gateway.wait_synced(BOUND).await, "adapter synced");
     let synced = Instant::now();
-    let config: Config = toml::from_str(DEFAULT_CONFIG_TOML).expect("defaults parse");
-    let ctx = ToolContext {
-        store,
-        gateways: Some(Gateways {
-            primary: gateway,
-            secondary: None,
-        }),
-        config: Arc::new(config),
-        remote: None,
-    };
-    (ctx, synced)
+    (support::tool_context(store, gateway), synced)
 }
 
 /// Waits for warming's closing event; returns it.

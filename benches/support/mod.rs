@@ -37,8 +37,13 @@ pub async fn synced_context(positions: Option<usize>, store: Store) -> (SimHandl
     })
     .await;
     assert!(all.is_ok(), "every position reached the store");
+    (sim, tool_context(store, gateway))
+}
+
+/// Tools over `store` and `gateway`, with the default config.
+pub fn tool_context(store: Store, gateway: GatewayHandle) -> ToolContext {
     let config: Config = toml::from_str(DEFAULT_CONFIG_TOML).expect("defaults parse");
-    let ctx = ToolContext {
+    ToolContext {
         store,
         gateways: Some(Gateways {
             primary: gateway,
@@ -46,8 +51,7 @@ pub async fn synced_context(positions: Option<usize>, store: Store) -> (SimHandl
         }),
         config: Arc::new(config),
         remote: None,
-    };
-    (sim, ctx)
+    }
 }
 
 /// The adapter's configuration for a simulator on `port`: the user defaults, no history warming.
