@@ -162,9 +162,24 @@ impl RequestsInner {
     }
 
     pub async fn historical_bars(&self, spec: &BarSpec) -> BarsResult {
+        self.bars(spec, false).await
+    }
+
+    /// Daily bars for `spec` fetched and stored without anyone waiting for them, with a share
+    /// of the open-request slots that leaves the rest to callers: used to warm the cache for
+    /// every holding after connecting.
+    pub async fn warm_bars(&self, spec: &BarSpec) -> BarsResult {
+        self.bars(spec, true).await
+    }
+
+    /// Bars from the cache when fresh, else one request (coalesced with identical ones in
+    /// flight); `background` requests use the pacer's background share.
+    async fn bars(&self, spec: &BarSpec, background: bool) -> BarsResult {
         let key = spec.cache_key();
         if let Some(bars) = self.fresh_from_cache(spec, &key) {
-            super::count_cache_hit();
+            if !background {
+                super::count_cache_hit();
+            }
             return Ok(bars);
         }
         self.bars_inflight
@@ -173,14 +188,14 @@ impl RequestsInner {
                 if let Some(bars) = self.fresh_from_cache(spec, &key) {
                     return Ok(bars);
                 }
-                self.fetch_bars(spec, &key).await
+                self.fetch_bars(spec, &key, background).await
             })
             .await
     }
 
-    async fn fetch_bars(&self, spec: &BarSpec, key: &str) -> BarsResult {
+    async fn fetch_bars(&self, spec: &BarSpec, key: &str, background: bool) -> BarsResult {
         if let Some(top_up) = self.top_up_plan(spec) {
-            match self.request_bars(spec, &top_up.duration, false).await {
+            match self.request_bars(spec, &top_up.duration, background).await {
                 Ok(recent) => {
                     let merged = merge_top_up(&top_up.cached, recent);
                     return Ok(self.remember_bars(key, merged));
@@ -189,35 +204,8 @@ impl RequestsInner {
                 Err(e) => tracing::debug!("top-up of {key} failed ({e}); fetching in full"),
             }
         }
-        let bars = self.request_bars(spec, &spec.duration, false).await?;
+        let bars = self.request_bars(spec, &spec.duration, background).await?;
         Ok(self.remember_bars(key, bars))
-    }
-
-    /// Daily bars for `spec` fetched and stored without anyone waiting for them, with a share
-    /// of the open-request slots that leaves the rest to callers: used to warm the cache for
-    /// every holding after connecting.
-    pub async fn warm_bars(&self, spec: &BarSpec) -> BarsResult {
-        let key = spec.cache_key();
-        if let Some(bars) = self.fresh_from_cache(spec, &key) {
-            return Ok(bars);
-        }
-        self.bars_inflight
-            .run(key.clone(), || async {
-                if let Some(bars) = self.fresh_from_cache(spec, &key) {
-                    return Ok(bars);
-                }
-                let duration = self
-                    .top_up_plan(spec)
-                    .map(|plan| (plan.duration, Some(plan.cached)));
-                let bars = match duration {
-                    Some((recent, Some(cached))) => {
-                        merge_top_up(&cached, self.request_bars(spec, &recent, true).await?)
-                    }
-                    _ => self.request_bars(spec, &spec.duration, true).await?,
-                };
-                Ok(self.remember_bars(&key, bars))
-            })
-            .await
     }
 
     /// When daily bars for `spec` are cached from an earlier day, only the days since the last

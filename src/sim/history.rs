@@ -460,9 +460,7 @@ fn minute_bars(
         return Vec::new();
     };
     let session_minutes = session.minutes().max(1);
-    let mut rng = ChaCha8Rng::seed_from_u64(
-        m.seed ^ stable_hash(&inst.key()) ^ (date.to_julian_day() as u64).wrapping_mul(0x9e37_79b9),
-    );
+    let mut rng = day_rng(m, inst, date);
     let sigma = inst.daily_vol / (session_minutes as f64).sqrt();
     let session_open = session.open;
     let mut out = Vec::new();
@@ -528,9 +526,7 @@ fn pre_market_today(m: &Market, inst: &Instrument, last: &DailyBar, now: i64) ->
     if date <= last.date || now < ext.open || now >= rth.open {
         return Vec::new();
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(
-        m.seed ^ stable_hash(&inst.key()) ^ (date.to_julian_day() as u64).wrapping_mul(0x9e37_79b9),
-    );
+    let mut rng = day_rng(m, inst, date);
     let sigma = inst.daily_vol / (rth.minutes().max(1) as f64).sqrt();
     let n = (now - ext.open) / 60 + 1;
     bridge(
@@ -541,6 +537,13 @@ fn pre_market_today(m: &Market, inst: &Instrument, last: &DailyBar, now: i64) ->
         last.close,
         sigma * 0.4,
         inst.avg_volume * 0.03 * n as f64 / ((rth.open - ext.open) / 60).max(1) as f64,
+    )
+}
+
+/// The random stream of one instrument's minute bars on `date` (same seed, same bars).
+fn day_rng(m: &Market, inst: &Instrument, date: Date) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(
+        m.seed ^ stable_hash(&inst.key()) ^ (date.to_julian_day() as u64).wrapping_mul(0x9e37_79b9),
     )
 }
 

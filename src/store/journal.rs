@@ -99,20 +99,16 @@ fn write_loop(db: Db, rx: Receiver<Item>) {
     prune(&db);
     let mut batch: Vec<ToolCallRecord> = Vec::new();
     let mut waiting: Vec<std::sync::mpsc::Sender<()>> = Vec::new();
-    let mut pending: Option<Item> = None;
     loop {
         // Block for the first item of a batch; then sleep out the window and take everything
         // that arrived. The writer is not waiting on the channel meanwhile, so a tool call's
-        // hand-over is a plain enqueue, never a wake-up of this thread.
-        let first = match pending.take() {
-            Some(item) => item,
-            None => match rx.recv() {
-                Ok(item) => item,
-                Err(_) => break,
-            },
+        // hand-over is a plain enqueue, never a wake-up of this thread. Whoever flushes wants
+        // it on disk now: no sleep then.
+        let first = match rx.recv() {
+            Ok(item) => item,
+            Err(_) => break,
         };
-        let flush_now = matches!(first, Item::Flush(_));
-        if !flush_now {
+        if !matches!(first, Item::Flush(_)) {
             std::thread::sleep(BATCH_WINDOW);
         }
         // A batch also ends at a twentieth of the size cap, so retention (run between batches)
@@ -137,10 +133,6 @@ fn write_loop(db: Db, rx: Receiver<Item>) {
                 Err(TryRecvError::Empty) => {}
                 Err(TryRecvError::Disconnected) => closed = true,
             }
-        }
-        // Whatever is left (a full batch) starts the next one at once.
-        if !closed && let Ok(item) = rx.try_recv() {
-            pending = Some(item);
         }
         written_since_prune += batch_bytes;
         commit(&db, &mut batch);
